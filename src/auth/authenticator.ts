@@ -1,0 +1,83 @@
+/**
+ * Who is calling: a bearer token (looked up by hash) or HTTP Basic (scrypt-verified, then remembered for the
+ * same password hash so Basic stays fast). Then what they may do: full administrator, or the named role.
+ */
+import { createHash } from 'node:crypto';
+import { ApiError } from '../http/errors.js';
+import type { TokenRepository } from './token-repository.js';
+import type { UserRepository } from '../entities/users/repository.js';
+import { verifyPassword } from './passwords.js';
+
+export interface Principal {
+  userId: number;
+  email: string;
+  fullAdministrator: boolean;
+  roles: ReadonlySet<string>;
+}
+
+const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="calbridge", Basic realm="calbridge"' };
+
+export function unauthorized(message: string): ApiError {
+  return new ApiError('unauthorized', message, null, UNAUTHORIZED_HEADERS);
+}
+
+export class Authenticator {
+  private readonly roleSets = new Map<string, ReadonlySet<string>>();
+  private readonly basicVerified = new Map<string, string>();
+
+  constructor(
+    private readonly tokens: TokenRepository,
+    private readonly users: UserRepository,
+  ) {}
+
+  async authenticate(header: string | undefined): Promise<Principal> {
+    if (!header) throw unauthorized('Authentication is required: send a bearer token from POST /api/token, or HTTP Basic credentials.');
+    const space = header.indexOf(' ');
+    const scheme = header.slice(0, space).toLowerCase();
+    const value = header.slice(space + 1).trim();
+    if (scheme === 'bearer' && value) return this.bearer(value);
+    if (scheme === 'basic' && value) return this.basic(value);
+    throw unauthorized('The Authorization header must be "Bearer <token>" or "Basic <credentials>".');
+  }
+
+  private async bearer(token: string): Promise<Principal> {
+    const row = await this.tokens.findAccess(token);
+    if (!row || Number(row.expires_at) <= Date.now()) throw unauthorized('The access token is invalid or has expired.');
+    return this.principal(row.user_id, row.email, row.full_administrator, row.roles);
+  }
+
+  private async basic(encoded: string): Promise<Principal> {
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const email = colon > 0 ? decoded.slice(0, colon) : '';
+    const password = colon > 0 ? decoded.slice(colon + 1) : '';
+    const user = email ? await this.users.credentials(email) : undefined;
+    if (!user) throw unauthorized('The user name or password is incorrect.');
+    const key = createHash('sha256').update(encoded).digest('base64url');
+    if (this.basicVerified.get(key) !== user.password_hash) {
+      if (!(await verifyPassword(password, user.password_hash))) throw unauthorized('The user name or password is incorrect.');
+      if (this.basicVerified.size > 10_000) this.basicVerified.clear();
+      this.basicVerified.set(key, user.password_hash);
+    }
+    return this.principal(user.id, user.email, user.full_administrator, user.roles);
+  }
+
+  private principal(userId: number, email: string, admin: number | boolean, roles: string): Principal {
+    let set = this.roleSets.get(roles);
+    if (!set) {
+      set = new Set(JSON.parse(roles) as string[]);
+      if (this.roleSets.size > 10_000) this.roleSets.clear();
+      this.roleSets.set(roles, set);
+    }
+    return { userId, email, fullAdministrator: admin === 1 || admin === true, roles: set };
+  }
+}
+
+/** 403 unless the principal is a full administrator or holds the role (no role = full administrators only). */
+export function authorize(principal: Principal, role: string | null): void {
+  if (principal.fullAdministrator) return;
+  if (role && principal.roles.has(role)) return;
+  throw new ApiError('forbidden', role
+    ? `You do not have permission to do this: it needs the role ${role} or a full administrator.`
+    : 'You do not have permission to do this: it needs a full administrator.');
+}

@@ -1,0 +1,83 @@
+/**
+ * The environment schema: every setting, its default, and start-up validation.
+ * A bad value stops the process with one clear line per problem instead of failing later.
+ */
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** SQLite file path (derived from dataDir unless DATABASE_FILE is set). ':memory:' is allowed for tests. */
+  databaseFile: string;
+  logLevel: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Requests per client per window; 0 switches throttling off (benchmarks). */
+  throttleLimit: number;
+  throttleWindowSeconds: number;
+  /** Failed password grants per username+IP per window before the token endpoint answers 409. */
+  loginFailureLimit: number;
+  loginFailureWindowSeconds: number;
+  adminEmail?: string;
+  adminPassword?: string;
+  /** scrypt cost; lowered only by tests to keep them fast. */
+  scryptCost: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return def;
+    }
+    return n;
+  };
+  const str = (name: string, def: string) => (env[name]?.trim() ? env[name]!.trim() : def);
+
+  const logLevel = str('LOG_LEVEL', 'info');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  }
+  const dataDir = path.resolve(str('DATA_DIR', './data'));
+  const adminEmail = env.ADMIN_EMAIL?.trim() || undefined;
+  const adminPassword = env.ADMIN_PASSWORD || undefined;
+  if (adminPassword !== undefined && adminPassword.length < 10) {
+    problems.push('ADMIN_PASSWORD must be at least 10 characters');
+  }
+  if (adminEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) {
+    problems.push(`ADMIN_EMAIL must be an e-mail address (got "${adminEmail}")`);
+  }
+
+  const config: Config = {
+    port: int('PORT', 8080, 0, 65535),
+    host: str('HOST', '0.0.0.0'),
+    dataDir,
+    databaseFile: env.DATABASE_FILE?.trim() || path.join(dataDir, 'calbridge.db'),
+    logLevel,
+    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 31 * 86400),
+    refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 15 * 86400, 60, 365 * 86400),
+    throttleLimit: int('THROTTLE_LIMIT', 1000, 0, 10_000_000),
+    throttleWindowSeconds: int('THROTTLE_WINDOW_SECONDS', 10, 1, 3600),
+    loginFailureLimit: int('LOGIN_FAILURE_LIMIT', 10, 1, 1_000_000),
+    loginFailureWindowSeconds: int('LOGIN_FAILURE_WINDOW_SECONDS', 300, 1, 86400),
+    adminEmail,
+    adminPassword,
+    scryptCost: int('SCRYPT_COST', 16384, 2, 1 << 20),
+  };
+  if ((config.scryptCost & (config.scryptCost - 1)) !== 0) problems.push('SCRYPT_COST must be a power of two');
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,83 @@
+/** CoworkerMsOfficeCalendar: the wire contract (CONTRACT §2) as TypeBox schemas, plus its list spec. */
+import { Type, type Static } from 'typebox';
+import type { ListSpec } from '../../http/list-query.js';
+import { NullableInteger, NullableString, IsoDate, LenientInteger, LenientOptionalId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+
+export const ENTITY = 'CoworkerMsOfficeCalendar';
+
+const writable = {
+  ResourceId: LenientInteger('The bookable resource (room or desk) this connection books.'),
+  CoworkerId: LenientOptionalId('The member who connected the calendar; 0 or null for none.'),
+  Name: RequiredString(200, 'Display name of the connected calendar.'),
+  SubscriptionId: RequiredString(500, 'Microsoft Graph change-notification subscription id.'),
+  CalendarId: RequiredString(500, 'Microsoft Graph calendar id.'),
+  SubscriptionExpireDate: IsoDate('When the Graph subscription expires (ISO 8601; no zone means UTC).'),
+  SystemId: OptionalString(500, 'External system identifier (API only).'),
+};
+
+export const CreateCoworkerMsOfficeCalendarBody = Type.Object(writable, {
+  required: ['ResourceId', 'Name', 'SubscriptionId', 'CalendarId', 'SubscriptionExpireDate'],
+  additionalProperties: true,
+});
+
+export const UpdateCoworkerMsOfficeCalendarBody = Type.Object(
+  { Id: Type.Optional(LenientInteger('The record to update.')), ...writable },
+  { required: ['ResourceId', 'Name', 'SubscriptionId', 'CalendarId', 'SubscriptionExpireDate'], additionalProperties: true },
+);
+
+export const CoworkerMsOfficeCalendarSchema = Type.Object({
+  ResourceId: Type.Integer(),
+  CoworkerId: NullableInteger(),
+  CoworkerFullName: NullableString(),
+  Name: Type.String(),
+  SubscriptionId: Type.String(),
+  CalendarId: Type.String(),
+  SubscriptionExpireDate: Type.String({ format: 'date-time' }),
+  ...recordMetaProperties,
+});
+
+export type CoworkerMsOfficeCalendar = Static<typeof CoworkerMsOfficeCalendarSchema>;
+export type CreateCoworkerMsOfficeCalendarInput = Static<typeof CreateCoworkerMsOfficeCalendarBody>;
+
+/** Normalised writable values, after lenient parsing. */
+export interface CoworkerMsOfficeCalendarValues {
+  ResourceId: number;
+  CoworkerId: number | null;
+  Name: string;
+  SubscriptionId: string;
+  CalendarId: string;
+  SubscriptionExpireDate: string;
+  SystemId: string | null;
+}
+
+export const coworkerMsOfficeCalendarListSpec: ListSpec = {
+  entity: ENTITY,
+  fields: [
+    { name: 'Id', type: 'int' },
+    { name: 'ResourceId', type: 'int' },
+    { name: 'CoworkerId', type: 'int' },
+    { name: 'CoworkerFullName', type: 'string' },
+    { name: 'Name', type: 'string' },
+    { name: 'SubscriptionId', type: 'string' },
+    { name: 'CalendarId', type: 'string' },
+    { name: 'SubscriptionExpireDate', type: 'date' },
+    { name: 'CreatedOn', type: 'date' },
+    { name: 'UpdatedOn', type: 'date' },
+    { name: 'UpdatedBy', type: 'string' },
+    { name: 'UniqueId', type: 'string' },
+    { name: 'IsNew', type: 'bool' },
+    { name: 'SystemId', type: 'string' },
+    { name: 'ToStringText', type: 'string' },
+  ],
+  filters: [
+    { param: `${ENTITY}_Id`, field: 'Id', match: 'exact' },
+    { param: `${ENTITY}_Resource`, field: 'ResourceId', match: 'exact' },
+    { param: `${ENTITY}_Coworker`, field: 'CoworkerId', match: 'exact' },
+    { param: `${ENTITY}_Coworker_FullName`, field: 'CoworkerFullName', match: 'contains' },
+    { param: `${ENTITY}_Name`, field: 'Name', match: 'contains' },
+    { param: `${ENTITY}_SubscriptionId`, field: 'SubscriptionId', match: 'exact' },
+    { param: `${ENTITY}_CalendarId`, field: 'CalendarId', match: 'exact' },
+    { param: `${ENTITY}_SubscriptionExpireDate`, field: 'SubscriptionExpireDate', match: 'date' },
+  ],
+  ranges: ['SubscriptionExpireDate', 'CreatedOn', 'UpdatedOn'],
+};

@@ -1,0 +1,55 @@
+/** Resource (a bookable room or desk): Name, and the optional mailbox address of its calendar. */
+import { Type, type Static } from 'typebox';
+import type { ListSpec } from '../../http/list-query.js';
+import { NullableString, LenientInteger, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+
+export const ENTITY = 'Resource';
+
+const writable = {
+  Name: RequiredString(200, 'Display name of the room or desk.'),
+  CalendarEmail: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 320 }), Type.Literal(''), Type.Null()], {
+    description: "The room's or desk's mailbox, for matching events that invite it.",
+  })),
+  SystemId: OptionalString(500, 'External system identifier (API only).'),
+};
+
+export const CreateResourceBody = Type.Object(writable, { required: ['Name'], additionalProperties: true });
+export const UpdateResourceBody = Type.Object({ Id: Type.Optional(LenientInteger('The record to update.')), ...writable }, {
+  required: ['Name'],
+  additionalProperties: true,
+});
+
+export const ResourceSchema = Type.Object({
+  Name: Type.String(),
+  CalendarEmail: NullableString(),
+  ...recordMetaProperties,
+});
+export type Resource = Static<typeof ResourceSchema>;
+
+export interface ResourceValues {
+  Name: string;
+  CalendarEmail: string | null;
+  SystemId: string | null;
+}
+
+export const resourceListSpec: ListSpec = {
+  entity: ENTITY,
+  fields: [
+    { name: 'Id', type: 'int' },
+    { name: 'Name', type: 'string' },
+    { name: 'CalendarEmail', type: 'string' },
+    { name: 'CreatedOn', type: 'date' },
+    { name: 'UpdatedOn', type: 'date' },
+    { name: 'UpdatedBy', type: 'string' },
+    { name: 'UniqueId', type: 'string' },
+    { name: 'IsNew', type: 'bool' },
+    { name: 'SystemId', type: 'string' },
+    { name: 'ToStringText', type: 'string' },
+  ],
+  filters: [
+    { param: `${ENTITY}_Id`, field: 'Id', match: 'exact' },
+    { param: `${ENTITY}_Name`, field: 'Name', match: 'contains' },
+    { param: `${ENTITY}_CalendarEmail`, field: 'CalendarEmail', match: 'contains' },
+  ],
+  ranges: ['CreatedOn', 'UpdatedOn'],
+};

@@ -1,0 +1,22 @@
+/**
+ * Path conventions: API paths match case-insensitively, a trailing slash is tolerated, and the misspelt
+ * `coworkermsoffecalendars` is an alias. Done once, as a URL rewrite, so routes are declared once.
+ */
+const ALIASES: Record<string, string> = {
+  coworkermsoffecalendars: 'coworkermsofficecalendars',
+};
+
+export function rewriteApiUrl(url: string): string {
+  const q = url.indexOf('?');
+  let path = q < 0 ? url : url.slice(0, q);
+  if (!/^\/api(\/|$)/i.test(path)) return url;
+  path = path.toLowerCase();
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  const segments = path.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    const alias = ALIASES[segments[i]!];
+    if (alias) segments[i] = alias;
+  }
+  path = segments.join('/');
+  return q < 0 ? path : path + url.slice(q);
+}

@@ -1,0 +1,64 @@
+/**
+ * config → database → migrations → app → listen; graceful shutdown on SIGTERM/SIGINT
+ * (stop accepting, finish in-flight requests, close the database).
+ */
+import { loadConfig, ConfigError, type Config } from './config.js';
+import { openSqlite, migrate } from './storage/database.js';
+import { createContainer } from './container.js';
+import { buildApp } from './app.js';
+import { ensureAdministrator } from './bootstrap.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const storage = openSqlite({ file: config.databaseFile });
+  await migrate(storage);
+  const container = createContainer(storage, config);
+  await ensureAdministrator(config, container, (line) => process.stdout.write(`\n  ${line}\n\n`));
+
+  const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container);
+  const sweep = setInterval(() => {
+    container.tokens.deleteExpired(Date.now()).catch((err) => app.log.warn({ err }, 'expired-token sweep failed'));
+  }, 10 * 60_000);
+  sweep.unref();
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    clearInterval(sweep);
+    const force = setTimeout(() => {
+      app.log.error('shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    try {
+      await app.close();
+      await storage.close();
+      app.log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(`calbridge is listening: API at http://localhost:${config.port}/api, docs at http://localhost:${config.port}/docs (database ${config.databaseFile})`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`calbridge failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

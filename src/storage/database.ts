@@ -1,0 +1,107 @@
+/**
+ * Opens the database behind Kysely and applies migrations. SQLite (better-sqlite3, WAL) is the embedded default.
+ * Prepared statements are cached per SQL text: better-sqlite3 statements are reusable, and Kysely would
+ * otherwise prepare every query anew.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import type { Database } from './schema.js';
+import { allMigrations } from './migrations/index.js';
+import { CountCache } from './count-cache.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Storage {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** List totals cached until the next write; null where other processes may write (PostgreSQL). */
+  counts: CountCache | null;
+  close(): Promise<void>;
+}
+
+export interface SqliteOptions {
+  file: string;
+  /** Run WAL checkpoints in a worker thread instead of inside commits (on by default for files). */
+  backgroundCheckpoints?: boolean;
+}
+
+export function openSqlite(options: SqliteOptions): Storage {
+  const { file } = options;
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const raw = new BetterSqlite3(file);
+  raw.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a commit survives a process crash; only an OS crash can lose the last commits.
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('cache_size = -65536');
+  raw.pragma('temp_store = MEMORY');
+
+  const background = options.backgroundCheckpoints ?? file !== ':memory:';
+  let checkpointer: Worker | undefined;
+  if (background) {
+    // Checkpoints copy the WAL back into the database file; done inside a commit they cost tens of ms.
+    raw.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(file);
+  }
+
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const cachedDb = {
+    close: () => raw.close(),
+    prepare(sqlText: string) {
+      let stmt = statements.get(sqlText);
+      if (!stmt) {
+        stmt = raw.prepare(sqlText);
+        if (statements.size >= 1000) statements.clear();
+        statements.set(sqlText, stmt);
+      }
+      return stmt;
+    },
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedDb as never }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    counts: new CountCache(),
+    async close() {
+      if (checkpointer) {
+        checkpointer.postMessage('stop');
+        await new Promise((resolve) => checkpointer!.once('exit', resolve));
+      }
+      await db.destroy();
+    },
+  };
+}
+
+/** A worker thread with its own connection that checkpoints the WAL every 200 ms, off the event loop. */
+function startCheckpointer(file: string): Worker {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const Database = require(workerData.driver);
+    const db = new Database(workerData.file);
+    db.pragma('busy_timeout = 100');
+    const timer = setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 200);
+    parentPort.on('message', () => {
+      clearInterval(timer);
+      try { db.pragma('wal_checkpoint(TRUNCATE)'); } catch {}
+      db.close();
+      process.exit(0);
+    });`;
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(code, { eval: true, workerData: { file, driver } });
+  worker.unref();
+  return worker;
+}
+
+export async function migrate(storage: Storage): Promise<string[]> {
+  const migrations = allMigrations(storage.dialect);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const migrator = new Migrator({ db: storage.db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import type { Dialect } from '../database.js';
+import { initial } from './001-initial.js';
+
+/** Every migration, in order. Names sort; never rename or edit one that has shipped. */
+export function allMigrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001-initial': initial(dialect),
+  };
+}

@@ -1,0 +1,74 @@
+/** Table types for Kysely: the one description of the database that every repository shares. */
+import type { Generated } from 'kysely';
+
+/** Columns every Nexudus entity carries. Timestamps are ISO 8601 UTC text with milliseconds, so they sort as text. */
+interface RecordMeta {
+  id: Generated<number>;
+  unique_id: string;
+  created_on: string;
+  updated_on: string;
+  updated_by: string | null;
+  is_new: number;
+  system_id: string | null;
+}
+
+export interface CoworkerMsOfficeCalendarTable extends RecordMeta {
+  resource_id: number;
+  coworker_id: number | null;
+  name: string;
+  subscription_id: string;
+  calendar_id: string;
+  subscription_expire_date: string;
+}
+
+export interface CoworkerTable extends RecordMeta {
+  full_name: string;
+  email: string;
+}
+
+export interface ResourceTable extends RecordMeta {
+  name: string;
+  calendar_email: string | null;
+}
+
+export interface UserTable extends RecordMeta {
+  email: string;
+  full_name: string | null;
+  password_hash: string;
+  full_administrator: number;
+  /** JSON array of role names. */
+  roles: string;
+  coworker_id: number | null;
+}
+
+export interface AccessTokenTable {
+  token_hash: string;
+  user_id: number;
+  client_id: string;
+  expires_at: number;
+}
+
+export interface RefreshTokenTable {
+  token_hash: string;
+  user_id: number;
+  client_id: string;
+  expires_at: number;
+}
+
+/** SQLite only: the FTS5 trigram index over calendar names. */
+export interface CalendarNameFtsTable {
+  rowid: number;
+  name: string;
+}
+
+export interface Database {
+  coworker_ms_office_calendars_name_fts: CalendarNameFtsTable;
+  coworker_ms_office_calendars: CoworkerMsOfficeCalendarTable;
+  coworkers: CoworkerTable;
+  resources: ResourceTable;
+  users: UserTable;
+  access_tokens: AccessTokenTable;
+  refresh_tokens: RefreshTokenTable;
+}
+
+export type TableName = keyof Database;
