@@ -69,6 +69,7 @@ export function openSqlite(options: SqliteOptions): Storage {
     counts: new CountCache(),
     async close() {
       if (checkpointer) {
+        checkpointer.ref(); // keep the process alive until the final checkpoint is done
         checkpointer.postMessage('stop');
         await new Promise((resolve) => checkpointer!.once('exit', resolve));
       }
