@@ -3,7 +3,8 @@
  * and there is always at least one full administrator.
  */
 import { ApiError, type FieldError } from '../../http/errors.js';
-import { hashPassword } from '../../auth/passwords.js';
+import { MIN_PASSWORD_LENGTH, hashPassword } from '../../auth/passwords.js';
+import { KNOWN_ROLES } from '../../auth/roles.js';
 import type { TokenRepository } from '../../auth/token-repository.js';
 import { RecordService, type Actor } from '../record-service.js';
 import { toBool, toOptionalId } from '../schema-parts.js';
@@ -27,6 +28,11 @@ export class UserService extends RecordService<User, UserValues> {
     if (owner !== undefined && owner !== existingId) throw ApiError.field('Email', 'is already used by another user', email);
     const roles = body.Roles === undefined || body.Roles === null ? [] : Array.isArray(body.Roles) ? body.Roles : [body.Roles];
     const password = body.Password as string | undefined;
+    // Repeated from the schema for callers that don't come through HTTP (the command line).
+    const unknownRoles = (roles as string[]).filter((r) => !KNOWN_ROLES.includes(r));
+    if (unknownRoles.length) throw ApiError.field('Roles', `unknown role ${unknownRoles.join(', ')}; known roles are {Entity}-List/Read/Create/Edit/Delete`, roles);
+    if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) throw ApiError.field('Password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+    if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw ApiError.field('Email', 'is not a valid e-mail address', email);
     return {
       Email: email,
       FullName: (body.FullName as string | null | undefined) ?? null,
