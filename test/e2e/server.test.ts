@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runToExit, startServer } from './server-process.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-e2e-'));
+
+test('bad configuration stops the start with one clear line per problem', async () => {
+  const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', ADMIN_PASSWORD: 'short', DATA_DIR: tmp() });
+  assert.equal(code, 2);
+  assert.match(output, /PORT must be a whole number from 0 to 65535 \(got "eighty"\)/);
+  assert.match(output, /LOG_LEVEL must be one of/);
+  assert.match(output, /ADMIN_PASSWORD must be at least 10 characters/);
+});
+
+test('first start creates an administrator once; data and tokens survive a restart; SIGTERM stops cleanly; no secret is logged', async () => {
+  const dir = tmp();
+  const first = await startServer({ DATA_DIR: dir });
+  const password = /password: (\S+)/.exec(first.output())?.[1];
+  assert.ok(password, `the generated password is printed:\n${first.output()}`);
+
+  const tokenRes = await fetch(`${first.url}/api/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', username: 'admin@calbridge.local', password: password! }),
+  });
+  assert.equal(tokenRes.status, 200);
+  const token = (await tokenRes.json()) as { access_token: string; refresh_token: string };
+  const auth = { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' };
+  const resource = await (await fetch(`${first.url}/api/spaces/resources`, { method: 'POST', headers: auth, body: JSON.stringify({ Name: 'Loft' }) })).json() as any;
+  const created = await fetch(`${first.url}/api/spaces/coworkermsofficecalendars`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ ResourceId: resource.Value.Id, Name: 'Kept', SubscriptionId: 's', CalendarId: 'c', SubscriptionExpireDate: '2031-05-01' }),
+  });
+  assert.equal(created.status, 200);
+  const id = ((await created.json()) as any).Value.Id;
+
+  assert.equal(await first.stop('SIGTERM'), 0, 'SIGTERM exits with 0');
+  assert.match(first.output(), /shutting down/);
+
+  const second = await startServer({ DATA_DIR: dir });
+  try {
+    assert.doesNotMatch(second.output(), /password:/, 'the password is printed on the first start only');
+    const res = await fetch(`${second.url}/api/spaces/coworkermsofficecalendars/${id}`, { headers: auth });
+    assert.equal(res.status, 200, 'the access token issued before the restart still works');
+    assert.equal(((await res.json()) as any).Name, 'Kept');
+  } finally {
+    await second.stop();
+  }
+  const logs = second.output();
+  for (const secret of [password!, token.access_token, token.refresh_token]) assert.ok(!logs.includes(secret), 'no secret in the log');
+  assert.ok(!first.output().split('password:')[1]!.includes(token.access_token));
+});
+
+test('ADMIN_EMAIL and ADMIN_PASSWORD set the first administrator', async () => {
+  const server = await startServer({ DATA_DIR: tmp(), ADMIN_EMAIL: 'owner@space.test', ADMIN_PASSWORD: 'owner-password-1' });
+  try {
+    assert.doesNotMatch(server.output(), /owner-password-1/);
+    const res = await fetch(`${server.url}/api/spaces/coworkermsofficecalendars`, {
+      headers: { authorization: `Basic ${Buffer.from('owner@space.test:owner-password-1').toString('base64')}` },
+    });
+    assert.equal(res.status, 200);
+  } finally {
+    await server.stop();
+  }
+});
