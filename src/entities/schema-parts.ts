@@ -12,6 +12,13 @@ export const LenientInteger = (description?: string) =>
 export const LenientOptionalId = (description?: string) =>
   Type.Optional(Type.Union([Type.Integer(), Type.String({ pattern: '^\\s*(-?\\d+)?\\s*$' }), Type.Null()], { description }));
 
+/**
+ * The Id in an update body: optional, since PUT /{id} takes it from the path; null or "" count as absent there
+ * (as the update route already treats them), and on the collection path they are answered "is a required field".
+ */
+export const UpdateBodyId = () =>
+  LenientOptionalId('The record to update (required on PUT to the collection; optional on PUT /{id}, where it must match).');
+
 /** A string that must be non-empty after trimming. */
 export const RequiredString = (maxLength: number, description?: string) =>
   Type.String({ pattern: '\\S', maxLength, description });

@@ -1,7 +1,7 @@
 /** CoworkerMsOfficeCalendar: the wire contract (CONTRACT §2) as TypeBox schemas, plus its list spec. */
 import { Type, type Static } from 'typebox';
 import type { ListSpec } from '../../http/list-query.js';
-import { NullableInteger, NullableString, IsoDate, LenientInteger, LenientOptionalId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+import { NullableInteger, NullableString, IsoDate, LenientInteger, UpdateBodyId, LenientOptionalId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
 
 export const ENTITY = 'CoworkerMsOfficeCalendar';
 
@@ -21,7 +21,7 @@ export const CreateCoworkerMsOfficeCalendarBody = Type.Object(writable, {
 });
 
 export const UpdateCoworkerMsOfficeCalendarBody = Type.Object(
-  { Id: Type.Optional(LenientInteger('The record to update.')), ...writable },
+  { Id: UpdateBodyId(), ...writable },
   { required: ['ResourceId', 'Name', 'SubscriptionId', 'CalendarId', 'SubscriptionExpireDate'], additionalProperties: true },
 );
 

@@ -1,7 +1,7 @@
 /** Coworker (a member): only what calbridge needs, FullName and Email. */
 import { Type, type Static } from 'typebox';
 import type { ListSpec } from '../../http/list-query.js';
-import { LenientInteger, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+import { UpdateBodyId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
 
 export const ENTITY = 'Coworker';
 
@@ -12,7 +12,7 @@ const writable = {
 };
 
 export const CreateCoworkerBody = Type.Object(writable, { required: ['FullName', 'Email'], additionalProperties: true });
-export const UpdateCoworkerBody = Type.Object({ Id: Type.Optional(LenientInteger('The record to update.')), ...writable }, {
+export const UpdateCoworkerBody = Type.Object({ Id: UpdateBodyId(), ...writable }, {
   required: ['FullName', 'Email'],
   additionalProperties: true,
 });

@@ -1,7 +1,7 @@
 /** Resource (a bookable room or desk): Name, and the optional mailbox address of its calendar. */
 import { Type, type Static } from 'typebox';
 import type { ListSpec } from '../../http/list-query.js';
-import { NullableString, LenientInteger, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+import { NullableString, UpdateBodyId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
 
 export const ENTITY = 'Resource';
 
@@ -14,7 +14,7 @@ const writable = {
 };
 
 export const CreateResourceBody = Type.Object(writable, { required: ['Name'], additionalProperties: true });
-export const UpdateResourceBody = Type.Object({ Id: Type.Optional(LenientInteger('The record to update.')), ...writable }, {
+export const UpdateResourceBody = Type.Object({ Id: UpdateBodyId(), ...writable }, {
   required: ['Name'],
   additionalProperties: true,
 });

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import type { ListSpec } from '../../http/list-query.js';
 import { KNOWN_ROLES } from '../../auth/roles.js';
 import { MIN_PASSWORD_LENGTH } from '../../auth/passwords.js';
-import { NullableInteger, NullableString, LenientBoolean, LenientInteger, LenientOptionalId, recordMetaProperties } from '../schema-parts.js';
+import { NullableInteger, NullableString, LenientBoolean, UpdateBodyId, LenientOptionalId, recordMetaProperties } from '../schema-parts.js';
 
 export const ENTITY = 'User';
 
@@ -20,7 +20,7 @@ const writable = {
 
 export const CreateUserBody = Type.Object(writable, { required: ['Email', 'Password'], additionalProperties: true });
 export const UpdateUserBody = Type.Object(
-  { Id: Type.Optional(LenientInteger('The record to update.')), ...writable, Password: Type.Optional(writable.Password) },
+  { Id: UpdateBodyId(), ...writable, Password: Type.Optional(writable.Password) },
   { required: ['Email'], additionalProperties: true },
 );
 
