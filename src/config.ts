@@ -10,6 +10,9 @@ export interface Config {
   dataDir: string;
   /** SQLite file path (derived from dataDir unless DATABASE_FILE is set). ':memory:' is allowed for tests. */
   databaseFile: string;
+  /** postgres://... selects PostgreSQL; unset means the embedded SQLite file. */
+  databaseUrl?: string;
+  databasePoolSize: number;
   logLevel: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -66,6 +69,8 @@ export function loadConfig(env: Env = process.env): Config {
     host: str('HOST', '0.0.0.0'),
     dataDir,
     databaseFile: env.DATABASE_FILE?.trim() || path.join(dataDir, 'calbridge.db'),
+    databaseUrl: env.DATABASE_URL?.trim() || undefined,
+    databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
     logLevel,
     accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 31 * 86400),
     refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 15 * 86400, 60, 365 * 86400),
@@ -77,6 +82,9 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword,
     scryptCost: int('SCRYPT_COST', 16384, 2, 1 << 20),
   };
+  if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
   if ((config.scryptCost & (config.scryptCost - 1)) !== 0) problems.push('SCRYPT_COST must be a power of two');
   if (problems.length) throw new ConfigError(problems);
   return config;

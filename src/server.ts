@@ -3,7 +3,7 @@
  * (stop accepting, finish in-flight requests, close the database).
  */
 import { loadConfig, ConfigError, type Config } from './config.js';
-import { openSqlite, migrate } from './storage/database.js';
+import { openStorage, migrate } from './storage/database.js';
 import { createContainer } from './container.js';
 import { buildApp } from './app.js';
 import { ensureAdministrator } from './bootstrap.js';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const storage = openSqlite({ file: config.databaseFile });
+  const storage = openStorage(config);
   await migrate(storage);
   const container = createContainer(storage, config);
   await ensureAdministrator(config, container, (line) => process.stdout.write(`\n  ${line}\n\n`));
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
-  app.log.info(`calbridge is listening: API at http://localhost:${config.port}/api, docs at http://localhost:${config.port}/docs (database ${config.databaseFile})`);
+  app.log.info(`calbridge is listening: API at http://localhost:${config.port}/api, docs at http://localhost:${config.port}/docs (database: ${config.databaseUrl ? 'PostgreSQL' : config.databaseFile})`);
 }
 
 main().catch((err) => {

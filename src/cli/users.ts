@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config.js';
-import { openSqlite, migrate } from '../storage/database.js';
+import { openStorage, migrate } from '../storage/database.js';
 import { createContainer } from '../container.js';
 import { ApiError } from '../http/errors.js';
 import { KNOWN_ROLES } from '../auth/roles.js';
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   const config = loadConfig();
-  const storage = openSqlite({ file: config.databaseFile, backgroundCheckpoints: false });
+  const storage = openStorage(config, { backgroundCheckpoints: false });
   try {
     await migrate(storage);
     const c = createContainer(storage, config);

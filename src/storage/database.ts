@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import pg from 'pg';
 import type { Database } from './schema.js';
 import { allMigrations } from './migrations/index.js';
 import { CountCache } from './count-cache.js';
@@ -78,6 +79,28 @@ export function openSqlite(options: SqliteOptions): Storage {
   };
 }
 
+export interface PostgresOptions {
+  url: string;
+  poolSize?: number;
+}
+
+// int8 (count(*), bigint columns) as JS numbers: every value calbridge stores fits in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** PostgreSQL through a connection pool; many processes may share one database, so nothing is cached across writes. */
+export function openPostgres(options: PostgresOptions): Storage {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    counts: null,
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
 /** A worker thread with its own connection that checkpoints the WAL every 200 ms, off the event loop. */
 function startCheckpointer(file: string): Worker {
   const code = `
@@ -96,6 +119,13 @@ function startCheckpointer(file: string): Worker {
   const worker = new Worker(code, { eval: true, workerData: { file, driver } });
   worker.unref();
   return worker;
+}
+
+/** The database the configuration names: PostgreSQL with DATABASE_URL, else the SQLite file. */
+export function openStorage(config: { databaseUrl?: string; databasePoolSize?: number; databaseFile: string }, sqlite: Partial<SqliteOptions> = {}): Storage {
+  return config.databaseUrl
+    ? openPostgres({ url: config.databaseUrl, poolSize: config.databasePoolSize })
+    : openSqlite({ file: config.databaseFile, ...sqlite });
 }
 
 export async function migrate(storage: Storage): Promise<string[]> {

@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestApp, basic } from '../helpers/app.js';
+import { processDatabaseEnv } from '../helpers/database.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-cli-'));
-const env = { ...process.env, DATA_DIR: dataDir, SCRYPT_COST: '1024' };
+const env = { ...process.env, ...(await processDatabaseEnv({ DATA_DIR: dataDir })), SCRYPT_COST: '1024' };
 
 function users(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/users.ts', ...args], { env, encoding: 'utf8' });

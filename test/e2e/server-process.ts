@@ -1,6 +1,7 @@
 /** Starts the real service (src/server.ts) as its own process on a free port, for end-to-end tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { processDatabaseEnv } from '../helpers/database.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,7 +21,8 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServer(givenEnv: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+  const env = await processDatabaseEnv(givenEnv);
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, SCRYPT_COST: '1024', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },

@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppConfig } from '../../src/app.js';
 import { createContainer, type Container } from '../../src/container.js';
-import { migrate, openSqlite, type Storage } from '../../src/storage/database.js';
+import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
+import { postgresUrlFor, testDatabaseUrl } from './database.js';
 
 export const ADMIN_EMAIL = 'admin@test.local';
 export const ADMIN_PASSWORD = 'admin-password-123';
@@ -56,7 +57,9 @@ export async function passwordGrant(app: FastifyInstance, email: string, passwor
 
 export async function createTestApp(options: { dir?: string; config?: Partial<AppConfig> } = {}): Promise<TestApp> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-test-'));
-  const storage = openSqlite({ file: path.join(dir, 'calbridge.db') });
+  const storage = testDatabaseUrl
+    ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 5 })
+    : openSqlite({ file: path.join(dir, 'calbridge.db') });
   await migrate(storage);
   const container = createContainer(storage, { scryptCost: TEST_SCRYPT_COST });
   if ((await container.users.count()) === 0) {

@@ -45,6 +45,12 @@ export function initial(dialect: Dialect) {
       }
       await sql`CREATE INDEX coworker_ms_office_calendars_name_lower ON coworker_ms_office_calendars (lower(name), id)`.execute(db);
 
+      if (dialect === 'postgres') {
+        // Substring search on Name and coworker names: trigram GIN indexes serve lower(x) LIKE '%...%'.
+        await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
+        await sql`CREATE INDEX coworker_ms_office_calendars_name_trgm ON coworker_ms_office_calendars USING gin (lower(name) gin_trgm_ops)`.execute(db);
+        await sql`CREATE INDEX coworkers_full_name_trgm ON coworkers USING gin (lower(full_name) gin_trgm_ops)`.execute(db);
+      }
       if (dialect === 'sqlite') {
         // Substring search on Name: an FTS5 trigram index kept in step by triggers (case-insensitive by default).
         await sql`CREATE VIRTUAL TABLE coworker_ms_office_calendars_name_fts USING fts5(
