@@ -30,6 +30,8 @@ interface Endpoint {
   request(): Promise<Req>;
   /** What a 2xx answer must show. */
   check(a: Answer, req: Req): Promise<void>;
+  /** A broken request (bad JSON, bad id, unknown id) and what an entitled caller gets for it. */
+  broken(): { req: Req; status: 400 | 404 };
 }
 
 let t: TestApp;
@@ -117,6 +119,7 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
     {
       ...base('List', 'GET', def.path, 'list'),
       request: async () => ({ method: 'GET', url: def.path }),
+      broken: () => ({ req: { method: 'GET', url: `${def.path}?page=0` }, status: 400 }),
       async check(a) {
         assert.equal(a.status, 200, a.raw);
         assert.ok(Array.isArray(a.body.Records), a.raw);
@@ -126,6 +129,7 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
     {
       ...base('Read', 'GET', def.path, 'batch ?id=[..]'),
       request: async () => ({ method: 'GET', url: `${def.path}?id=[${def.fixtureId()},999999]` }),
+      broken: () => ({ req: { method: 'GET', url: `${def.path}?id=[${def.fixtureId()},x]` }, status: 400 }),
       async check(a) {
         assert.equal(a.status, 200, a.raw);
         assert.ok(Array.isArray(a.body), `a bare array: ${a.raw}`);
@@ -135,6 +139,7 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
     {
       ...base('Read', 'GET', `${def.path}/{id}`, 'get one'),
       request: async () => ({ method: 'GET', url: `${def.path}/${def.fixtureId()}` }),
+      broken: () => ({ req: { method: 'GET', url: `${def.path}/999999` }, status: 404 }),
       async check(a) {
         assert.equal(a.status, 200, a.raw);
         assert.equal(a.body.Id, def.fixtureId());
@@ -143,6 +148,7 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
     {
       ...base('Create', 'POST', def.path, 'create'),
       request: async () => ({ method: 'POST', url: def.path, payload: def.createBody() }),
+      broken: () => ({ req: { method: 'POST', url: def.path, payload: '{"Name": ' }, status: 400 }),
       async check(a, req) {
         assert.equal(a.status, 200, a.raw);
         assert.equal(a.body.WasSuccessful, true, a.raw);
@@ -157,6 +163,7 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
     {
       ...base('Edit', 'PUT', def.path, 'update, Id in the body'),
       request: async () => ({ method: 'PUT', url: def.path, payload: { Id: def.fixtureId(), ...def.updateBody() } }),
+      broken: () => ({ req: { method: 'PUT', url: def.path, payload: { Id: def.fixtureId() } }, status: 400 }),
       async check(a) {
         assert.equal(a.status, 200, a.raw);
         assert.equal(a.body.WasSuccessful, true, a.raw);
@@ -166,6 +173,7 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
     {
       ...base('Edit', 'PUT', `${def.path}/{id}`, 'update by path'),
       request: async () => ({ method: 'PUT', url: `${def.path}/${def.fixtureId()}`, payload: def.updateBody() }),
+      broken: () => ({ req: { method: 'PUT', url: `${def.path}/abc`, payload: def.updateBody() }, status: 400 }),
       async check(a) {
         assert.equal(a.status, 200, a.raw);
         assert.equal(a.body.WasSuccessful, true, a.raw);
@@ -175,6 +183,7 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
     {
       ...base('Delete', 'DELETE', `${def.path}/{id}`, 'delete'),
       request: async () => ({ method: 'DELETE', url: `${def.path}/${await def.fresh()}` }),
+      broken: () => ({ req: { method: 'DELETE', url: `${def.path}/999999` }, status: 404 }),
       async check(a, req) {
         assert.equal(a.status, 200, a.raw);
         assert.equal(a.body.WasSuccessful, true, a.raw);
@@ -290,4 +299,40 @@ describe('auth matrix', () => {
       }
     });
   }
+
+  describe('access is decided before the request is read: 401, then 403, then 400/404', () => {
+    for (const ep of MATRIX) {
+      describe(ep.name, () => {
+        it('a broken request without credentials → 401', async () => {
+          assertUnauthorized(await send(t.app, ep.broken().req, null));
+        });
+        it('a broken request from a user with every other role → 403', async () => {
+          const auth = await bearerWithRoles(KNOWN_ROLES.filter((r) => r !== ep.role));
+          assertEnvelope(await send(t.app, ep.broken().req, auth), 403);
+        });
+        it('the same request from a full administrator → 400/404', async () => {
+          const { req, status } = ep.broken();
+          assertEnvelope(await send(t.app, req, t.admin), status);
+        });
+      });
+    }
+  });
+
+  it('HEAD follows GET: no credentials → 401', async () => {
+    for (const url of ['/api/spaces/resources', `/api/spaces/resources/${fx.resourceId}`, '/api/sys/users']) {
+      const res = await t.app.inject({ method: 'HEAD', url });
+      assert.equal(res.statusCode, 401, `HEAD ${url}`);
+      assert.match(String(res.headers['www-authenticate']), /\bBearer\b/);
+    }
+  });
+
+  it('the scheme name is case-insensitive; a header without a credential is a 401', async () => {
+    const lower = adminBearer.replace(/^Bearer /, 'bearer ');
+    assert.equal((await send(t.app, { method: 'GET', url: '/api/sys/users' }, lower)).status, 200);
+    const basicUpper = basic(ADMIN_EMAIL, ADMIN_PASSWORD).replace(/^Basic /, 'BASIC ');
+    assert.equal((await send(t.app, { method: 'GET', url: '/api/sys/users' }, basicUpper)).status, 200);
+    for (const header of ['Bearer', 'Bearer ', 'Basic', 'Basic !!!', `Basic ${Buffer.from(ADMIN_EMAIL).toString('base64')}`, 'Token abc', adminBearer.replace('Bearer ', '')]) {
+      assertUnauthorized(await send(t.app, { method: 'GET', url: '/api/sys/users' }, header));
+    }
+  });
 });

@@ -16,7 +16,8 @@ export interface Answer {
 export interface Req {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
-  payload?: Record<string, unknown>;
+  /** An object is sent as JSON; a string as a raw application/json body (for malformed JSON). */
+  payload?: Record<string, unknown> | string;
 }
 
 /** Sends a request with this Authorization header (none when null). */
@@ -24,7 +25,7 @@ export async function send(app: FastifyInstance, req: Req, auth: string | null, 
   const res = await app.inject({
     method: req.method,
     url: req.url,
-    headers: auth ? { authorization: auth } : {},
+    headers: { ...(auth ? { authorization: auth } : {}), ...(typeof req.payload === 'string' ? { 'content-type': 'application/json' } : {}) },
     ...(req.payload === undefined ? {} : { payload: req.payload }),
     ...(extra.remoteAddress ? { remoteAddress: extra.remoteAddress } : {}),
   });
