@@ -11,6 +11,9 @@ interface AjvError {
   message?: string;
 }
 
+/** Write-only fields: a rejected value is never echoed back as AttemptedValue (passwords never appear in answers). */
+const WRITE_ONLY = new Set(['Password']);
+
 const PRIORITY = ['required', 'format', 'maxLength', 'minLength', 'pattern', 'enum', 'maxItems', 'anyOf', 'type'];
 
 export function fieldErrorsFromSchema(errors: AjvError[], body: unknown): FieldError[] {
@@ -33,7 +36,7 @@ export function fieldErrorsFromSchema(errors: AjvError[], body: unknown): FieldE
       continue;
     }
     const attempted = source[property] ?? null;
-    out.push({ AttemptedValue: attempted, Message: messageFor(list, attempted), PropertyName: property });
+    out.push({ AttemptedValue: WRITE_ONLY.has(property) ? null : attempted, Message: messageFor(list, attempted), PropertyName: property });
   }
   return out;
 }

@@ -94,6 +94,30 @@ describe('/api/sys/users', () => {
       await create({ Email: email(), Password: '0123456789' });
     });
 
+    it('a rejected Password is not echoed back in the error (no AttemptedValue, not in the Message)', async () => {
+      const attempts: [string, Record<string, unknown> | string][] = [
+        ['POST', { Email: email(), Password: 'shortpw-1' }],
+        ['POST', { Email: email(), Password: 'y'.repeat(1025) }],
+        ['POST', { Email: email(), Password: 1234567890123 }],
+        ['POST', `Email=${encodeURIComponent(email())}&Password=shortpw-2`],
+      ];
+      const u = await create({ Email: email(), Password: 'long-enough-password' });
+      attempts.push(['PUT', { Id: u.Id, Email: u.Email, Password: 'shortpw-3' }]);
+      for (const [method, payload] of attempts) {
+        const res = await t.app.inject({
+          method: method as 'POST' | 'PUT',
+          url: USERS,
+          headers: { authorization: t.admin, ...(typeof payload === 'string' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+          payload,
+        });
+        const a: Answer = { status: res.statusCode, body: res.json(), headers: res.headers, raw: res.body };
+        assertFieldError(a, 'Password');
+        const entry = a.body.Errors.find((e: { PropertyName: string }) => e.PropertyName === 'Password');
+        assert.equal(entry.AttemptedValue, null, `the password was echoed: ${a.raw}`);
+        for (const secret of ['shortpw', 'yyyyyyyyyy', '1234567890123']) assert.ok(!a.raw.includes(secret), `the password was echoed: ${a.raw}`);
+      }
+    });
+
     it('Password is required on create', async () => {
       assertFieldError(await call('POST', USERS, { Email: email() }), 'Password');
       assertFieldError(await call('POST', USERS, { Email: email(), Password: '' }), 'Password');
