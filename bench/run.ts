@@ -1,0 +1,321 @@
+/**
+ * npm run bench -- [--rows 1000000] [--duration 10] [--warmup 3] [--connections 50] [--reuse] [--only get,post,resource,name]
+ *
+ * Seeds a database (or reuses one with --reuse), then for each case starts the real server as a child process
+ * (`node --import tsx src/server.ts`, THROTTLE_LIMIT=0, LOG_LEVEL=warn, LOG_REQUESTS=false, 127.0.0.1, a free port),
+ * gets a bearer token from POST /api/token, checks a few requests of the case answer 2xx, warms up, waits for the
+ * backlog to drain, measures with wrk (or autocannon when wrk is missing), reads the server's peak RSS (VmHWM) and
+ * stops it with SIGTERM. Rows created by the POST case are deleted afterwards, so every run reads the same data.
+ * Prints a Markdown table and appends one JSON line per run to bench/results/runs.jsonl.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { ArgError, intArg, parseArgs, usage, type OptionSpec } from './lib/args.js';
+import { CASES, selectCases, type BenchCase } from './lib/cases.js';
+import { runLoad, stopLoaders, wrkVersion, type LoadResult, type LoadTool } from './lib/load.js';
+import { readSeedInfo, seed, type SeedResult } from './lib/seeder.js';
+import {
+  HOST, busyPercent, cpuSeconds, drain, freePort, getToken, liveServers, machineCpu, startServer, statusKb, type RunningServer,
+} from './lib/server.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WRK_DIR = path.join(ROOT, 'bench', 'wrk');
+const RESULTS = path.join(ROOT, 'bench', 'results', 'runs.jsonl');
+
+const SPEC: Record<string, OptionSpec> = {
+  rows: { value: true, help: 'calendar records to seed (default 1000000)' },
+  duration: { value: true, help: 'measured seconds per case (default 10)' },
+  warmup: { value: true, help: 'warm-up seconds per case, not measured (default 3)' },
+  connections: { value: true, help: 'concurrent connections (default 50)' },
+  reuse: { value: false, help: 'reuse the seeded file if it exists (else seed it)' },
+  only: { value: true, help: `cases, comma-separated: ${CASES.map((c) => `${c.letter}|${c.id}`).join(', ')}` },
+  file: { value: true, help: 'database file (default ./data/bench.db)' },
+  tool: { value: true, help: 'wrk or autocannon (default: wrk when installed)' },
+  'cpu-prof': { value: true, help: 'directory: run the server with node --cpu-prof and write its profiles there' },
+  help: { value: false, help: 'show this help' },
+};
+
+/** What the service should reach on this 2-core machine (from the reference kit's measurements). */
+const TARGETS: Record<BenchCase['id'], { minRps?: number; maxP99Ms?: number }> = {
+  get: { minRps: 12_000, maxP99Ms: 10 },
+  post: { minRps: 3_000, maxP99Ms: 30 },
+  resource: { minRps: 2_500 },
+  name: { maxP99Ms: 100 },
+};
+const MAX_RSS_MB = 250;
+
+interface CaseRecord {
+  case: string;
+  id: BenchCase['id'];
+  label: string;
+  rps: number;
+  requests: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  non2xx: number;
+  socket_errors: number;
+  timeouts: number;
+  peak_rss_mb: number;
+  server_cpu_s: number;
+  server_cpu_ms_per_req: number;
+  machine_busy_pct: number;
+  server_start_ms: number;
+  drain_ms: number;
+  probe: string;
+  targets_met: boolean;
+  misses: string[];
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let cleaningUp = false;
+async function cleanup(): Promise<void> {
+  if (cleaningUp) return;
+  cleaningUp = true;
+  stopLoaders();
+  await Promise.all([...liveServers].map((s) => s.stop()));
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbench: ${signal}: stopping the server and the load generator\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+process.once('exit', () => {
+  // Last resort if something skipped cleanup(): never leave a server behind.
+  for (const s of liveServers) s.proc.kill('SIGTERM');
+  stopLoaders();
+});
+
+/** Deletes what the POST case (or an interrupted run) added, so the data is the seeded data again. */
+function restoreSeededRows(file: string, rows: number): number {
+  const db = new Database(file);
+  try {
+    db.pragma('busy_timeout = 10000');
+    const removed = db.transaction(() => {
+      // The FTS triggers remove the deleted names from the trigram index.
+      const r = db.prepare('DELETE FROM coworker_ms_office_calendars WHERE id > ?').run(rows);
+      db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'coworker_ms_office_calendars' AND seq > ?").run(rows, rows);
+      return r.changes;
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    return removed;
+  } finally {
+    db.close();
+  }
+}
+
+/** A few requests of the case through fetch: they must answer 2xx, or the measurement would be of error paths. */
+async function probe(c: BenchCase, port: number, token: string, rows: number): Promise<string> {
+  const notes: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = c.next(rows);
+    const res = await fetch(`http://${HOST}:${port}${r.path}`, {
+      method: r.method,
+      headers: { authorization: `Bearer ${token}`, ...(r.body ? { 'content-type': 'application/json' } : {}) },
+      body: r.body,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (res.status < 200 || res.status > 299) throw new Error(`probe ${r.method} ${r.path} answered ${res.status}: ${text.slice(0, 500)}`);
+    if (c.id === 'resource' || c.id === 'name') {
+      const body = JSON.parse(text) as { TotalItems: number; Records: unknown[] };
+      notes.push(`${decodeURIComponent(r.path.split('?')[1] ?? '')} -> ${body.Records.length} of ${fmtInt(body.TotalItems)}`);
+    }
+  }
+  return notes.join('; ');
+}
+
+function gitRevision(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8', timeout: 5000 }).stdout.trim();
+  return head ? `${head}${dirty ? '+dirty-src' : ''}` : 'unknown';
+}
+
+async function runCase(c: BenchCase, ctx: {
+  file: string; rows: number; email: string; password: string; tool: LoadTool; connections: number; durationS: number; warmupS: number;
+  cpuProfDir?: string;
+}): Promise<CaseRecord> {
+  const port = await freePort();
+  const nodeFlags = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`, `--cpu-prof-name=calbridge-${c.id}-${Date.now()}.cpuprofile`] : [];
+  const server: RunningServer = await startServer({ root: ROOT, databaseFile: ctx.file, port, nodeFlags });
+  try {
+    const token = await getToken(port, ctx.email, ctx.password);
+    const probeNote = await probe(c, port, token, ctx.rows);
+    const load = { port, token, rows: ctx.rows, connections: ctx.connections, wrkDir: WRK_DIR };
+    if (ctx.warmupS > 0) await runLoad(ctx.tool, c, { ...load, durationS: ctx.warmupS });
+    const drainMs = await drain(port, token);
+    const cpu0 = cpuSeconds(server.pid);
+    const m0 = machineCpu();
+    const r: LoadResult = await runLoad(ctx.tool, c, { ...load, durationS: ctx.durationS });
+    const cpu1 = cpuSeconds(server.pid);
+    const m1 = machineCpu();
+    const peakRssMb = statusKb(server.pid, 'VmHWM') / 1024;
+    if (server.proc.exitCode !== null) throw new Error(`the server exited during the case:\n${server.logTail()}`);
+
+    const misses: string[] = [];
+    const t = TARGETS[c.id];
+    if (t.minRps !== undefined && r.rps < t.minRps) misses.push(`req/s ${fmtInt(r.rps)} < ${fmtInt(t.minRps)}`);
+    if (t.maxP99Ms !== undefined && r.p99Ms >= t.maxP99Ms) misses.push(`p99 ${r.p99Ms.toFixed(1)} ms >= ${t.maxP99Ms} ms`);
+    if (peakRssMb >= MAX_RSS_MB) misses.push(`peak RSS ${peakRssMb.toFixed(0)} MB >= ${MAX_RSS_MB} MB`);
+    if (r.non2xx || r.socketErrors) misses.push(`${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
+    return {
+      case: `${c.letter}`,
+      id: c.id,
+      label: c.label,
+      rps: +r.rps.toFixed(1),
+      requests: r.requests,
+      p50_ms: +r.p50Ms.toFixed(2),
+      p90_ms: +r.p90Ms.toFixed(2),
+      p99_ms: +r.p99Ms.toFixed(2),
+      max_ms: +r.maxMs.toFixed(2),
+      non2xx: r.non2xx,
+      socket_errors: r.socketErrors,
+      timeouts: r.timeouts,
+      peak_rss_mb: +peakRssMb.toFixed(1),
+      server_cpu_s: +(cpu1 - cpu0).toFixed(2),
+      server_cpu_ms_per_req: r.requests ? +((1000 * (cpu1 - cpu0)) / r.requests).toFixed(3) : 0,
+      machine_busy_pct: busyPercent(m0, m1),
+      server_start_ms: server.startMs,
+      drain_ms: drainMs,
+      probe: probeNote,
+      targets_met: misses.length === 0,
+      misses,
+    };
+  } finally {
+    const code = await server.stop();
+    if (code !== 0) log(`bench: note: the server exited with ${code} on SIGTERM\n${server.logTail()}`);
+  }
+}
+
+function table(records: CaseRecord[]): string {
+  const lines = [
+    '| case | req/s | p50 ms | p99 ms | non-2xx | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of records) {
+    const errors = r.socket_errors ? ` (+${r.socket_errors} socket errors)` : '';
+    lines.push(`| ${r.case}) ${r.label} | ${fmtInt(r.rps)} | ${r.p50_ms.toFixed(2)} | ${r.p99_ms.toFixed(2)} | ${r.non2xx}${errors} | ${r.peak_rss_mb.toFixed(0)} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), SPEC);
+  if (args.has('help')) {
+    log(usage('npm run bench --', SPEC));
+    return;
+  }
+  const durationS = intArg(args, 'duration', 10);
+  const warmupS = intArg(args, 'warmup', 3, 0);
+  const connections = intArg(args, 'connections', 50);
+  const file = path.resolve(String(args.get('file') ?? path.join(ROOT, 'data', 'bench.db')));
+  let cases: BenchCase[];
+  try {
+    cases = selectCases(typeof args.get('only') === 'string' ? String(args.get('only')) : undefined);
+  } catch (err) {
+    throw new ArgError((err as Error).message);
+  }
+  const toolArg = args.get('tool');
+  const wrk = wrkVersion();
+  let tool: LoadTool;
+  if (toolArg === undefined) tool = wrk ? 'wrk' : 'autocannon';
+  else if (toolArg === 'wrk' || toolArg === 'autocannon') tool = toolArg;
+  else throw new ArgError('--tool must be wrk or autocannon');
+  if (tool === 'wrk' && !wrk) throw new ArgError('wrk is not installed (apt-get install -y wrk), use --tool autocannon');
+  const cpuProfDir = typeof args.get('cpu-prof') === 'string' ? path.resolve(String(args.get('cpu-prof'))) : undefined;
+  if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
+
+  // Everything is bounded: a stuck step ends the run (and the cleanup stops the server).
+  const budgetS = 900 + cases.length * (durationS + warmupS + 180);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: gave up after ${budgetS} s\n`);
+    void cleanup().finally(() => process.exit(1));
+  }, budgetS * 1000);
+  watchdog.unref();
+
+  // 1. Data.
+  let rows: number;
+  let seeded: SeedResult | undefined;
+  const info = readSeedInfo(file);
+  if (args.has('reuse') && info && fs.existsSync(file)) {
+    rows = info.rows;
+    if (args.has('rows') && intArg(args, 'rows', rows) !== rows) {
+      throw new ArgError(`${file} holds ${fmtInt(rows)} seeded rows, not ${fmtInt(intArg(args, 'rows', rows))}; drop --reuse to seed anew`);
+    }
+    const removed = restoreSeededRows(file, rows);
+    log(`bench: reusing ${file} (${fmtInt(rows)} calendar rows, seeded ${info.seededAt}${removed ? `; removed ${fmtInt(removed)} rows left by an earlier run` : ''})`);
+  } else {
+    rows = intArg(args, 'rows', 1_000_000);
+    if (args.has('reuse')) log(`bench: --reuse: no seeded database at ${file} yet, seeding one`);
+    seeded = await seed({ file, rows });
+  }
+  const creds = readSeedInfo(file);
+  if (!creds) throw new Error(`no ${file}.seed.json next to the database`);
+
+  // 2. Cases.
+  log(`bench: ${cases.length} case(s), ${connections} connections, ${warmupS} s warm-up + ${durationS} s measured each, load tool ${tool === 'wrk' ? `wrk ${wrk} (-t1)` : 'autocannon (in-process)'}`);
+  const records: CaseRecord[] = [];
+  for (const c of cases) {
+    log(`bench: ${c.letter}) ${c.label}: starting a fresh server`);
+    const rec = await runCase(c, { file, rows, email: creds.email, password: creds.password, tool, connections, durationS, warmupS, cpuProfDir });
+    records.push(rec);
+    log(`bench: ${c.letter}) ${c.label}: ${fmtInt(rec.rps)} req/s, p50 ${rec.p50_ms} ms, p99 ${rec.p99_ms} ms, non-2xx ${rec.non2xx}, ` +
+      `peak RSS ${rec.peak_rss_mb} MB, server CPU ${rec.server_cpu_ms_per_req} ms/req, box busy ${rec.machine_busy_pct}%${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
+    if (c.writes) {
+      const removed = restoreSeededRows(file, rows);
+      log(`bench: ${c.letter}) removed the ${fmtInt(removed)} rows it created`);
+    }
+    await sleep(500);
+  }
+
+  // 3. Report.
+  const toolText = tool === 'wrk' ? `wrk ${wrk} -t1 -c${connections}` : `autocannon -c${connections} (in-process)`;
+  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case\n`);
+  log(table(records));
+  log('');
+  if (seeded) log(`Seeding: ${fmtInt(seeded.totalRowsPerSec)} calendar rows/s overall (insert phase ${fmtInt(seeded.insertRowsPerSec)} rows/s, ${seeded.seconds.total} s in all).`);
+  const misses = records.flatMap((r) => r.misses.map((m) => `${r.case}) ${r.label}: ${m}`));
+  log(misses.length ? `Targets missed:\n${misses.map((m) => `- ${m}`).join('\n')}` : 'All targets met.');
+
+  const run = {
+    at: new Date().toISOString(),
+    git: gitRevision(),
+    node: process.version,
+    host: { cpus: os.cpus().length, loadavg: os.loadavg().map((n) => +n.toFixed(2)) },
+    tool: toolText,
+    rows,
+    connections,
+    duration_s: durationS,
+    warmup_s: warmupS,
+    seed: seeded ?? null,
+    cases: records,
+  };
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.appendFileSync(RESULTS, `${JSON.stringify(run)}\n`);
+  log(`\nbench: appended this run to ${path.relative(process.cwd(), RESULTS)}`);
+}
+
+main().then(
+  async () => {
+    await cleanup();
+    process.exit(0);
+  },
+  async (err) => {
+    await cleanup();
+    if (err instanceof ArgError) {
+      process.stderr.write(`bench: ${err.message}\n${usage('npm run bench --', SPEC)}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
