@@ -284,6 +284,34 @@ describe('/api/sys/users', () => {
     });
   });
 
+  describe('the last full administrator under concurrency', () => {
+    it('concurrent demotions and deletions of the last two administrators always leave one', async () => {
+      const fresh = await createTestApp();
+      try {
+        let remaining = (await fresh.container.users.findIdByEmail(ADMIN_EMAIL))!;
+        const emailOf = async (id: number) => (await fresh.container.userService.get(id))!.Email;
+        const kinds = [['demote', 'demote'], ['delete', 'delete'], ['demote', 'delete'], ['delete', 'demote']] as const;
+        for (let round = 0; round < 12; round++) {
+          const other = await fresh.userWithRoles([], { fullAdministrator: true });
+          assert.deepEqual((await fresh.container.users.fullAdministratorIds()).sort((x, y) => x - y), [remaining, other.id].sort((x, y) => x - y));
+          const [kindA, kindB] = kinds[round % kinds.length]!;
+          const act = async (kind: 'demote' | 'delete', id: number) =>
+            kind === 'delete'
+              ? send(fresh.app, { method: 'DELETE', url: `${USERS}/${id}` }, other.auth)
+              : send(fresh.app, { method: 'PUT', url: USERS, payload: { Id: id, Email: await emailOf(id), FullAdministrator: false } }, other.auth);
+          const answers = await Promise.all([act(kindA, remaining), act(kindB, other.id)]);
+          const admins = await fresh.container.users.fullAdministratorIds();
+          assert.equal(admins.length, 1, `round ${round} (${kindA}/${kindB}) left ${admins.length} full administrators: ${answers.map((a) => a.raw).join(' | ')}`);
+          assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400], answers.map((a) => a.raw).join(' | '));
+          for (const a of answers.filter((x) => x.status === 400)) assertEnvelope(a, 400, /last full administrator/);
+          remaining = admins[0]!;
+        }
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
   describe('not found', () => {
     it('GET, PUT and DELETE of an unknown user → 404', async () => {
       assertEnvelope(await call('GET', `${USERS}/999999`), 404);

@@ -1,5 +1,6 @@
 /** SQL for users. Password hashes are read only by the auth code and never mapped into a record. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { ApiError } from '../../http/errors.js';
 import type { Database as Schema } from '../../storage/schema.js';
 import type { Storage } from '../../storage/database.js';
 import { preparedQuery } from '../../storage/prepared.js';
@@ -77,5 +78,34 @@ export class UserRepository extends RecordRepository<Row, User> {
 
   async setPasswordHash(id: number, hash: string): Promise<boolean> {
     return this.updateById(id, { password_hash: hash });
+  }
+
+  /**
+   * A demotion is written only while another full administrator remains, checked in the same statement as the
+   * write, so two concurrent demotions (or deletions) of the last two administrators cannot both pass.
+   */
+  override async updateById(id: number, values: Record<string, unknown>): Promise<boolean> {
+    if (values.full_administrator !== 0) return super.updateById(id, values);
+    const result = await this.db.updateTable('users').set(values as never).where('id', '=', id).where(this.keepsAnAdministrator(id)).executeTakeFirst();
+    this.storage.counts?.invalidate();
+    if (Number(result.numUpdatedRows) > 0) return true;
+    if (await this.exists(id)) throw ApiError.field('FullAdministrator', 'cannot be removed from the last full administrator', id);
+    return false;
+  }
+
+  override async deleteById(id: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('id', '=', id).where(this.keepsAnAdministrator(id)).executeTakeFirst();
+    this.storage.counts?.invalidate();
+    if (Number(result.numDeletedRows) > 0) return true;
+    if (await this.exists(id)) throw ApiError.field('Id', 'is the last full administrator and cannot be deleted', id);
+    return false;
+  }
+
+  /** The row is not a full administrator, or another one exists (on PostgreSQL, locked, so concurrent demotions queue). */
+  private keepsAnAdministrator(id: number) {
+    const others = this.storage.dialect === 'postgres'
+      ? sql<boolean>`exists (select 1 from (select id from users where full_administrator = 1 for update) a where a.id <> ${id})`
+      : sql<boolean>`exists (select 1 from users a where a.full_administrator = 1 and a.id <> ${id})`;
+    return sql<boolean>`(users.full_administrator = 0 or ${others})`;
   }
 }
