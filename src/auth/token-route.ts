@@ -59,13 +59,14 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): P
       const username = field('username')?.trim() ?? '';
       const password = field('password') ?? '';
       const limiterKey = `${username.toLowerCase()}|${request.ip}`;
-      const wait = deps.loginFailures.blocked(limiterKey);
+      // Every attempt counts before its password is checked (a success resets), so a burst of concurrent guesses
+      // cannot all slip past the limit while the first ones are still being verified.
+      const wait = deps.loginFailures.hit(limiterKey);
       if (wait) {
         return reply.code(409).headers({ 'Retry-After': String(wait), 'Cache-Control': 'no-cache' }).send(errorEnvelope(409, THROTTLED_MESSAGE, null));
       }
       const user = username ? await deps.users.credentials(username) : undefined;
       if (!user || !password || !(await verifyPassword(password, user.password_hash))) {
-        deps.loginFailures.hit(limiterKey);
         return fail(reply, 'invalid_grant', 'The user name or password is incorrect.');
       }
       deps.loginFailures.reset(limiterKey);

@@ -314,6 +314,18 @@ describe('failed-login limit', () => {
     assertThrottled(await password(t, u.email.toUpperCase(), u.password), 300);
   });
 
+  it('a burst of concurrent guesses gets no more than the limit evaluated', async () => {
+    const u = await t.userWithRoles([]);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => password(t, u.email, `concurrent-guess-${i}`)));
+    const evaluated = answers.filter((a) => a.status === 400);
+    const refused = answers.filter((a) => a.status === 409);
+    assert.equal(evaluated.length + refused.length, answers.length, answers.map((a) => a.raw).join(' | '));
+    assert.equal(evaluated.length, 3, `only 3 guesses may be checked: ${answers.map((a) => a.status).join(',')}`);
+    for (const a of evaluated) assertGrantError(a, 'invalid_grant');
+    for (const a of refused) assertThrottled(a, 300);
+    assertThrottled(await password(t, u.email, u.password), 300);
+  });
+
   it('other usernames are not affected, and the blocked user can still use tokens and Basic', async () => {
     const victim = await t.userWithRoles(['Resource-List']);
     for (let i = 0; i < 3; i++) assertGrantError(await password(t, victim.email, `wrong-password-${i}`), 'invalid_grant');
