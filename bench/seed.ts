@@ -10,7 +10,7 @@ const SPEC: Record<string, OptionSpec> = {
   file: { value: true, help: 'SQLite file to (re)create (default ./data/bench.db)' },
   email: { value: true, help: `administrator e-mail (default ${DEFAULT_ADMIN.email})` },
   password: { value: true, help: 'administrator password (default: the bench default, see bench/lib/seeder.ts)' },
-  batch: { value: true, help: 'rows per transaction (default 50000)' },
+  batch: { value: true, help: 'rows per transaction (default: all rows in one)' },
   'integrity-check': { value: false, help: "also run FTS5 'integrity-check' at the end (slow)" },
   help: { value: false, help: 'show this help' },
 };
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     await seed({
       file: String(args.get('file') ?? './data/bench.db'),
       rows: intArg(args, 'rows', 1_000_000),
-      batch: intArg(args, 'batch', 50_000),
+      batch: args.has('batch') ? intArg(args, 'batch', 1) : undefined,
       email: typeof args.get('email') === 'string' ? String(args.get('email')) : undefined,
       password: typeof password === 'string' ? password : undefined,
       integrityCheck: args.has('integrity-check'),

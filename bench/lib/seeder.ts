@@ -22,7 +22,7 @@ export interface SeedOptions {
   rows: number;
   email?: string;
   password?: string;
-  /** Rows per transaction. */
+  /** Rows per transaction (default: all in one). */
   batch?: number;
   /** Also run FTS5 'integrity-check' (slow on large tables). */
   integrityCheck?: boolean;
@@ -78,7 +78,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const file = path.resolve(options.file);
   const rows = options.rows;
-  const batch = options.batch ?? 50_000;
+  const batch = options.batch ?? rows;
   const email = options.email ?? DEFAULT_ADMIN.email;
   const password = options.password ?? DEFAULT_ADMIN.password;
   if (!Number.isSafeInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer (got ${rows})`);
@@ -106,10 +106,11 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   //    thrown away anyway. WAL is switched back on at the end, as the app expects.
   const db = new Database(file);
   try {
-    // Out of WAL first (a WAL file as big as the database would be written); better-sqlite3's defensive mode refuses
-    // journal_mode=OFF, so the rollback journal lives in memory.
+    // Out of WAL first (a WAL file as big as the database would be written), then no rollback journal at all:
+    // better-sqlite3's defensive mode refuses journal_mode=OFF, so it is lifted for the load (and restored after).
     db.pragma('journal_mode = DELETE');
-    const journal = db.pragma(`journal_mode = ${process.env.SEED_JOURNAL ?? 'MEMORY'}`, { simple: true });
+    db.unsafeMode(true);
+    const journal = db.pragma(`journal_mode = ${process.env.SEED_JOURNAL ?? 'OFF'}`, { simple: true });
     db.pragma('synchronous = OFF');
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('cache_size = -524288'); // 512 MiB
@@ -124,7 +125,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     const indexes = objects.filter((o) => o.type === 'index');
     const triggers = objects.filter((o) => o.type === 'trigger');
     if (triggers.length !== 3) throw new Error(`expected the 3 FTS triggers of the migration, found ${triggers.length}`);
-    for (const o of objects) db.exec(`DROP ${o.type.toUpperCase()} ${o.name}`);
+    for (const o of [...indexes, ...triggers]) db.exec(`DROP ${o.type.toUpperCase()} ${o.name}`);
 
     const now = new Date().toISOString();
     t = process.hrtime.bigint();
@@ -146,23 +147,28 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     const insertCalendar = db.prepare(
       `INSERT INTO ${CAL} (${CALENDAR_COLUMNS.join(', ')}) VALUES (${CALENDAR_COLUMNS.map(() => '?').join(', ')})`,
     );
-    const loadBatch = db.transaction((from: number, to: number) => {
-      for (let i = from; i <= to; i++) insertCalendar.run(calendarRow(i));
-    });
     const tInsert = process.hrtime.bigint();
     let lastReport = tInsert;
-    let done = 0;
-    while (done < rows) {
+    const progress = (done: number) => {
+      const nowNs = process.hrtime.bigint();
+      if (Number(nowNs - lastReport) < 1e9 && done !== rows) return;
+      const s = Number(nowNs - tInsert) / 1e9;
+      log(`seed: ${fmt(done).padStart(11)} / ${fmt(rows)} calendar rows  ${fmt(done / s).padStart(9)} rows/s`);
+      lastReport = nowNs;
+    };
+    // By default one transaction for everything: pages created inside it are never journaled or written twice.
+    const loadBatch = db.transaction((from: number, to: number) => {
+      for (let i = from; i <= to; i++) {
+        insertCalendar.run(calendarRow(i));
+        if (i % 25_000 === 0 && i !== rows) progress(i);
+      }
+    });
+    for (let done = 0; done < rows; ) {
       const to = Math.min(rows, done + batch);
       loadBatch(done + 1, to);
       done = to;
-      const nowNs = process.hrtime.bigint();
-      if (Number(nowNs - lastReport) >= 1e9 || done === rows) {
-        const s = Number(nowNs - tInsert) / 1e9;
-        log(`seed: ${fmt(done).padStart(11)} / ${fmt(rows)} calendar rows  ${fmt(done / s).padStart(9)} rows/s`);
-        lastReport = nowNs;
-      }
     }
+    progress(rows);
     const insertS = secondsSince(tInsert);
 
     // 4. Indexes, then the FTS index in one pass, then the triggers that keep it in step from now on.
@@ -202,6 +208,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
 
     db.pragma('locking_mode = NORMAL');
     db.pragma('journal_mode = WAL');
+    db.unsafeMode(false);
     const totalS = secondsSince(tAll);
     db.close();
     const sizeMb = fs.statSync(file).size / 2 ** 20;
