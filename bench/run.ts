@@ -19,7 +19,7 @@ import { CASES, selectCases, type BenchCase } from './lib/cases.js';
 import { runLoad, stopLoaders, wrkVersion, type LoadResult, type LoadTool } from './lib/load.js';
 import { readSeedInfo, seed, type SeedResult } from './lib/seeder.js';
 import {
-  HOST, busyPercent, cpuSeconds, drain, freePort, getToken, liveServers, machineCpu, startServer, statusKb, type RunningServer,
+  HOST, busyPercent, cpuSeconds, drain, threadCpuSeconds, freePort, getToken, liveServers, machineCpu, startServer, statusKb, type RunningServer,
 } from './lib/server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +35,7 @@ const SPEC: Record<string, OptionSpec> = {
   only: { value: true, help: `cases, comma-separated: ${CASES.map((c) => `${c.letter}|${c.id}`).join(', ')}` },
   file: { value: true, help: 'database file (default ./data/bench.db)' },
   tool: { value: true, help: 'wrk or autocannon (default: wrk when installed)' },
+  entry: { value: true, help: 'server entry (default src/server.ts via tsx; a .js build runs with plain node)' },
   'cpu-prof': { value: true, help: 'directory: run the server with node --cpu-prof and write its profiles there' },
   help: { value: false, help: 'show this help' },
 };
@@ -62,8 +63,14 @@ interface CaseRecord {
   socket_errors: number;
   timeouts: number;
   peak_rss_mb: number;
+  /** VmRSS once the server answered its first requests (before any load). */
+  start_rss_mb: number;
   server_cpu_s: number;
   server_cpu_ms_per_req: number;
+  /** The main thread's share: JavaScript and every synchronous SQLite call. */
+  main_thread_cpu_ms_per_req: number;
+  /** WAL file size right after the measured run (the checkpointer works behind the writes). */
+  wal_mb: number;
   machine_busy_pct: number;
   server_start_ms: number;
   drain_ms: number;
@@ -143,21 +150,27 @@ function gitRevision(): string {
 async function runCase(c: BenchCase, ctx: {
   file: string; rows: number; email: string; password: string; tool: LoadTool; connections: number; durationS: number; warmupS: number;
   cpuProfDir?: string;
+  entry?: string;
 }): Promise<CaseRecord> {
   const port = await freePort();
-  const nodeFlags = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`, `--cpu-prof-name=calbridge-${c.id}-${Date.now()}.cpuprofile`] : [];
-  const server: RunningServer = await startServer({ root: ROOT, databaseFile: ctx.file, port, nodeFlags });
+  // One directory per case: every thread (main, loader hooks, checkpointer) writes its own CPU.*.<pid>.<tid>.* file.
+  const nodeFlags = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.cpuProfDir, `${c.letter}-${c.id}`)}`] : [];
+  const server: RunningServer = await startServer({ root: ROOT, databaseFile: ctx.file, port, nodeFlags, entry: ctx.entry });
   try {
     const token = await getToken(port, ctx.email, ctx.password);
+    const startRssMb = statusKb(server.pid, 'VmRSS') / 1024;
     const probeNote = await probe(c, port, token, ctx.rows);
     const load = { port, token, rows: ctx.rows, connections: ctx.connections, wrkDir: WRK_DIR };
     if (ctx.warmupS > 0) await runLoad(ctx.tool, c, { ...load, durationS: ctx.warmupS });
     const drainMs = await drain(port, token);
     const cpu0 = cpuSeconds(server.pid);
+    const t0 = threadCpuSeconds(server.pid);
     const m0 = machineCpu();
     const r: LoadResult = await runLoad(ctx.tool, c, { ...load, durationS: ctx.durationS });
     const cpu1 = cpuSeconds(server.pid);
+    const t1 = threadCpuSeconds(server.pid);
     const m1 = machineCpu();
+    const walMb = fs.existsSync(`${ctx.file}-wal`) ? fs.statSync(`${ctx.file}-wal`).size / 2 ** 20 : 0;
     const peakRssMb = statusKb(server.pid, 'VmHWM') / 1024;
     if (server.proc.exitCode !== null) throw new Error(`the server exited during the case:\n${server.logTail()}`);
 
@@ -181,8 +194,11 @@ async function runCase(c: BenchCase, ctx: {
       socket_errors: r.socketErrors,
       timeouts: r.timeouts,
       peak_rss_mb: +peakRssMb.toFixed(1),
+      start_rss_mb: +startRssMb.toFixed(1),
       server_cpu_s: +(cpu1 - cpu0).toFixed(2),
       server_cpu_ms_per_req: r.requests ? +((1000 * (cpu1 - cpu0)) / r.requests).toFixed(3) : 0,
+      main_thread_cpu_ms_per_req: r.requests ? +((1000 * (t1.main - t0.main)) / r.requests).toFixed(3) : 0,
+      wal_mb: +walMb.toFixed(1),
       machine_busy_pct: busyPercent(m0, m1),
       server_start_ms: server.startMs,
       drain_ms: drainMs,
@@ -231,6 +247,7 @@ async function main(): Promise<void> {
   else if (toolArg === 'wrk' || toolArg === 'autocannon') tool = toolArg;
   else throw new ArgError('--tool must be wrk or autocannon');
   if (tool === 'wrk' && !wrk) throw new ArgError('wrk is not installed (apt-get install -y wrk), use --tool autocannon');
+  const entry = typeof args.get('entry') === 'string' ? String(args.get('entry')) : undefined;
   const cpuProfDir = typeof args.get('cpu-prof') === 'string' ? path.resolve(String(args.get('cpu-prof'))) : undefined;
   if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
 
@@ -266,10 +283,11 @@ async function main(): Promise<void> {
   const records: CaseRecord[] = [];
   for (const c of cases) {
     log(`bench: ${c.letter}) ${c.label}: starting a fresh server`);
-    const rec = await runCase(c, { file, rows, email: creds.email, password: creds.password, tool, connections, durationS, warmupS, cpuProfDir });
+    const rec = await runCase(c, { file, rows, email: creds.email, password: creds.password, tool, connections, durationS, warmupS, cpuProfDir, entry });
     records.push(rec);
     log(`bench: ${c.letter}) ${c.label}: ${fmtInt(rec.rps)} req/s, p50 ${rec.p50_ms} ms, p99 ${rec.p99_ms} ms, non-2xx ${rec.non2xx}, ` +
-      `peak RSS ${rec.peak_rss_mb} MB, server CPU ${rec.server_cpu_ms_per_req} ms/req, box busy ${rec.machine_busy_pct}%${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
+      `peak RSS ${rec.peak_rss_mb} MB (${rec.start_rss_mb} MB after start), server CPU ${rec.server_cpu_ms_per_req} ms/req (main thread ${rec.main_thread_cpu_ms_per_req}), ` +
+      `WAL ${rec.wal_mb} MB, box busy ${rec.machine_busy_pct}%${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
     if (c.writes) {
       const removed = restoreSeededRows(file, rows);
       log(`bench: ${c.letter}) removed the ${fmtInt(removed)} rows it created`);
@@ -279,7 +297,7 @@ async function main(): Promise<void> {
 
   // 3. Report.
   const toolText = tool === 'wrk' ? `wrk ${wrk} -t1 -c${connections}` : `autocannon -c${connections} (in-process)`;
-  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case\n`);
+  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case, server ${entry ?? "src/server.ts (tsx)"}\n`);
   log(table(records));
   log('');
   if (seeded) log(`Seeding: ${fmtInt(seeded.totalRowsPerSec)} calendar rows/s overall (insert phase ${fmtInt(seeded.insertRowsPerSec)} rows/s, ${seeded.seconds.total} s in all).`);
@@ -292,6 +310,7 @@ async function main(): Promise<void> {
     node: process.version,
     host: { cpus: os.cpus().length, loadavg: os.loadavg().map((n) => +n.toFixed(2)) },
     tool: toolText,
+    entry: entry ?? 'src/server.ts (tsx)',
     rows,
     connections,
     duration_s: durationS,

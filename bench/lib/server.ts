@@ -32,6 +32,8 @@ export interface ServerOptions {
   port: number;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /** Server entry, relative to root: a .ts file runs through `--import tsx`, a .js file (a build) runs as is. */
+  entry?: string;
   env?: Record<string, string>;
   startTimeoutMs?: number;
 }
@@ -65,7 +67,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   delete env.DATA_DIR;
 
   const t0 = Date.now();
-  const proc = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', 'src/server.ts'], {
+  const entry = options.entry ?? 'src/server.ts';
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const proc = spawn(process.execPath, [...(options.nodeFlags ?? []), ...loader, entry], {
     cwd: options.root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,7 +110,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the server exited during start-up:\n${server.logTail()}`);
     if (await answers(options.port)) {
       server.startMs = Date.now() - t0;
-      assertServingNode(server.pid);
+      assertServingNode(server.pid, entry);
       return server;
     }
     await sleep(100);
@@ -127,10 +131,10 @@ async function answers(port: number): Promise<boolean> {
 }
 
 /** Peak RSS must be read from the Node process running src/server.ts, not from a wrapper. */
-function assertServingNode(pid: number): void {
+function assertServingNode(pid: number, entry: string): void {
   const exe = fs.readlinkSync(`/proc/${pid}/exe`);
   const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  if (path.basename(exe) !== path.basename(fs.realpathSync(process.execPath)) || !cmdline.includes('src/server.ts')) {
+  if (path.basename(exe) !== path.basename(fs.realpathSync(process.execPath)) || !cmdline.includes(entry)) {
     throw new Error(`PID ${pid} is not the Node server process (exe ${exe}, argv ${cmdline.join(' ')})`);
   }
 }
@@ -165,6 +169,24 @@ export function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** CPU seconds of the main (JavaScript) thread and of all other threads (checkpointer worker, libuv pool, GC, ...). */
+export function threadCpuSeconds(pid: number): { main: number; others: number } {
+  let all = 0;
+  let main = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const s = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      all += s;
+      if (Number(tid) === pid) main = s;
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return { main, others: all - main };
 }
 
 /** A field of /proc/<pid>/status in kB, e.g. VmHWM (peak resident set size). */
