@@ -1,7 +1,7 @@
 /**
  * Builds the Fastify app from its parts; never listens (server.ts does, tests use inject()).
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Ajv } from 'ajv';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -16,6 +16,8 @@ import { Authenticator } from './auth/authenticator.js';
 import { WindowCounter } from './auth/throttle.js';
 import { tokenRoutes } from './auth/token-route.js';
 import type { AccessDeps } from './auth/access.js';
+import type { JobQueue } from './jobs/job-queue.js';
+import { operationsRoutes } from './http/operations-routes.js';
 import { CoworkerMsOfficeCalendarSchema, CreateCoworkerMsOfficeCalendarBody, UpdateCoworkerMsOfficeCalendarBody, coworkerMsOfficeCalendarListSpec } from './entities/coworker-ms-office-calendars/schema.js';
 import { CoworkerSchema, CreateCoworkerBody, UpdateCoworkerBody, coworkerListSpec } from './entities/coworkers/schema.js';
 import { ResourceSchema, CreateResourceBody, UpdateResourceBody, resourceListSpec } from './entities/resources/schema.js';
@@ -25,9 +27,17 @@ export type AppConfig = Pick<Config, 'logLevel' | 'accessTokenTtlSeconds' | 'ref
   logRequests?: boolean;
 };
 
-export async function buildApp(config: AppConfig, container: Container, logger?: FastifyServerOptions['logger']): Promise<FastifyInstance> {
+export interface AppOptions {
+  /** A pino logger shared with the rest of the process; default: Fastify makes one at config.logLevel. */
+  logger?: FastifyBaseLogger;
+  /** The process's job queue, for /readyz and /api/sys/jobs (null: none runs here). */
+  queue?: JobQueue | null;
+}
+
+export async function buildApp(config: AppConfig, container: Container, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { logger, queue = null } = options;
   const app = Fastify({
-    logger: logger ?? { level: config.logLevel },
+    ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
     logController: new LogController({ disableRequestLogging: config.logRequests === false }),
     rewriteUrl: (req) => rewriteApiUrl(req.url ?? '/'),
     bodyLimit: 1024 * 1024,
@@ -68,6 +78,8 @@ export async function buildApp(config: AppConfig, container: Container, logger?:
     authenticator: new Authenticator(container.tokens, container.users),
     throttle: config.throttleLimit > 0 ? new WindowCounter(config.throttleLimit, config.throttleWindowSeconds * 1000) : null,
   };
+
+  await app.register(operationsRoutes, { storage: container.storage, queue, access });
 
   await app.register(tokenRoutes, {
     users: container.users,

@@ -10,6 +10,7 @@ import { ResourceRepository } from './entities/resources/repository.js';
 import { ResourceService } from './entities/resources/service.js';
 import { UserRepository } from './entities/users/repository.js';
 import { UserService } from './entities/users/service.js';
+import { JobStore } from './jobs/job-store.js';
 
 export function createContainer(storage: Storage, config: Pick<Config, 'scryptCost'>) {
   const tokens = new TokenRepository(storage.db);
@@ -19,6 +20,7 @@ export function createContainer(storage: Storage, config: Pick<Config, 'scryptCo
   const calendars = new CoworkerMsOfficeCalendarRepository(storage);
   return {
     storage,
+    jobs: new JobStore(storage.db, storage.dialect),
     tokens,
     users,
     coworkers,

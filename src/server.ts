@@ -7,6 +7,8 @@ import { openStorage, migrate } from './storage/database.js';
 import { createContainer } from './container.js';
 import { buildApp } from './app.js';
 import { ensureAdministrator } from './bootstrap.js';
+import { JobQueue } from './jobs/job-queue.js';
+import pino from 'pino';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -24,9 +26,13 @@ async function main(): Promise<void> {
   const container = createContainer(storage, config);
   await ensureAdministrator(config, container, (line) => process.stdout.write(`\n  ${line}\n\n`));
 
-  const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container);
+  const logger = pino({ level: config.logLevel });
+  const queue = new JobQueue(container.jobs, logger.child({ component: 'jobs' }));
+  const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container, { logger, queue });
+  queue.start();
   const sweep = setInterval(() => {
     container.tokens.deleteExpired(Date.now()).catch((err) => app.log.warn({ err }, 'expired-token sweep failed'));
+    container.jobs.purgeDone(Date.now() - 86_400_000).catch((err) => app.log.warn({ err }, 'finished-job purge failed'));
   }, 10 * 60_000);
   sweep.unref();
 
@@ -43,6 +49,7 @@ async function main(): Promise<void> {
     force.unref();
     try {
       await app.close();
+      await queue.stop();
       await storage.close();
       app.log.info('stopped');
       process.exit(0);

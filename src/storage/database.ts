@@ -128,11 +128,19 @@ export function openStorage(config: { databaseUrl?: string; databasePoolSize?: n
     : openSqlite({ file: config.databaseFile, ...sqlite });
 }
 
-export async function migrate(storage: Storage): Promise<string[]> {
+function migrator(storage: Storage): Migrator {
   const migrations = allMigrations(storage.dialect);
   const provider: MigrationProvider = { getMigrations: async () => migrations };
-  const migrator = new Migrator({ db: storage.db, provider });
-  const { error, results } = await migrator.migrateToLatest();
+  return new Migrator({ db: storage.db, provider });
+}
+
+/** Names of migrations not yet applied (empty when the schema is current). */
+export async function pendingMigrations(storage: Storage): Promise<string[]> {
+  return (await migrator(storage).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+export async function migrate(storage: Storage): Promise<string[]> {
+  const { error, results } = await migrator(storage).migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

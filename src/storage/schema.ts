@@ -61,7 +61,24 @@ export interface CalendarNameFtsTable {
   name: string;
 }
 
+export interface JobTable {
+  id: Generated<number>;
+  type: string;
+  payload: string;
+  state: 'pending' | 'running' | 'done' | 'dead';
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  dedupe_key: string | null;
+  locked_by: string | null;
+  lock_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
+  jobs: JobTable;
   coworker_ms_office_calendars_name_fts: CalendarNameFtsTable;
   coworker_ms_office_calendars: CoworkerMsOfficeCalendarTable;
   coworkers: CoworkerTable;

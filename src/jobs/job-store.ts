@@ -1,0 +1,161 @@
+/**
+ * The job table's SQL. One store for both databases; the claim differs: on PostgreSQL many processes claim at once,
+ * so due rows are locked with FOR UPDATE SKIP LOCKED (each row goes to exactly one claimer); SQLite has one writer.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database, JobTable } from '../storage/schema.js';
+import type { Dialect } from '../storage/database.js';
+
+export interface JobSpec {
+  type: string;
+  payload?: unknown;
+  /** When to run (ms since epoch); default now. */
+  runAt?: number;
+  /** At most one pending job per key. */
+  dedupeKey?: string;
+  maxAttempts?: number;
+}
+
+export interface Job {
+  id: number;
+  type: string;
+  payload: unknown;
+  attempts: number;
+  maxAttempts: number;
+  dedupeKey: string | null;
+}
+
+export type JobState = JobTable['state'];
+
+export interface JobRow {
+  id: number;
+  type: string;
+  state: JobState;
+  runAt: string;
+  attempts: number;
+  maxAttempts: number;
+  dedupeKey: string | null;
+  lastError: string | null;
+  updatedAt: string;
+}
+
+const UNIQUE_VIOLATION = new Set(['SQLITE_CONSTRAINT_UNIQUE', '23505']);
+
+export class JobStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** Adds a job; with a dedupeKey that already has a pending job, adds nothing and says so. */
+  async enqueue(spec: JobSpec, now = Date.now()): Promise<{ id: number | null; deduped: boolean }> {
+    const row = await this.db
+      .insertInto('jobs')
+      .values({
+        type: spec.type,
+        payload: JSON.stringify(spec.payload ?? null),
+        state: 'pending',
+        run_at: spec.runAt ?? now,
+        attempts: 0,
+        max_attempts: spec.maxAttempts ?? 8,
+        dedupe_key: spec.dedupeKey ?? null,
+        created_at: now,
+        updated_at: now,
+      })
+      // The literal (not a parameter) lets both databases match the partial unique index.
+      .onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`state = 'pending'`).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return row ? { id: Number(row.id), deduped: false } : { id: null, deduped: true };
+  }
+
+  /** Takes up to `limit` due jobs (or jobs whose lease ran out) for this worker. */
+  async claim(workerId: string, limit: number, leaseMs: number, now = Date.now()): Promise<Job[]> {
+    let due = this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where((eb) => eb.or([
+        eb.and([eb('state', '=', 'pending'), eb('run_at', '<=', now)]),
+        eb.and([eb('state', '=', 'running'), eb('lock_expires_at', '<', now)]),
+      ]))
+      .orderBy('run_at')
+      .orderBy('id')
+      .limit(limit);
+    if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
+    const rows = await this.db
+      .updateTable('jobs')
+      .set((eb) => ({ state: 'running', locked_by: workerId, lock_expires_at: now + leaseMs, attempts: eb('attempts', '+', 1), updated_at: now }))
+      .where('id', 'in', due)
+      .returning(['id', 'type', 'payload', 'attempts', 'max_attempts', 'dedupe_key'])
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      type: r.type,
+      payload: JSON.parse(r.payload),
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      dedupeKey: r.dedupe_key,
+    }));
+  }
+
+  /** Extends the lease of a job this worker still holds. */
+  async extend(id: number, workerId: string, until: number): Promise<boolean> {
+    const r = await this.db.updateTable('jobs').set({ lock_expires_at: until }).where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Marks done; false when the lease was lost to another worker meanwhile. */
+  async complete(id: number, workerId: string, now = Date.now()): Promise<boolean> {
+    const r = await this.db.updateTable('jobs').set({ state: 'done', locked_by: null, lock_expires_at: null, last_error: null, updated_at: now })
+      .where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Schedules a retry at `retryAt`, or (null) moves the job to dead. */
+  async fail(id: number, workerId: string, error: string, retryAt: number | null, now = Date.now()): Promise<void> {
+    const held = this.db.updateTable('jobs').where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running');
+    const lastError = error.slice(0, 2000);
+    if (retryAt === null) {
+      await held.set({ state: 'dead', locked_by: null, lock_expires_at: null, last_error: lastError, updated_at: now }).execute();
+      return;
+    }
+    try {
+      await held.set({ state: 'pending', run_at: retryAt, locked_by: null, lock_expires_at: null, last_error: lastError, updated_at: now }).execute();
+    } catch (err) {
+      // A newer pending job with the same key exists: it will do this work, so this one is done.
+      if (!UNIQUE_VIOLATION.has((err as { code?: string }).code ?? '')) throw err;
+      await held.set({ state: 'done', locked_by: null, lock_expires_at: null, last_error: `${lastError} (superseded by a pending job with the same key)`, updated_at: now }).execute();
+    }
+  }
+
+  /** Puts dead jobs back to pending, to be tried again from scratch. */
+  async retryDead(ids: number[], now = Date.now()): Promise<number> {
+    if (!ids.length) return 0;
+    const r = await this.db.updateTable('jobs').set({ state: 'pending', attempts: 0, run_at: now, updated_at: now })
+      .where('id', 'in', ids).where('state', '=', 'dead').executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const rows = await this.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const out: Record<JobState, number> = { pending: 0, running: 0, done: 0, dead: 0 };
+    for (const r of rows) out[r.state] = Number(r.n);
+    return out;
+  }
+
+  async list(state: JobState | undefined, limit: number): Promise<JobRow[]> {
+    let q = this.db.selectFrom('jobs').select(['id', 'type', 'state', 'run_at', 'attempts', 'max_attempts', 'dedupe_key', 'last_error', 'updated_at']).orderBy('id', 'desc').limit(limit);
+    if (state) q = q.where('state', '=', state);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: Number(r.id), type: r.type, state: r.state, runAt: new Date(Number(r.run_at)).toISOString(), attempts: r.attempts,
+      maxAttempts: r.max_attempts, dedupeKey: r.dedupe_key, lastError: r.last_error, updatedAt: new Date(Number(r.updated_at)).toISOString(),
+    }));
+  }
+
+  /** Forgets finished jobs older than `before` (dead ones stay for operators). */
+  async purgeDone(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('jobs').where('state', '=', 'done').where('updated_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
