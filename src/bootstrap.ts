@@ -7,10 +7,16 @@ export async function ensureAdministrator(config: Config, container: Container, 
   if ((await container.users.count()) > 0) return;
   const email = config.adminEmail ?? 'admin@calbridge.local';
   const password = config.adminPassword ?? randomBytes(12).toString('base64url');
-  await container.userService.create(
-    { Email: email, FullName: 'Administrator', Password: password, FullAdministrator: true, Roles: [] },
-    { userId: 0, email: 'system' },
-  );
+  try {
+    await container.userService.create(
+      { Email: email, FullName: 'Administrator', Password: password, FullAdministrator: true, Roles: [] },
+      { userId: 0, email: 'system' },
+    );
+  } catch (err) {
+    // Several processes starting at once on one PostgreSQL database: another one created it first.
+    if ((await container.users.count()) > 0) return;
+    throw err;
+  }
   if (config.adminPassword) {
     print(`Created the first full administrator ${email} with the password from ADMIN_PASSWORD.`);
   } else {

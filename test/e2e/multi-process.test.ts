@@ -1,0 +1,75 @@
+/**
+ * Several identical processes against one PostgreSQL database behave as one service: unique ids, read-your-writes
+ * across processes, atomic PUTs, tokens valid everywhere, single-use refresh tokens under concurrent refreshes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, type ServerProcess } from './server-process.js';
+import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
+
+const ADMIN = { ADMIN_EMAIL: 'ops@multi.test', ADMIN_PASSWORD: 'multi-process-pw' };
+
+test('two processes on one PostgreSQL database act as one service', {
+  skip: !testDatabaseUrl && 'several processes share a database only on PostgreSQL',
+  timeout: 120_000,
+}, async () => {
+  const url = await postgresUrlFor(fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-multi-')));
+  const servers: ServerProcess[] = await Promise.all([1, 2].map(() => startServer({ DATABASE_URL: url, ...ADMIN, THROTTLE_LIMIT: '0' })));
+  const [a, b] = servers as [ServerProcess, ServerProcess];
+  try {
+    const grant = async (server: ServerProcess, body: Record<string, string>) => {
+      const res = await fetch(`${server.url}/api/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const tokens = await grant(a, { grant_type: 'password', username: ADMIN.ADMIN_EMAIL, password: ADMIN.ADMIN_PASSWORD });
+    assert.equal(tokens.status, 200);
+    const headers = { authorization: `Bearer ${tokens.body.access_token}`, 'content-type': 'application/json' };
+    const call = async (server: ServerProcess, method: string, p: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+
+    // A token issued by one process works on the other.
+    assert.equal((await call(b, 'GET', '/api/spaces/resources')).status, 200);
+
+    const resource = (await call(a, 'POST', '/api/spaces/resources', { Name: 'Shared room' })).body.Value;
+    const body = (i: number) => ({ ResourceId: resource.Id, Name: `cal ${i}`, SubscriptionId: `s${i}`, CalendarId: `c${i}`, SubscriptionExpireDate: '2031-01-01T00:00:00Z' });
+    const created = await Promise.all(Array.from({ length: 60 }, (_, i) => call(i % 2 ? a : b, 'POST', '/api/spaces/coworkermsofficecalendars', body(i))));
+    assert.ok(created.every((r) => r.status === 200));
+    const ids = created.map((r) => r.body.Value.Id);
+    const uniqueIds = created.map((r) => r.body.Value.UniqueId);
+    assert.equal(new Set(ids).size, 60, 'unique Ids across processes');
+    assert.equal(new Set(uniqueIds).size, 60, 'unique UniqueIds across processes');
+
+    // Written through one, read through the other at once.
+    for (const r of created.slice(0, 10)) {
+      const other = r === created[0] ? b : a;
+      const read = await call(other, 'GET', `/api/spaces/coworkermsofficecalendars/${r.body.Value.Id}`);
+      assert.equal(read.body.Name, r.body.Value.Name);
+    }
+    const fresh = await call(a, 'POST', '/api/spaces/coworkermsofficecalendars', body(1000));
+    assert.equal((await call(b, 'GET', `/api/spaces/coworkermsofficecalendars/${fresh.body.Value.Id}`)).status, 200);
+
+    // Concurrent PUTs of one record: each applies whole, never a mix of two bodies.
+    const target = ids[0];
+    const puts = await Promise.all(Array.from({ length: 40 }, (_, i) => call(i % 2 ? a : b, 'PUT', '/api/spaces/coworkermsofficecalendars', {
+      Id: target, ResourceId: resource.Id, Name: `writer ${i}`, SubscriptionId: `sub-of-${i}`, CalendarId: `cal-of-${i}`, SubscriptionExpireDate: '2032-01-01T00:00:00Z',
+    })));
+    assert.ok(puts.every((r) => r.status === 200));
+    const final = (await call(a, 'GET', `/api/spaces/coworkermsofficecalendars/${target}`)).body;
+    const writer = /^writer (\d+)$/.exec(final.Name)?.[1];
+    assert.ok(writer, final.Name);
+    assert.equal(final.SubscriptionId, `sub-of-${writer}`);
+    assert.equal(final.CalendarId, `cal-of-${writer}`);
+
+    // One refresh token, refreshed concurrently through both processes: exactly one rotation succeeds.
+    const refreshes = await Promise.all(Array.from({ length: 10 }, (_, i) => grant(i % 2 ? a : b, { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token })));
+    assert.equal(refreshes.filter((r) => r.status === 200).length, 1);
+    assert.ok(refreshes.filter((r) => r.status !== 200).every((r) => r.body.error === 'invalid_grant'));
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+});
