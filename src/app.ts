@@ -79,7 +79,7 @@ export async function buildApp(config: AppConfig, container: Container, options:
     throttle: config.throttleLimit > 0 ? new WindowCounter(config.throttleLimit, config.throttleWindowSeconds * 1000) : null,
   };
 
-  await app.register(operationsRoutes, { storage: container.storage, queue, access });
+  await app.register(operationsRoutes, { storage: container.storage, jobs: container.jobs, queue, access });
 
   await app.register(tokenRoutes, {
     users: container.users,

@@ -9,12 +9,15 @@ import { requireAccess, type AccessDeps } from '../auth/access.js';
 import type { Storage } from '../storage/database.js';
 import { pendingMigrations } from '../storage/database.js';
 import type { JobQueue } from '../jobs/job-queue.js';
+import type { JobStore } from '../jobs/job-store.js';
 import { writeEnvelope } from './envelope.js';
 import { ApiError } from './errors.js';
 import { errorResponses } from './schemas.js';
 
 export interface OperationsDeps {
   storage: Storage;
+  jobs: JobStore;
+  /** This process's worker, for /readyz (null: this process runs none). */
   queue: JobQueue | null;
   access: AccessDeps;
 }
@@ -56,7 +59,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     const q = request.query as { state?: string; size?: string };
     if (q.state && !JOB_STATES.includes(q.state as never)) throw ApiError.field('state', `must be one of ${JOB_STATES.join(', ')}`, q.state);
     const size = Math.min(1000, Math.max(1, Number(q.size) || 100));
-    const store = requireQueue(deps).store;
+    const store = deps.jobs;
     return { Counts: await store.counts(), Records: await store.list(q.state as never, size) };
   });
 
@@ -70,12 +73,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     onRequest: adminOnly,
   }, async (request) => {
     const { Ids } = request.body as { Ids: number[] };
-    const n = await requireQueue(deps).store.retryDead(Ids);
+    const n = await deps.jobs.retryDead(Ids);
     return writeEnvelope(`${n} job(s) queued again.`, { Retried: n }, new Date().toISOString(), request.principal.email);
   });
-}
-
-function requireQueue(deps: OperationsDeps): JobQueue {
-  if (!deps.queue) throw new ApiError('not_found', 'This process runs no job queue.');
-  return deps.queue;
 }

@@ -12,14 +12,14 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvide
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { allMigrations } from './migrations/index.js';
-import { CountCache } from './count-cache.js';
+import { CountCache, MemoryDataVersion, SequenceDataVersion } from './count-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Storage {
   db: Kysely<Database>;
   dialect: Dialect;
-  /** List totals cached until the next write; null where other processes may write (PostgreSQL). */
+  /** List totals cached until the next write (null: always count). */
   counts: CountCache | null;
   close(): Promise<void>;
 }
@@ -67,7 +67,7 @@ export function openSqlite(options: SqliteOptions): Storage {
   return {
     db,
     dialect: 'sqlite',
-    counts: new CountCache(),
+    counts: new CountCache(new MemoryDataVersion()),
     async close() {
       if (checkpointer) {
         checkpointer.ref(); // keep the process alive until the final checkpoint is done
@@ -87,14 +87,14 @@ export interface PostgresOptions {
 // int8 (count(*), bigint columns) as JS numbers: every value calbridge stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-/** PostgreSQL through a connection pool; many processes may share one database, so nothing is cached across writes. */
+/** PostgreSQL through a connection pool; many processes may share one database (counts are versioned by a sequence). */
 export function openPostgres(options: PostgresOptions): Storage {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
     dialect: 'postgres',
-    counts: null,
+    counts: new CountCache(new SequenceDataVersion(db)),
     async close() {
       await db.destroy();
     },

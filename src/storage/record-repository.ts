@@ -68,14 +68,10 @@ export class RecordRepository<Row, Rec> {
     const rowsQuery = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(query.size).offset(pageOffset(query));
     const countQuery = applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
     const compiledCount = countQuery.compile();
-    const cacheKey = this.storage.counts ? `${compiledCount.sql}\u0000${JSON.stringify(compiledCount.parameters)}` : '';
-    let total = this.storage.counts?.get(cacheKey);
-    if (total === undefined) {
-      const startedAt = this.storage.counts?.begin() ?? 0;
-      const row = (await this.db.executeQuery<{ n: number | string }>(compiledCount)).rows[0];
-      total = Number(row?.n ?? 0);
-      this.storage.counts?.set(cacheKey, total, startedAt);
-    }
+    const count = async () => Number((await this.db.executeQuery<{ n: number | string }>(compiledCount)).rows[0]?.n ?? 0);
+    const total = this.storage.counts
+      ? await this.storage.counts.total(`${compiledCount.sql}\u0000${JSON.stringify(compiledCount.parameters)}`, count)
+      : await count();
     // Past the last page there is nothing to read.
     const rows = pageOffset(query) < total ? ((await rowsQuery.execute()) as Row[]) : [];
     return { records: rows.map((r) => this.spec.toRecord(r)), total };
@@ -96,19 +92,19 @@ export class RecordRepository<Row, Rec> {
 
   async insert(values: Record<string, unknown>): Promise<number> {
     const row = await this.db.insertInto(this.spec.table).values(values as never).returning('id').executeTakeFirstOrThrow();
-    this.storage.counts?.invalidate();
+    await this.storage.counts?.invalidate();
     return (row as { id: number }).id;
   }
 
   async updateById(id: number, values: Record<string, unknown>): Promise<boolean> {
     const result = await this.db.updateTable(this.spec.table).set(values as never).where('id', '=', id).executeTakeFirst();
-    this.storage.counts?.invalidate();
+    await this.storage.counts?.invalidate();
     return Number(result.numUpdatedRows) > 0;
   }
 
   async deleteById(id: number): Promise<boolean> {
     const result = await this.db.deleteFrom(this.spec.table).where('id', '=', id).executeTakeFirst();
-    this.storage.counts?.invalidate();
+    await this.storage.counts?.invalidate();
     return Number(result.numDeletedRows) > 0;
   }
 }

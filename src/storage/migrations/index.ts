@@ -2,11 +2,13 @@ import type { Migration } from 'kysely';
 import type { Dialect } from '../database.js';
 import { initial } from './001-initial.js';
 import { jobs } from './002-jobs.js';
+import { dataVersion } from './003-data-version.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-initial': initial(dialect),
     '002-jobs': jobs(dialect),
+    '003-data-version': dataVersion(dialect),
   };
 }
