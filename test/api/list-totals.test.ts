@@ -1,0 +1,33 @@
+/**
+ * List totals are cached per data version: a write through this process, or (PostgreSQL) through another process
+ * on the same database, must show in the next list at once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestApp } from '../helpers/app.js';
+import { createCalendar, createResource } from '../helpers/factories.js';
+import { testDatabaseUrl } from '../helpers/database.js';
+
+test('a cached total moves on with every write, including writes by another process on PostgreSQL', async () => {
+  const t = await createTestApp();
+  // On PostgreSQL a second app on the same database stands in for another process (its own pool and cache).
+  const other = testDatabaseUrl ? await createTestApp({ dir: t.dir }) : t;
+  try {
+    const resource = await createResource(t.app, t.admin);
+    const total = async () => {
+      const res = await t.app.inject({ method: 'GET', url: `/api/spaces/coworkermsofficecalendars?CoworkerMsOfficeCalendar_Name=quistorp&CoworkerMsOfficeCalendar_Resource=${resource.Id}`, headers: { authorization: t.admin } });
+      return res.json().TotalItems as number;
+    };
+    assert.equal(await total(), 0);
+    assert.equal(await total(), 0, 'read twice: the second comes from the cache');
+    const first = await createCalendar(other.app, other.admin, resource.Id, { Name: 'Ida Quistorp' });
+    assert.equal(await total(), 1);
+    await createCalendar(other.app, other.admin, resource.Id, { Name: 'Max QUISTORP' });
+    assert.equal(await total(), 2);
+    await other.app.inject({ method: 'DELETE', url: `/api/spaces/coworkermsofficecalendars/${first.Id}`, headers: { authorization: other.admin } });
+    assert.equal(await total(), 1);
+  } finally {
+    if (other !== t) await other.close();
+    await t.close();
+  }
+});
