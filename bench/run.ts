@@ -1,12 +1,14 @@
 /**
  * npm run bench -- [--rows 1000000] [--duration 10] [--warmup 3] [--connections 50] [--reuse] [--only get,post,resource,name]
+ *                  [--with-reference] [--tool wrk|autocannon] [--loop-monitor] [--cpu-prof <dir>] [--file <db>] [--entry <file>]
  *
  * Seeds a database (or reuses one with --reuse), then for each case starts the real server as a child process
  * (`node --import tsx src/server.ts`, THROTTLE_LIMIT=0, LOG_LEVEL=warn, LOG_REQUESTS=false, 127.0.0.1, a free port),
  * gets a bearer token from POST /api/token, checks a few requests of the case answer 2xx, warms up, waits for the
  * backlog to drain, measures with wrk (or autocannon when wrk is missing), reads the server's peak RSS (VmHWM) and
  * stops it with SIGTERM. Rows created by the POST case are deleted afterwards, so every run reads the same data.
- * Prints a Markdown table and appends one JSON line per run to bench/results/runs.jsonl.
+ * With --with-reference the reference kit's bare Fastify+SQLite server runs each case right after calbridge.
+ * Prints Markdown tables and appends one JSON line per run to bench/results/runs.jsonl.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,9 +17,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { ArgError, intArg, parseArgs, usage, type OptionSpec } from './lib/args.js';
-import { CASES, selectCases, type BenchCase } from './lib/cases.js';
+import { CALBRIDGE, CASES, REFERENCE, selectCases, type BenchCase, type Flavor } from './lib/cases.js';
 import { runLoad, stopLoaders, wrkVersion, type LoadResult, type LoadTool } from './lib/load.js';
 import { readSeedInfo, seed, type SeedResult } from './lib/seeder.js';
+import { prepareReference, restoreReference, startReference, type ReferenceSetup } from './lib/reference.js';
 import {
   HOST, busyPercent, cpuSeconds, drain, threadCpuSeconds, freePort, getToken, liveServers, machineCpu, startServer, statusKb, type RunningServer,
 } from './lib/server.js';
@@ -36,6 +39,8 @@ const SPEC: Record<string, OptionSpec> = {
   file: { value: true, help: 'database file (default ./data/bench.db)' },
   tool: { value: true, help: 'wrk or autocannon (default: wrk when installed)' },
   entry: { value: true, help: 'server entry (default src/server.ts via tsx; a .js build runs with plain node)' },
+  'loop-monitor': { value: false, help: 'preload bench/lib/loop-monitor.mjs: event-loop delay and GC pauses of the measured run' },
+  'with-reference': { value: false, help: 'also measure the reference kit\'s bare Fastify+SQLite server (c-fastify-sqlite.js), case by case' },
   'cpu-prof': { value: true, help: 'directory: run the server with node --cpu-prof and write its profiles there' },
   help: { value: false, help: 'show this help' },
 };
@@ -50,6 +55,7 @@ const TARGETS: Record<BenchCase['id'], { minRps?: number; maxP99Ms?: number }> =
 const MAX_RSS_MB = 250;
 
 interface CaseRecord {
+  server: Target['name'];
   case: string;
   id: BenchCase['id'];
   label: string;
@@ -75,8 +81,23 @@ interface CaseRecord {
   server_start_ms: number;
   drain_ms: number;
   probe: string;
+  /** With --loop-monitor: event-loop delay and GC pauses during the measured run. */
+  monitor?: unknown;
   targets_met: boolean;
   misses: string[];
+}
+
+/** A server under test: calbridge, or the reference kit's server. */
+interface Target {
+  name: 'calbridge' | 'reference';
+  flavor: Flavor;
+  dbFile: string;
+  start(port: number, nodeFlags: string[], env: Record<string, string>): Promise<RunningServer>;
+  token(port: number): Promise<string>;
+  /** Removes rows a writing case added; returns how many. */
+  restore(): number;
+  /** Checked against TARGETS (calbridge only). */
+  evaluate: boolean;
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -121,10 +142,10 @@ function restoreSeededRows(file: string, rows: number): number {
 }
 
 /** A few requests of the case through fetch: they must answer 2xx, or the measurement would be of error paths. */
-async function probe(c: BenchCase, port: number, token: string, rows: number): Promise<string> {
+async function probe(c: BenchCase, port: number, token: string, rows: number, flavor: Flavor): Promise<string> {
   const notes: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const r = c.next(rows);
+    const r = c.next(rows, flavor);
     const res = await fetch(`http://${HOST}:${port}${r.path}`, {
       method: r.method,
       headers: { authorization: `Bearer ${token}`, ...(r.body ? { 'content-type': 'application/json' } : {}) },
@@ -133,7 +154,7 @@ async function probe(c: BenchCase, port: number, token: string, rows: number): P
     });
     const text = await res.text();
     if (res.status < 200 || res.status > 299) throw new Error(`probe ${r.method} ${r.path} answered ${res.status}: ${text.slice(0, 500)}`);
-    if (c.id === 'resource' || c.id === 'name') {
+    if ((c.id === 'resource' || c.id === 'name') && flavor === CALBRIDGE) {
       const body = JSON.parse(text) as { TotalItems: number; Records: unknown[] };
       notes.push(`${decodeURIComponent(r.path.split('?')[1] ?? '')} -> ${body.Records.length} of ${fmtInt(body.TotalItems)}`);
     }
@@ -147,22 +168,39 @@ function gitRevision(): string {
   return head ? `${head}${dirty ? '+dirty-src' : ''}` : 'unknown';
 }
 
-async function runCase(c: BenchCase, ctx: {
-  file: string; rows: number; email: string; password: string; tool: LoadTool; connections: number; durationS: number; warmupS: number;
+async function runCase(c: BenchCase, target: Target, ctx: {
+  rows: number; tool: LoadTool; connections: number; durationS: number; warmupS: number;
   cpuProfDir?: string;
   entry?: string;
+  loopMonitor: boolean;
 }): Promise<CaseRecord> {
   const port = await freePort();
+  const monitorFile = path.join(os.tmpdir(), `calbridge-bench-monitor-${process.pid}-${target.name}-${c.id}.json`);
+  const monitorFlags = ctx.loopMonitor ? ['--import', path.join(ROOT, 'bench', 'lib', 'loop-monitor.mjs')] : [];
+  const snapshot = async (): Promise<unknown> => {
+    fs.rmSync(monitorFile, { force: true });
+    process.kill(server.pid, 'SIGUSR2');
+    for (let i = 0; i < 50 && !fs.existsSync(monitorFile); i++) await sleep(20);
+    try {
+      return JSON.parse(fs.readFileSync(monitorFile, 'utf8')) as unknown;
+    } catch {
+      return undefined;
+    } finally {
+      fs.rmSync(monitorFile, { force: true });
+    }
+  };
   // One directory per case: every thread (main, loader hooks, checkpointer) writes its own CPU.*.<pid>.<tid>.* file.
-  const nodeFlags = ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.cpuProfDir, `${c.letter}-${c.id}`)}`] : [];
-  const server: RunningServer = await startServer({ root: ROOT, databaseFile: ctx.file, port, nodeFlags, entry: ctx.entry });
+  const profDir = ctx.cpuProfDir && path.join(ctx.cpuProfDir, `${c.letter}-${c.id}${target.name === 'reference' ? '-reference' : ''}`);
+  const nodeFlags = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const server: RunningServer = await target.start(port, [...nodeFlags, ...monitorFlags], ctx.loopMonitor ? { BENCH_MONITOR_FILE: monitorFile } : {});
   try {
-    const token = await getToken(port, ctx.email, ctx.password);
+    const token = await target.token(port);
     const startRssMb = statusKb(server.pid, 'VmRSS') / 1024;
-    const probeNote = await probe(c, port, token, ctx.rows);
-    const load = { port, token, rows: ctx.rows, connections: ctx.connections, wrkDir: WRK_DIR };
+    const probeNote = await probe(c, port, token, ctx.rows, target.flavor);
+    const load = { port, token, rows: ctx.rows, connections: ctx.connections, wrkDir: WRK_DIR, flavor: target.flavor };
     if (ctx.warmupS > 0) await runLoad(ctx.tool, c, { ...load, durationS: ctx.warmupS });
-    const drainMs = await drain(port, token);
+    const drainMs = await drain(port, token, target.flavor.collection);
+    if (ctx.loopMonitor) await snapshot(); // start the window here
     const cpu0 = cpuSeconds(server.pid);
     const t0 = threadCpuSeconds(server.pid);
     const m0 = machineCpu();
@@ -170,17 +208,21 @@ async function runCase(c: BenchCase, ctx: {
     const cpu1 = cpuSeconds(server.pid);
     const t1 = threadCpuSeconds(server.pid);
     const m1 = machineCpu();
-    const walMb = fs.existsSync(`${ctx.file}-wal`) ? fs.statSync(`${ctx.file}-wal`).size / 2 ** 20 : 0;
+    const monitor = ctx.loopMonitor ? await snapshot() : undefined;
+    const walMb = fs.existsSync(`${target.dbFile}-wal`) ? fs.statSync(`${target.dbFile}-wal`).size / 2 ** 20 : 0;
     const peakRssMb = statusKb(server.pid, 'VmHWM') / 1024;
     if (server.proc.exitCode !== null) throw new Error(`the server exited during the case:\n${server.logTail()}`);
 
     const misses: string[] = [];
     const t = TARGETS[c.id];
-    if (t.minRps !== undefined && r.rps < t.minRps) misses.push(`req/s ${fmtInt(r.rps)} < ${fmtInt(t.minRps)}`);
-    if (t.maxP99Ms !== undefined && r.p99Ms >= t.maxP99Ms) misses.push(`p99 ${r.p99Ms.toFixed(1)} ms >= ${t.maxP99Ms} ms`);
-    if (peakRssMb >= MAX_RSS_MB) misses.push(`peak RSS ${peakRssMb.toFixed(0)} MB >= ${MAX_RSS_MB} MB`);
-    if (r.non2xx || r.socketErrors) misses.push(`${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
+    if (target.evaluate) {
+      if (t.minRps !== undefined && r.rps < t.minRps) misses.push(`req/s ${fmtInt(r.rps)} < ${fmtInt(t.minRps)}`);
+      if (t.maxP99Ms !== undefined && r.p99Ms >= t.maxP99Ms) misses.push(`p99 ${r.p99Ms.toFixed(1)} ms >= ${t.maxP99Ms} ms`);
+      if (peakRssMb >= MAX_RSS_MB) misses.push(`peak RSS ${peakRssMb.toFixed(0)} MB >= ${MAX_RSS_MB} MB`);
+      if (r.non2xx || r.socketErrors) misses.push(`${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
+    }
     return {
+      server: target.name,
       case: `${c.letter}`,
       id: c.id,
       label: c.label,
@@ -203,6 +245,7 @@ async function runCase(c: BenchCase, ctx: {
       server_start_ms: server.startMs,
       drain_ms: drainMs,
       probe: probeNote,
+      ...(monitor ? { monitor } : {}),
       targets_met: misses.length === 0,
       misses,
     };
@@ -278,31 +321,73 @@ async function main(): Promise<void> {
   const creds = readSeedInfo(file);
   if (!creds) throw new Error(`no ${file}.seed.json next to the database`);
 
-  // 2. Cases.
-  log(`bench: ${cases.length} case(s), ${connections} connections, ${warmupS} s warm-up + ${durationS} s measured each, load tool ${tool === 'wrk' ? `wrk ${wrk} (-t1)` : 'autocannon (in-process)'}`);
-  const records: CaseRecord[] = [];
-  for (const c of cases) {
-    log(`bench: ${c.letter}) ${c.label}: starting a fresh server`);
-    const rec = await runCase(c, { file, rows, email: creds.email, password: creds.password, tool, connections, durationS, warmupS, cpuProfDir, entry });
-    records.push(rec);
-    log(`bench: ${c.letter}) ${c.label}: ${fmtInt(rec.rps)} req/s, p50 ${rec.p50_ms} ms, p99 ${rec.p99_ms} ms, non-2xx ${rec.non2xx}, ` +
-      `peak RSS ${rec.peak_rss_mb} MB (${rec.start_rss_mb} MB after start), server CPU ${rec.server_cpu_ms_per_req} ms/req (main thread ${rec.main_thread_cpu_ms_per_req}), ` +
-      `WAL ${rec.wal_mb} MB, box busy ${rec.machine_busy_pct}%${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
-    if (c.writes) {
-      const removed = restoreSeededRows(file, rows);
-      log(`bench: ${c.letter}) removed the ${fmtInt(removed)} rows it created`);
-    }
-    await sleep(500);
+  // 2. Servers under test.
+  const calbridge: Target = {
+    name: 'calbridge',
+    flavor: CALBRIDGE,
+    dbFile: file,
+    start: (port, nodeFlags, env) => startServer({ root: ROOT, databaseFile: file, port, nodeFlags, entry, env }),
+    token: (port) => getToken(port, creds.email, creds.password),
+    restore: () => restoreSeededRows(file, rows),
+    evaluate: true,
+  };
+  const targets: Target[] = [calbridge];
+  let ref: ReferenceSetup | undefined;
+  if (args.has('with-reference')) {
+    const r = prepareReference(ROOT, rows, args.has('reuse'), log);
+    ref = r;
+    targets.push({
+      name: 'reference',
+      flavor: REFERENCE,
+      dbFile: r.file,
+      start: (port, nodeFlags, env) => startReference(r, port, nodeFlags, env),
+      token: async () => r.token,
+      restore: () => restoreReference(r.file, rows),
+      evaluate: false,
+    });
   }
 
-  // 3. Report.
+  // 3. Cases, each server back to back per case.
+  log(`bench: ${cases.length} case(s) x ${targets.map((t) => t.name).join(' + ')}, ${connections} connections, ${warmupS} s warm-up + ` +
+    `${durationS} s measured each, load tool ${tool === 'wrk' ? `wrk ${wrk} (-t1)` : 'autocannon (in-process)'}`);
+  const records: CaseRecord[] = [];
+  for (const c of cases) {
+    for (const target of targets) {
+      const who = `${c.letter}) ${c.label}${target.name === 'reference' ? ' [reference]' : ''}`;
+      log(`bench: ${who}: starting a fresh server`);
+      const rec = await runCase(c, target, { rows, tool, connections, durationS, warmupS, cpuProfDir, loopMonitor: args.has('loop-monitor') });
+      records.push(rec);
+      log(`bench: ${who}: ${fmtInt(rec.rps)} req/s, p50 ${rec.p50_ms} ms, p99 ${rec.p99_ms} ms, non-2xx ${rec.non2xx}, ` +
+        `peak RSS ${rec.peak_rss_mb} MB (${rec.start_rss_mb} MB after start), server CPU ${rec.server_cpu_ms_per_req} ms/req (main thread ${rec.main_thread_cpu_ms_per_req}), ` +
+        `WAL ${rec.wal_mb} MB, box busy ${rec.machine_busy_pct}%${rec.monitor ? `, loop/GC ${JSON.stringify(rec.monitor)}` : ''}${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
+      if (c.writes) log(`bench: ${who}: removed the ${fmtInt(target.restore())} rows it created`);
+      await sleep(500);
+    }
+  }
+
+  // 4. Report.
   const toolText = tool === 'wrk' ? `wrk ${wrk} -t1 -c${connections}` : `autocannon -c${connections} (in-process)`;
-  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case, server ${entry ?? "src/server.ts (tsx)"}\n`);
-  log(table(records));
+  const mine = records.filter((r) => r.server === 'calbridge');
+  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case, server ${entry ?? 'src/server.ts (tsx)'}\n`);
+  log(table(mine));
   log('');
   if (seeded) log(`Seeding: ${fmtInt(seeded.totalRowsPerSec)} calendar rows/s overall (insert phase ${fmtInt(seeded.insertRowsPerSec)} rows/s, ${seeded.seconds.total} s in all).`);
-  const misses = records.flatMap((r) => r.misses.map((m) => `${r.case}) ${r.label}: ${m}`));
+  const misses = mine.flatMap((r) => r.misses.map((m) => `${r.case}) ${r.label}: ${m}`));
   log(misses.length ? `Targets missed:\n${misses.map((m) => `- ${m}`).join('\n')}` : 'All targets met.');
+  if (ref) {
+    const theirs = records.filter((r) => r.server === 'reference');
+    log('\n### reference server (bench-reference servers/c-fastify-sqlite.js, SQLite WAL NORMAL), same run\n');
+    log(table(theirs));
+    log('\n### calbridge / reference\n');
+    log('| case | req/s ratio | p50 ratio | p99 ratio | peak RSS ratio |');
+    log('|---|---:|---:|---:|---:|');
+    for (const m of mine) {
+      const t = theirs.find((r) => r.id === m.id);
+      if (!t) continue;
+      const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '–');
+      log(`| ${m.case}) ${m.label} | ${ratio(m.rps, t.rps)} | ${ratio(m.p50_ms, t.p50_ms)} | ${ratio(m.p99_ms, t.p99_ms)} | ${ratio(m.peak_rss_mb, t.peak_rss_mb)} |`);
+    }
+  }
 
   const run = {
     at: new Date().toISOString(),
@@ -316,6 +401,7 @@ async function main(): Promise<void> {
     duration_s: durationS,
     warmup_s: warmupS,
     seed: seeded ?? null,
+    reference: ref ? { file: ref.file, load: ref.load ?? null } : null,
     cases: records,
   };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });

@@ -11,6 +11,25 @@ export interface BenchRequest {
   body?: string;
 }
 
+/** How a server names things: calbridge's Nexudus routes, or the reference kit's bare server. */
+export interface Flavor {
+  collection: string;
+  resourceParam: string;
+  nameParam: string;
+}
+
+export const CALBRIDGE: Flavor = {
+  collection: CALENDARS_PATH,
+  resourceParam: 'CoworkerMsOfficeCalendar_Resource',
+  nameParam: 'CoworkerMsOfficeCalendar_Name',
+};
+
+export const REFERENCE: Flavor = {
+  collection: '/api/coworker-ms-office-calendars',
+  resourceParam: 'ResourceId',
+  nameParam: 'NameContains',
+};
+
 export interface BenchCase {
   letter: 'a' | 'b' | 'c' | 'd';
   id: 'get' | 'post' | 'resource' | 'name';
@@ -18,7 +37,7 @@ export interface BenchCase {
   script: string;
   /** Writes rows: the rows it adds are removed after the case. */
   writes: boolean;
-  next(rows: number): BenchRequest;
+  next(rows: number, flavor?: Flavor): BenchRequest;
 }
 
 const rnd = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
@@ -28,16 +47,16 @@ const runTag = Math.floor(Date.now() / 1000);
 export const CASES: BenchCase[] = [
   {
     letter: 'a', id: 'get', label: 'GET by id', script: 'get.lua', writes: false,
-    next: (rows) => ({ method: 'GET', path: `${CALENDARS_PATH}/${rnd(1, rows)}` }),
+    next: (rows, f = CALBRIDGE) => ({ method: 'GET', path: `${f.collection}/${rnd(1, rows)}` }),
   },
   {
     letter: 'b', id: 'post', label: 'POST create', script: 'post.lua', writes: true,
-    next: () => {
+    next: (_rows, f = CALBRIDGE) => {
       posted++;
       const expires = new Date(Date.now() + 86_400_000 + rnd(0, 30 * 86_400_000)).toISOString();
       return {
         method: 'POST',
-        path: CALENDARS_PATH,
+        path: f.collection,
         body: JSON.stringify({
           ResourceId: rnd(1, RESOURCES),
           CoworkerId: rnd(1, COWORKERS),
@@ -51,11 +70,14 @@ export const CASES: BenchCase[] = [
   },
   {
     letter: 'c', id: 'resource', label: 'list Resource=', script: 'list_resource.lua', writes: false,
-    next: () => ({ method: 'GET', path: `${CALENDARS_PATH}?CoworkerMsOfficeCalendar_Resource=${rnd(1, RESOURCES)}&page=${rnd(1, 3)}&size=20` }),
+    next: (_rows, f = CALBRIDGE) => ({ method: 'GET', path: `${f.collection}?${f.resourceParam}=${rnd(1, RESOURCES)}&page=${rnd(1, 3)}&size=20` }),
   },
   {
     letter: 'd', id: 'name', label: 'list Name contains', script: 'list_name.lua', writes: false,
-    next: () => ({ method: 'GET', path: `${CALENDARS_PATH}?CoworkerMsOfficeCalendar_Name=${NAME_TERMS[rnd(0, NAME_TERMS.length - 1)]}&page=${rnd(1, 5)}&size=20` }),
+    next: (_rows, f = CALBRIDGE) => ({
+      method: 'GET',
+      path: `${f.collection}?${f.nameParam}=${NAME_TERMS[rnd(0, NAME_TERMS.length - 1)]}&page=${rnd(1, 5)}&size=20`,
+    }),
   },
 ];
 

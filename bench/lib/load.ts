@@ -5,8 +5,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import type { BenchCase } from './cases.js';
-import { CALENDARS_PATH, HOST } from './server.js';
+import type { BenchCase, Flavor } from './cases.js';
+import { CALBRIDGE } from './cases.js';
+import { HOST } from './server.js';
 
 export type LoadTool = 'wrk' | 'autocannon';
 
@@ -18,6 +19,8 @@ export interface LoadOptions {
   durationS: number;
   /** Directory of the Lua scripts. */
   wrkDir: string;
+  /** Paths and parameter names of the server under load (default calbridge's). */
+  flavor?: Flavor;
 }
 
 export interface LoadResult {
@@ -61,9 +64,13 @@ interface WrkJson {
 }
 
 function runWrk(c: BenchCase, o: LoadOptions): Promise<LoadResult> {
+  const f = o.flavor ?? CALBRIDGE;
   const args = ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--latency', '--timeout', '10s',
-    '-s', path.join(o.wrkDir, c.script), `http://${HOST}:${o.port}${CALENDARS_PATH}`];
-  const env = { ...process.env, BENCH_WRK_DIR: o.wrkDir, BENCH_TOKEN: o.token, BENCH_PATH: CALENDARS_PATH, BENCH_ROWS: String(o.rows) };
+    '-s', path.join(o.wrkDir, c.script), `http://${HOST}:${o.port}${f.collection}`];
+  const env = {
+    ...process.env, BENCH_WRK_DIR: o.wrkDir, BENCH_TOKEN: o.token, BENCH_PATH: f.collection, BENCH_ROWS: String(o.rows),
+    BENCH_RESOURCE_PARAM: f.resourceParam, BENCH_NAME_PARAM: f.nameParam,
+  };
   return new Promise((resolve, reject) => {
     const p = spawn('wrk', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     liveLoaders.add(p);
@@ -105,7 +112,7 @@ async function runAutocannon(c: BenchCase, o: LoadOptions): Promise<LoadResult> 
     headers: { authorization: `Bearer ${o.token}` },
     requests: [{
       setupRequest: (req) => {
-        const r = c.next(o.rows);
+        const r = c.next(o.rows, o.flavor);
         return {
           ...req,
           method: r.method,

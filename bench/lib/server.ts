@@ -25,6 +25,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface ProcessServerOptions {
+  /** Working directory of the server. */
+  cwd: string;
+  /** Node arguments: flags, then the entry script (relative to cwd) and its arguments. */
+  args: string[];
+  /** The entry script: the spawned PID must be a Node process running it (not a wrapper). */
+  entry: string;
+  port: number;
+  env: Record<string, string | undefined>;
+  /** Any HTTP answer on this path means the server listens. */
+  readyPath: string;
+  startTimeoutMs?: number;
+}
+
 export interface ServerOptions {
   /** Repository root: the server runs from here. */
   root: string;
@@ -50,7 +64,8 @@ export interface RunningServer {
 /** Every server this process started and has not seen exit: stopped on SIGINT/errors/exit. */
 export const liveServers = new Set<RunningServer>();
 
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
+/** calbridge: `node --import tsx src/server.ts` on 127.0.0.1, throttling off, quiet logs, the given database. */
+export function startServer(options: ServerOptions): Promise<RunningServer> {
   const env: Record<string, string | undefined> = {
     ...process.env,
     PORT: String(options.port),
@@ -65,15 +80,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   delete env.ADMIN_EMAIL;
   delete env.ADMIN_PASSWORD;
   delete env.DATA_DIR;
-
-  const t0 = Date.now();
   const entry = options.entry ?? 'src/server.ts';
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const proc = spawn(process.execPath, [...(options.nodeFlags ?? []), ...loader, entry], {
+  return startProcessServer({
     cwd: options.root,
+    args: [...(options.nodeFlags ?? []), ...loader, entry],
+    entry,
+    port: options.port,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    readyPath: `${CALENDARS_PATH}/1`,
+    startTimeoutMs: options.startTimeoutMs,
   });
+}
+
+export async function startProcessServer(options: ProcessServerOptions): Promise<RunningServer> {
+  const t0 = Date.now();
+  const proc = spawn(process.execPath, options.args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (chunk: Buffer) => {
     log += chunk.toString();
@@ -95,7 +117,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return proc.exitCode;
       }
       proc.kill('SIGTERM');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000); // the server itself gives up after 10 s
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000); // calbridge itself gives up after 10 s
       const code = await exited;
       clearTimeout(killer);
       liveServers.delete(server);
@@ -105,24 +127,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   liveServers.add(server);
   void exited.then(() => liveServers.delete(server));
 
-  const deadline = t0 + (options.startTimeoutMs ?? 60_000);
-  while (Date.now() < deadline) {
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  while (Date.now() < t0 + timeoutMs) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the server exited during start-up:\n${server.logTail()}`);
-    if (await answers(options.port)) {
+    if (await answers(options.port, options.readyPath)) {
       server.startMs = Date.now() - t0;
-      assertServingNode(server.pid, entry);
+      assertServingNode(server.pid, options.entry);
       return server;
     }
     await sleep(100);
   }
   await server.stop();
-  throw new Error(`the server did not answer within ${(options.startTimeoutMs ?? 60_000) / 1000} s:\n${server.logTail()}`);
+  throw new Error(`the server did not answer within ${timeoutMs / 1000} s:\n${server.logTail()}`);
 }
 
 /** Any HTTP answer (a 401 without credentials is fine) means it listens. */
-async function answers(port: number): Promise<boolean> {
+async function answers(port: number, readyPath: string): Promise<boolean> {
   try {
-    const res = await fetch(`http://${HOST}:${port}${CALENDARS_PATH}/1`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://${HOST}:${port}${readyPath}`, { signal: AbortSignal.timeout(1000) });
     await res.arrayBuffer();
     return true;
   } catch {
@@ -152,9 +174,9 @@ export async function getToken(port: number, email: string, password: string): P
 }
 
 /** One authenticated request that waits its turn behind whatever the server still has queued. */
-export async function drain(port: number, token: string, timeoutMs = 120_000): Promise<number> {
+export async function drain(port: number, token: string, collection = CALENDARS_PATH, timeoutMs = 120_000): Promise<number> {
   const t0 = Date.now();
-  const res = await fetch(`http://${HOST}:${port}${CALENDARS_PATH}/1`, {
+  const res = await fetch(`http://${HOST}:${port}${collection}/1`, {
     headers: { authorization: `Bearer ${token}` },
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -1,9 +1,12 @@
 -- Loaded by every calbridge wrk script (dofile, path from BENCH_WRK_DIR): bearer header, random seed, and one
 -- machine-readable summary line at the end, read by bench/run.ts.
--- env: BENCH_TOKEN (bearer access token), BENCH_PATH (collection path), BENCH_ROWS (seeded calendar rows)
+-- env: BENCH_TOKEN (bearer access token), BENCH_PATH (collection path), BENCH_ROWS (seeded calendar rows),
+--      BENCH_RESOURCE_PARAM / BENCH_NAME_PARAM (filter names; the reference server calls them ResourceId / NameContains)
 bench = {
   path = os.getenv("BENCH_PATH"),
   rows = tonumber(os.getenv("BENCH_ROWS") or "1"),
+  resourceParam = os.getenv("BENCH_RESOURCE_PARAM") or "CoworkerMsOfficeCalendar_Resource",
+  nameParam = os.getenv("BENCH_NAME_PARAM") or "CoworkerMsOfficeCalendar_Name",
 }
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 math.randomseed(os.time() + math.floor(os.clock() * 1000000))

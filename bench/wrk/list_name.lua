@@ -2,6 +2,6 @@
 dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 local terms = { "quist", "smith", "jensen", "garcia", "novak" }
 request = function()
-  return wrk.format("GET", bench.path .. "?CoworkerMsOfficeCalendar_Name=" .. terms[math.random(1, #terms)] ..
+  return wrk.format("GET", bench.path .. "?" .. bench.nameParam .. "=" .. terms[math.random(1, #terms)] ..
     "&page=" .. math.random(1, 5) .. "&size=20")
 end
