@@ -38,6 +38,7 @@ const SPEC: Record<string, OptionSpec> = {
   only: { value: true, help: `cases, comma-separated: ${CASES.map((c) => `${c.letter}|${c.id}`).join(', ')}` },
   file: { value: true, help: 'database file (default ./data/bench.db)' },
   tool: { value: true, help: 'wrk or autocannon (default: wrk when installed)' },
+  'server-root': { value: true, help: 'directory holding the server sources (default: this repository); for trying changes in a scratch copy' },
   entry: { value: true, help: 'server entry (default src/server.ts via tsx; a .js build runs with plain node)' },
   'loop-monitor': { value: false, help: 'preload bench/lib/loop-monitor.mjs: event-loop delay and GC pauses of the measured run' },
   'with-reference': { value: false, help: 'also measure the reference kit\'s bare Fastify+SQLite server (c-fastify-sqlite.js), case by case' },
@@ -291,6 +292,7 @@ async function main(): Promise<void> {
   else throw new ArgError('--tool must be wrk or autocannon');
   if (tool === 'wrk' && !wrk) throw new ArgError('wrk is not installed (apt-get install -y wrk), use --tool autocannon');
   const entry = typeof args.get('entry') === 'string' ? String(args.get('entry')) : undefined;
+  const serverRoot = typeof args.get('server-root') === 'string' ? path.resolve(String(args.get('server-root'))) : ROOT;
   const cpuProfDir = typeof args.get('cpu-prof') === 'string' ? path.resolve(String(args.get('cpu-prof'))) : undefined;
   if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
 
@@ -326,7 +328,7 @@ async function main(): Promise<void> {
     name: 'calbridge',
     flavor: CALBRIDGE,
     dbFile: file,
-    start: (port, nodeFlags, env) => startServer({ root: ROOT, databaseFile: file, port, nodeFlags, entry, env }),
+    start: (port, nodeFlags, env) => startServer({ root: serverRoot, databaseFile: file, port, nodeFlags, entry, env }),
     token: (port) => getToken(port, creds.email, creds.password),
     restore: () => restoreSeededRows(file, rows),
     evaluate: true,
@@ -357,7 +359,7 @@ async function main(): Promise<void> {
       log(`bench: ${who}: starting a fresh server`);
       const rec = await runCase(c, target, { rows, tool, connections, durationS, warmupS, cpuProfDir, loopMonitor: args.has('loop-monitor') });
       records.push(rec);
-      log(`bench: ${who}: ${fmtInt(rec.rps)} req/s, p50 ${rec.p50_ms} ms, p99 ${rec.p99_ms} ms, non-2xx ${rec.non2xx}, ` +
+      log(`bench: ${who}: ${fmtInt(rec.rps)} req/s, p50 ${rec.p50_ms} ms, p90 ${rec.p90_ms} ms, p99 ${rec.p99_ms} ms, max ${rec.max_ms} ms, non-2xx ${rec.non2xx}, ` +
         `peak RSS ${rec.peak_rss_mb} MB (${rec.start_rss_mb} MB after start), server CPU ${rec.server_cpu_ms_per_req} ms/req (main thread ${rec.main_thread_cpu_ms_per_req}), ` +
         `WAL ${rec.wal_mb} MB, box busy ${rec.machine_busy_pct}%${rec.monitor ? `, loop/GC ${JSON.stringify(rec.monitor)}` : ''}${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
       if (c.writes) log(`bench: ${who}: removed the ${fmtInt(target.restore())} rows it created`);
@@ -396,6 +398,7 @@ async function main(): Promise<void> {
     host: { cpus: os.cpus().length, loadavg: os.loadavg().map((n) => +n.toFixed(2)) },
     tool: toolText,
     entry: entry ?? 'src/server.ts (tsx)',
+    server_root: path.relative(ROOT, serverRoot) || '.',
     rows,
     connections,
     duration_s: durationS,
