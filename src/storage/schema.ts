@@ -77,7 +77,46 @@ export interface JobTable {
   updated_at: number;
 }
 
+export type ConnectionState = 'active' | 'renewing' | 'reauth_required' | 'credentials_missing' | 'failed';
+
+export interface GraphConnectionTable {
+  calendar_record_id: number;
+  auth_mode: 'app' | 'delegated';
+  mailbox: string;
+  refresh_token_sealed: string | null;
+  state: ConnectionState;
+  subscription_resource: string | null;
+  client_state: string | null;
+  delta_link: string | null;
+  last_notification_at: string | null;
+  last_renewed_at: string | null;
+  next_renewal_at: string | null;
+  last_reauthorized_at: string | null;
+  last_synced_at: string | null;
+  last_error: string | null;
+  updated_at: string;
+}
+
+export interface GraphNotificationTable {
+  id: Generated<number>;
+  calendar_record_id: number;
+  subscription_id: string;
+  kind: 'change' | 'lifecycle';
+  change_type: string | null;
+  lifecycle_event: string | null;
+  resource: string | null;
+  received_at: string;
+}
+
+export interface SettingTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
+  graph_connections: GraphConnectionTable;
+  graph_notifications: GraphNotificationTable;
+  settings: SettingTable;
   jobs: JobTable;
   coworker_ms_office_calendars_name_fts: CalendarNameFtsTable;
   coworker_ms_office_calendars: CoworkerMsOfficeCalendarTable;

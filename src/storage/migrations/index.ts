@@ -3,6 +3,7 @@ import type { Dialect } from '../database.js';
 import { initial } from './001-initial.js';
 import { jobs } from './002-jobs.js';
 import { dataVersion } from './003-data-version.js';
+import { graph } from './004-graph.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -10,5 +11,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '001-initial': initial(dialect),
     '002-jobs': jobs(dialect),
     '003-data-version': dataVersion(dialect),
+    '004-graph': graph(dialect),
   };
 }

@@ -1,0 +1,20 @@
+/** The Graph jobs on the durable queue, and their dedupe keys (one pending job per record and kind). */
+export const GraphJobs = {
+  /** Create (or re-create) the subscription of a record. */
+  subscribe: 'graph.subscribe',
+  /** Renew (PATCH) a subscription. */
+  renew: 'graph.renew',
+  /** Delete a subscription whose record is gone. */
+  unsubscribe: 'graph.unsubscribe',
+  /** Read the calendar's changes (calendarView/delta). */
+  sync: 'graph.sync',
+  /** React to a lifecycle notification. */
+  lifecycle: 'graph.lifecycle',
+} as const;
+
+export const dedupeKey = {
+  subscribe: (recordId: number) => `graph.subscribe:${recordId}`,
+  renew: (recordId: number) => `graph.renew:${recordId}`,
+  sync: (recordId: number) => `graph.sync:${recordId}`,
+  lifecycle: (recordId: number, event: string) => `graph.lifecycle:${recordId}:${event}`,
+};
