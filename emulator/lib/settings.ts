@@ -1,0 +1,67 @@
+/** Tunables of the emulator; defaults follow Graph where Graph publishes a number (see README). */
+export interface EmulatorSettings {
+  /** Handshake answer limit for notificationUrl/lifecycleNotificationUrl (Graph: 10 s). */
+  validationTimeoutMs: number;
+  /** A delivery counts when a 2xx arrives within this time (Graph: 3 s). */
+  notificationTimeoutMs: number;
+  /** Timeout of retried deliveries (Graph: 10 s). */
+  notificationRetryTimeoutMs: number;
+  /** Back-off before each retry; its length bounds the attempts (Graph: exponential, up to 4 h). */
+  notificationRetryDelaysMs: number[];
+  /** How long changes are gathered into one POST per notification URL. */
+  notificationBatchDelayMs: number;
+  /** Most items in one POST. */
+  notificationMaxBatchSize: number;
+  /** Items emitted per change of type 'updated' (> 1 mimics Graph's reported duplicate updates). */
+  updatesPerChange: number;
+  /** When a change delivery is given up, send a 'missed' lifecycle notification (if the subscription has a lifecycle URL). */
+  missedAfterGivingUp: boolean;
+  accessTokenLifetimeSec: number;
+  refreshTokenLifetimeSec: number;
+  authCodeLifetimeSec: number;
+  /** Refresh tokens stay valid after use (Entra ID's behaviour); true makes each usable once. */
+  singleUseRefreshTokens: boolean;
+  maxSubscriptionMinutes: number;
+  maxSubscriptionMinutesWithResourceData: number;
+  minSubscriptionMinutes: number;
+  maxSubscriptionsPerMailbox: number;
+  /** Reject http:// notification URLs as Graph does (off by default so local receivers work). */
+  requireHttpsNotificationUrl: boolean;
+  /** Delta tokens older than this (emulator time) answer 410 resyncRequired. */
+  deltaTokenMaxAgeMs: number;
+  /** Default page size of calendarView/delta without Prefer: odata.maxpagesize. */
+  deltaDefaultPageSize: number;
+  /** Default page size of list endpoints without $top. */
+  listDefaultPageSize: number;
+  /** How often expired subscriptions are swept (real time); clock changes sweep at once. */
+  sweepIntervalMs: number;
+  /** Requests kept for inspection. */
+  requestLogLimit: number;
+  deliveryLogLimit: number;
+}
+
+export const DEFAULT_SETTINGS: EmulatorSettings = {
+  validationTimeoutMs: 10_000,
+  notificationTimeoutMs: 3_000,
+  notificationRetryTimeoutMs: 10_000,
+  notificationRetryDelaysMs: [10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000, 3_600_000, 3_600_000],
+  notificationBatchDelayMs: 25,
+  notificationMaxBatchSize: 100,
+  updatesPerChange: 1,
+  missedAfterGivingUp: true,
+  accessTokenLifetimeSec: 3_599,
+  refreshTokenLifetimeSec: 90 * 24 * 3600,
+  authCodeLifetimeSec: 600,
+  singleUseRefreshTokens: false,
+  maxSubscriptionMinutes: 10_080,
+  maxSubscriptionMinutesWithResourceData: 1_440,
+  minSubscriptionMinutes: 45,
+  maxSubscriptionsPerMailbox: 1_000,
+  requireHttpsNotificationUrl: false,
+  deltaTokenMaxAgeMs: 30 * 24 * 3600 * 1000,
+  deltaDefaultPageSize: 10,
+  listDefaultPageSize: 10,
+  sweepIntervalMs: 1_000,
+  requestLogLimit: 5_000,
+  deliveryLogLimit: 5_000,
+};
