@@ -280,13 +280,13 @@ describe('POST /api/token', () => {
 
 describe('access token lifetime', () => {
   it('an access token dies after expires_in; its refresh token still gets a new one', async () => {
-    const t = await createTestApp({ config: { accessTokenTtlSeconds: 1 } });
+    const t = await createTestApp({ config: { accessTokenTtlSeconds: 2 } });
     try {
-      const a = assertIssued(await password(t, ADMIN_EMAIL, ADMIN_PASSWORD), 1);
+      const a = assertIssued(await password(t, ADMIN_EMAIL, ADMIN_PASSWORD), 2);
       assert.equal(await apiStatus(t, a.access), 200);
-      await sleep(1100);
+      await sleep(2100);
       assertUnauthorized(await send(t.app, PROBE, `Bearer ${a.access}`));
-      const b = assertIssued(await refresh(t, a.refresh), 1);
+      const b = assertIssued(await refresh(t, a.refresh), 2);
       assert.equal(await apiStatus(t, b.access), 200);
     } finally {
       await t.close();
