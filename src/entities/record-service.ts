@@ -24,7 +24,21 @@ export interface EntityService<Rec = unknown> {
   remove(id: number, actor: Actor): Promise<{ UpdatedOn: string }>;
 }
 
+/** Listeners for record changes: how other rooms (the Graph sync engine) follow records without routes knowing. */
+export interface RecordObserver<Rec> {
+  created?(record: Rec): Promise<void>;
+  updated?(before: Rec, after: Rec): Promise<void>;
+  /** Before the delete, with the record still readable. */
+  deleting?(record: Rec): Promise<void>;
+}
+
 export abstract class RecordService<Rec, Values> implements EntityService<Rec> {
+  private readonly observers: RecordObserver<Rec>[] = [];
+
+  observe(observer: RecordObserver<Rec>): void {
+    this.observers.push(observer);
+  }
+
   constructor(
     readonly entity: string,
     protected readonly repo: RecordRepository<any, Rec>,
@@ -69,17 +83,24 @@ export abstract class RecordService<Rec, Values> implements EntityService<Rec> {
       updated_by: actor.email,
       is_new: 1,
     });
-    return (await this.repo.findById(id))!;
+    const record = (await this.repo.findById(id))!;
+    for (const o of this.observers) await o.created?.(record);
+    return record;
   }
 
   async update(id: number, body: Record<string, unknown>, actor: Actor): Promise<{ UpdatedOn: string }> {
     const values = await this.validValues(body, id);
     if (!(await this.repo.exists(id))) throw this.notFound();
     await this.beforeUpdate(id, values);
+    const before = this.observers.length ? await this.repo.findById(id) : undefined;
     const now = nowIso();
     const updated = await this.repo.updateById(id, { ...this.toColumns(values), updated_on: now, updated_by: actor.email, is_new: 0 });
     if (!updated) throw this.notFound();
     await this.afterUpdate(id, values);
+    if (before) {
+      const after = (await this.repo.findById(id))!;
+      for (const o of this.observers) await o.updated?.(before, after);
+    }
     return { UpdatedOn: now };
   }
 
@@ -97,6 +118,10 @@ export abstract class RecordService<Rec, Values> implements EntityService<Rec> {
       throw ApiError.field('Id', `${this.entity} ${id} is still referenced by ${holders.join('; ')}; remove or change those first`, id);
     }
     await this.beforeDelete(id);
+    if (this.observers.length) {
+      const record = await this.repo.findById(id);
+      if (record) for (const o of this.observers) await o.deleting?.(record);
+    }
     if (!(await this.repo.deleteById(id))) throw this.notFound();
     return { UpdatedOn: nowIso() };
   }

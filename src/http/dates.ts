@@ -33,7 +33,9 @@ export function parseIsoDate(input: string): ParsedDate | null {
     if (offHours > 23 || offMinutes > 59) return null;
     ms -= sign * (offHours * 60 + offMinutes) * 60_000;
   }
-  if (!Number.isFinite(ms)) return null;
+  // Years 1..9999 only, also after a zone offset moved the instant (toISOString would write "+010000-...").
+  const resultYear = new Date(ms).getUTCFullYear();
+  if (!Number.isFinite(ms) || resultYear < 1 || resultYear > 9999) return null;
   const precision: DatePrecision = h === undefined ? 'day' : s === undefined ? 'minute' : frac === undefined ? 'second' : 'millisecond';
   return { ms, precision };
 }

@@ -135,7 +135,7 @@ function batchIdsOf(query: Record<string, unknown>): number[] | undefined {
       const raw = query[key];
       const value = Array.isArray(raw) ? raw.join(',') : raw;
       if (typeof value !== 'string' || value === '') return undefined;
-      return parseBatchIds(value);
+      return parseBatchIds(value, key);
     }
   }
   return undefined;

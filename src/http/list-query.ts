@@ -189,7 +189,7 @@ function fieldError(property: string, attempted: unknown, message: string): Fiel
 }
 
 /** Batch ids: `[1,2,3]` or `1,2,3`. Returns undefined when the value is a plain single integer (the Id filter). */
-export function parseBatchIds(raw: string, maxIds = 100): number[] | undefined {
+export function parseBatchIds(raw: string, param = 'id', maxIds = 100): number[] | undefined {
   const text = raw.trim();
   const bracketed = text.startsWith('[') && text.endsWith(']');
   if (!bracketed && /^-?\d+$/.test(text)) return undefined;
@@ -200,12 +200,12 @@ export function parseBatchIds(raw: string, maxIds = 100): number[] | undefined {
   for (const part of inner.split(',')) {
     const p = part.trim();
     const n = /^\d+$/.test(p) ? Number(p) : NaN;
-    if (!Number.isSafeInteger(n)) throw ApiError.field('id', `"${p}" is not an integer id`, raw);
+    if (!Number.isSafeInteger(n)) throw ApiError.field(param, `"${p}" is not an integer id`, raw);
     if (!seen.has(n)) {
       seen.add(n);
       ids.push(n);
     }
   }
-  if (ids.length > maxIds) throw ApiError.field('id', `asks for ${ids.length} distinct ids; at most ${maxIds} are allowed`, raw);
+  if (ids.length > maxIds) throw ApiError.field(param, `asks for ${ids.length} distinct ids; at most ${maxIds} are allowed`, raw);
   return ids;
 }

@@ -56,10 +56,13 @@ export function listEnvelopeSchema(record: TSchema) {
 }
 
 /** Documented parameters; the entity's filters are listed in each route's description (names are case-insensitive). */
+// A repeated parameter arrives as an array; the parser takes the last one, so the schema lets both through.
+const QueryValue = (description: string) => Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())], { description }));
+
 export const ListQuerySchema = Type.Object({
-  page: Type.Optional(Type.String({ description: 'Page number, from 1 (default 1).' })),
-  size: Type.Optional(Type.String({ description: 'Records per page (default 25, at most 1000).' })),
-  orderBy: Type.Optional(Type.String({ description: 'Any record field (default Id); ties by Id ascending.' })),
-  dir: Type.Optional(Type.String({ description: '0/asc/ascending or 1/-1/desc/descending.' })),
-  id: Type.Optional(Type.String({ description: 'Batch: [1,2,3] answers a bare array of those records; a single number filters by Id.' })),
+  page: QueryValue('Page number, from 1 (default 1).'),
+  size: QueryValue('Records per page (default 25, at most 1000).'),
+  orderBy: QueryValue('Any record field (default Id); ties by Id ascending.'),
+  dir: QueryValue('0/asc/ascending or 1/-1/desc/descending.'),
+  id: QueryValue('Batch: [1,2,3] answers a bare array of those records; a single number filters by Id.'),
 }, { additionalProperties: true });

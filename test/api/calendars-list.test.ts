@@ -277,3 +277,32 @@ describe('ordering', () => {
     }
   });
 });
+
+test('a repeated query parameter counts once: the last one wins', async () => {
+  const t = await createTestApp();
+  try {
+    const r = await createResource(t.app, t.admin);
+    for (let i = 0; i < 3; i++) await createCalendar(t.app, t.admin, r.Id);
+    const res = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars?size=1&size=2&page=5&page=1', headers: { authorization: t.admin } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().CurrentPageSize, 2);
+    assert.equal(res.json().CurrentPage, 1);
+    const bad = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars?Id=abc', headers: { authorization: t.admin } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().Errors[0].PropertyName, 'Id', 'the error names the parameter as it was sent');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a date that lands past year 9999 after its zone offset is refused', async () => {
+  const t = await createTestApp();
+  try {
+    const r = await createResource(t.app, t.admin);
+    const res = await t.app.inject({ method: 'POST', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: t.admin }, payload: calendarBody(r.Id, { SubscriptionExpireDate: '9999-12-31T23:00-05:00' }) });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().Errors[0].PropertyName, 'SubscriptionExpireDate');
+  } finally {
+    await t.close();
+  }
+});
