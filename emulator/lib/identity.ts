@@ -89,6 +89,7 @@ function openIdConfiguration(base: string, tenantSegment: string, tenant: Tenant
 
 export function registerIdentityRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   const { directory, tokens, clock, settings } = ctx;
+  const tokenNow = (): number => (settings.tokensFollowClock ? clock.now() : Date.now());
 
   /** Tenant of an authority path segment; undefined for common/organizations; throws for unknown tenants. */
   const tenantOf = (segment: string): TenantRecord | undefined => {
@@ -188,7 +189,7 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: EmulatorContex
           throw new OAuthError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid. The authorization code is unknown.');
         }
         if (rec.redeemed) throw new OAuthError(400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.');
-        if (clock.now() >= rec.expiresAt) throw new OAuthError(400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.');
+        if (tokenNow() >= rec.expiresAt) throw new OAuthError(400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.');
         if ((body.redirect_uri ?? '') !== rec.redirectUri) {
           throw new OAuthError(400, 'invalid_grant', 50148, 'The redirect_uri of the token request does not match the one used in the authorization request.');
         }
@@ -211,11 +212,11 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: EmulatorContex
           throw new OAuthError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid. The refresh token is unknown.');
         }
         if (rec.revoked) throw new OAuthError(400, 'invalid_grant', 50173, 'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.');
-        if (clock.now() >= rec.expiresAt) throw new OAuthError(400, 'invalid_grant', 700082, 'The refresh token has expired due to inactivity. The token was issued on ' + new Date(rec.issuedAt).toISOString() + ' and was inactive for 90.00:00:00.');
+        if (tokenNow() >= rec.expiresAt) throw new OAuthError(400, 'invalid_grant', 700082, 'The refresh token has expired due to inactivity. The token was issued on ' + new Date(rec.issuedAt).toISOString() + ' and was inactive for 90.00:00:00.');
         if (settings.singleUseRefreshTokens && rec.redeemedAt !== null) {
           throw new OAuthError(400, 'invalid_grant', 70000, 'The provided refresh token was already used (single-use refresh tokens are enabled in the emulator).');
         }
-        rec.redeemedAt = clock.now();
+        rec.redeemedAt = tokenNow();
         const u = directory.users.get(rec.userId);
         if (!u) throw new OAuthError(400, 'invalid_grant', 50034, 'The user account does not exist in the directory.');
         user = u;

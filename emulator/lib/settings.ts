@@ -16,6 +16,8 @@ export interface EmulatorSettings {
   updatesPerChange: number;
   /** When a change delivery is given up, send a 'missed' lifecycle notification (if the subscription has a lifecycle URL). */
   missedAfterGivingUp: boolean;
+  /** Token lifetimes follow the emulator clock (true) or real time (false: advancing the clock does not expire tokens). */
+  tokensFollowClock: boolean;
   accessTokenLifetimeSec: number;
   refreshTokenLifetimeSec: number;
   authCodeLifetimeSec: number;
@@ -49,6 +51,7 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   notificationMaxBatchSize: 100,
   updatesPerChange: 1,
   missedAfterGivingUp: true,
+  tokensFollowClock: true,
   accessTokenLifetimeSec: 3_599,
   refreshTokenLifetimeSec: 90 * 24 * 3600,
   authCodeLifetimeSec: 600,

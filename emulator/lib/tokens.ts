@@ -74,6 +74,10 @@ export class TokenService {
     this.publicKey = pair.publicKey;
   }
 
+  private now(): number {
+    return this.settings.tokensFollowClock ? this.clock.now() : Date.now();
+  }
+
   jwks(): { keys: Record<string, unknown>[] } {
     const jwk = this.publicKey.export({ format: 'jwk' });
     const x5t = createHash('sha1').update(this.kid).digest('base64url');
@@ -114,7 +118,7 @@ export class TokenService {
   }
 
   private issueAccessToken(p: Omit<Principal, 'tokenId' | 'expiresAt'>, app: AppRecord, user?: UserRecord): { token: string; record: AccessTokenRecord } {
-    const now = this.clock.now();
+    const now = this.now();
     const iat = Math.floor(now / 1000);
     const record: AccessTokenRecord = { ...p, tokenId: randomToken(16), issuedAt: now, expiresAt: now + this.settings.accessTokenLifetimeSec * 1000, revoked: false };
     const claims: Record<string, unknown> = {
@@ -155,7 +159,7 @@ export class TokenService {
     const rec = typeof claims.uti === 'string' ? this.accessTokens.get(claims.uti) : undefined;
     if (!rec) throw unauthorized('Access token validation failure. Invalid audience.');
     if (rec.revoked) throw unauthorized('Access token has been revoked.');
-    if (this.clock.now() >= rec.expiresAt) throw unauthorized('Lifetime validation failed, the token is expired.');
+    if (this.now() >= rec.expiresAt) throw unauthorized('Lifetime validation failed, the token is expired.');
     return rec;
   }
 
@@ -166,7 +170,7 @@ export class TokenService {
   }
 
   issueRefreshToken(app: AppRecord, user: UserRecord, scopes: string[]): RefreshTokenRecord {
-    const now = this.clock.now();
+    const now = this.now();
     const rec: RefreshTokenRecord = {
       token: `1.AEMU${randomToken(48)}`,
       appId: app.clientId,
@@ -183,13 +187,13 @@ export class TokenService {
   }
 
   issueCode(c: Omit<AuthCodeRecord, 'code' | 'expiresAt' | 'redeemed'>): AuthCodeRecord {
-    const rec: AuthCodeRecord = { ...c, code: `1.AEMUcode${randomToken(40)}`, expiresAt: this.clock.now() + this.settings.authCodeLifetimeSec * 1000, redeemed: false };
+    const rec: AuthCodeRecord = { ...c, code: `1.AEMUcode${randomToken(40)}`, expiresAt: this.now() + this.settings.authCodeLifetimeSec * 1000, redeemed: false };
     this.codes.set(rec.code, rec);
     return rec;
   }
 
   idToken(app: AppRecord, user: UserRecord, issuerBase: string, nonce: string | null): string {
-    const now = Math.floor(this.clock.now() / 1000);
+    const now = Math.floor(this.now() / 1000);
     return this.signJwt({
       aud: app.clientId,
       iss: `${issuerBase}/${user.tenantId}/v2.0`,
