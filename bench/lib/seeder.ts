@@ -110,7 +110,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     // better-sqlite3's defensive mode refuses journal_mode=OFF, so it is lifted for the load (and restored after).
     db.pragma('journal_mode = DELETE');
     db.unsafeMode(true);
-    const journal = db.pragma(`journal_mode = ${process.env.SEED_JOURNAL ?? 'OFF'}`, { simple: true });
+    const journal = db.pragma('journal_mode = OFF', { simple: true });
     db.pragma('synchronous = OFF');
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('cache_size = -524288'); // 512 MiB
@@ -230,6 +230,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     return result;
   } catch (err) {
     if (db.open) db.close();
+    removeDatabaseFiles(file); // a half-loaded file must not be mistaken for a seeded one
     throw err;
   }
 }
