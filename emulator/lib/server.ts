@@ -90,6 +90,12 @@ export function buildServer(ctx: EmulatorContext, control: EmulatorControl, tls:
     const clientRequestId = (req.headers['client-request-id'] as string | undefined) ?? requestId;
     reply.header('request-id', requestId).header('client-request-id', clientRequestId);
     if (req.url.startsWith('/v1.0')) reply.header('odata-version', '4.0');
+  });
+
+  // Faults run after body parsing so the request log still shows the body of a faulted request.
+  app.addHook('preHandler', async (req, reply) => {
+    const requestId = String(reply.getHeader('request-id'));
+    const clientRequestId = String(reply.getHeader('client-request-id'));
     if (req.url.startsWith('/_control')) return;
     const path = req.url.split('?')[0]!;
     const fault = ctx.faults.take(req.method, path);
