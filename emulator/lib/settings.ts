@@ -27,6 +27,12 @@ export interface EmulatorSettings {
   maxSubscriptionMinutesWithResourceData: number;
   minSubscriptionMinutes: number;
   maxSubscriptionsPerMailbox: number;
+  /**
+   * When set, a subscription with a lifecycleNotificationUrl gets one reauthorizationRequired this many minutes before
+   * its expiry or before the access token it was (re)authorized with expires; PATCH or reauthorize re-arms it.
+   * null (default) = only on demand through the control API.
+   */
+  autoReauthorizationMinutes: number | null;
   /** Reject http:// notification URLs as Graph does (off by default so local receivers work). */
   requireHttpsNotificationUrl: boolean;
   /** Delta tokens older than this (emulator time) answer 410 resyncRequired. */
@@ -60,6 +66,7 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   maxSubscriptionMinutesWithResourceData: 1_440,
   minSubscriptionMinutes: 45,
   maxSubscriptionsPerMailbox: 1_000,
+  autoReauthorizationMinutes: null,
   requireHttpsNotificationUrl: false,
   deltaTokenMaxAgeMs: 30 * 24 * 3600 * 1000,
   deltaDefaultPageSize: 10,

@@ -31,6 +31,8 @@ export interface SubscriptionRecord {
   immutableIds: boolean;
   /** Expiry of the access token the subscription was last (re)authorized with. */
   authorizedUntil: number;
+  /** An automatic reauthorizationRequired was sent since the last (re)authorization. */
+  reauthorizationSent: boolean;
 }
 
 export interface RemovedSubscription {
@@ -191,6 +193,7 @@ export class SubscriptionService {
       latestSupportedTlsVersion: typeof body.latestSupportedTlsVersion === 'string' ? body.latestSupportedTlsVersion : 'v1_2',
       immutableIds: opts.immutableIds,
       authorizedUntil: p.expiresAt,
+      reauthorizationSent: false,
     };
     this.subscriptions.set(id, sub);
     return sub;
@@ -214,6 +217,7 @@ export class SubscriptionService {
     if (body.resource !== undefined && body.resource !== sub.resource) throw invalidRequest("Property 'resource' cannot be updated.");
     if (!this.subscriptions.has(id)) throw new GraphError(404, 'ResourceNotFound', 'The object was not found.');
     next.authorizedUntil = p.expiresAt;
+    next.reauthorizationSent = false;
     Object.assign(sub, next);
     return sub;
   }
@@ -221,6 +225,7 @@ export class SubscriptionService {
   reauthorize(p: Principal, id: string): void {
     const sub = this.require(p, id);
     sub.authorizedUntil = p.expiresAt;
+    sub.reauthorizationSent = false;
   }
 
   delete(p: Principal, id: string): void {
@@ -241,6 +246,16 @@ export class SubscriptionService {
   sweep(): void {
     const now = this.ctx.clock.now();
     for (const sub of [...this.subscriptions.values()]) if (sub.expiresAt <= now) this.drop(sub, 'expired');
+    const lead = this.ctx.settings.autoReauthorizationMinutes;
+    if (lead === null) return;
+    for (const sub of this.subscriptions.values()) {
+      if (sub.reauthorizationSent || !sub.lifecycleNotificationUrl) continue;
+      const tokenNow = this.ctx.settings.tokensFollowClock ? now : Date.now();
+      if (sub.expiresAt - now <= lead * 60_000 || sub.authorizedUntil - tokenNow <= lead * 60_000) {
+        sub.reauthorizationSent = true;
+        this.sendLifecycle(sub, 'reauthorizationRequired');
+      }
+    }
   }
 
   drop(sub: SubscriptionRecord, reason: RemovedSubscription['reason']): void {

@@ -172,6 +172,29 @@ describe('change and lifecycle notifications', () => {
     assert.equal(env.emu.control.sendLifecycle(plain.id, 'missed'), false, 'no lifecycle URL, nothing to send');
   });
 
+  it('optionally sends reauthorizationRequired before the bound token or the subscription expires, once per authorization', async () => {
+    env.emu.control.updateSettings({ autoReauthorizationMinutes: 15 });
+    try {
+      const s = await subscribe({ expirationDateTime: inMinutes(env.emu, 600) });
+      env.emu.control.advanceClock({ minutes: 40 });
+      await env.emu.control.waitForIdle();
+      assert.equal(hook.items(s.lifecyclePath).length, 0, 'token still has 20 minutes');
+      env.emu.control.advanceClock({ minutes: 6 });
+      await env.emu.control.waitForIdle();
+      env.emu.control.advanceClock({ minutes: 1 });
+      await env.emu.control.waitForIdle();
+      assert.deepEqual(hook.items(s.lifecyclePath).map((i) => i.lifecycleEvent), ['reauthorizationRequired'], 'sent once');
+      env.appToken = env.emu.control.issueAppToken(env.seed.app.clientId);
+      assert.equal((await g('POST', `/subscriptions/${s.id}/reauthorize`)).status, 204);
+      env.emu.control.advanceClock({ minutes: 46 });
+      await env.emu.control.waitForIdle();
+      assert.equal(hook.items(s.lifecyclePath).length, 2, 're-armed by reauthorize');
+    } finally {
+      env.emu.control.updateSettings({ autoReauthorizationMinutes: null });
+      env.appToken = env.emu.control.issueAppToken(env.seed.app.clientId);
+    }
+  });
+
   it('drops or duplicates the next N notifications on demand, and can repeat updates', async () => {
     const s = await subscribe();
     const path = `/users/${env.adele.id}/calendars/${s.calendarId}/events`;
