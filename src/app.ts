@@ -15,6 +15,7 @@ import { registerEntityRoutes } from './http/entity-routes.js';
 import { Authenticator } from './auth/authenticator.js';
 import { WindowCounter } from './auth/throttle.js';
 import { tokenRoutes } from './auth/token-route.js';
+import { PasswordLogin } from './auth/password-login.js';
 import type { AccessDeps } from './auth/access.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import { operationsRoutes } from './http/operations-routes.js';
@@ -23,7 +24,7 @@ import { CoworkerSchema, CreateCoworkerBody, UpdateCoworkerBody, coworkerListSpe
 import { ResourceSchema, CreateResourceBody, UpdateResourceBody, resourceListSpec } from './entities/resources/schema.js';
 import { UserSchema, CreateUserBody, UpdateUserBody, userListSpec } from './entities/users/schema.js';
 
-export type AppConfig = Pick<Config, 'logLevel' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds'> & {
+export type AppConfig = Pick<Config, 'scryptCost' | 'logLevel' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds'> & {
   logRequests?: boolean;
 };
 
@@ -74,8 +75,9 @@ export async function buildApp(config: AppConfig, container: Container, options:
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const login = new PasswordLogin(container.users, new WindowCounter(config.loginFailureLimit, config.loginFailureWindowSeconds * 1000), config.scryptCost);
   const access: AccessDeps = {
-    authenticator: new Authenticator(container.tokens, container.users),
+    authenticator: new Authenticator(container.tokens, container.users, login),
     throttle: config.throttleLimit > 0 ? new WindowCounter(config.throttleLimit, config.throttleWindowSeconds * 1000) : null,
   };
 
@@ -86,7 +88,7 @@ export async function buildApp(config: AppConfig, container: Container, options:
     tokens: container.tokens,
     accessTtlSeconds: config.accessTokenTtlSeconds,
     refreshTtlSeconds: config.refreshTokenTtlSeconds,
-    loginFailures: new WindowCounter(config.loginFailureLimit, config.loginFailureWindowSeconds * 1000),
+    login,
   });
 
   registerEntityRoutes(app, access, {

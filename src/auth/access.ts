@@ -30,8 +30,9 @@ export function requireAccess(deps: AccessDeps, role: string | null): onRequestA
   return async function access(request: FastifyRequest) {
     let principal: Principal;
     try {
-      principal = await deps.authenticator.authenticate(request.headers.authorization);
+      principal = await deps.authenticator.authenticate(request.headers.authorization, request.ip);
     } catch (err) {
+      if (err instanceof ApiError && err.kind === 'throttled') throw err; // the failed-login limit (HTTP Basic)
       const wait = deps.throttle?.hit(`ip:${request.ip}`) ?? 0;
       throw wait ? throttled(wait) : err;
     }

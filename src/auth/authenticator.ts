@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { ApiError } from '../http/errors.js';
 import type { TokenRepository } from './token-repository.js';
 import type { UserRepository } from '../entities/users/repository.js';
-import { verifyPassword } from './passwords.js';
+import type { PasswordLogin } from './password-login.js';
 
 export interface Principal {
   userId: number;
@@ -28,15 +28,16 @@ export class Authenticator {
   constructor(
     private readonly tokens: TokenRepository,
     private readonly users: UserRepository,
+    private readonly login: PasswordLogin,
   ) {}
 
-  async authenticate(header: string | undefined): Promise<Principal> {
+  async authenticate(header: string | undefined, ip = ''): Promise<Principal> {
     if (!header) throw unauthorized('Authentication is required: send a bearer token from POST /api/token, or HTTP Basic credentials.');
     const space = header.indexOf(' ');
     const scheme = header.slice(0, space).toLowerCase();
     const value = header.slice(space + 1).trim();
     if (scheme === 'bearer' && value) return this.bearer(value);
-    if (scheme === 'basic' && value) return this.basic(value);
+    if (scheme === 'basic' && value) return this.basic(value, ip);
     throw unauthorized('The Authorization header must be "Bearer <token>" or "Basic <credentials>".');
   }
 
@@ -46,19 +47,21 @@ export class Authenticator {
     return this.principal(row.user_id, row.email, row.full_administrator, row.roles);
   }
 
-  private async basic(encoded: string): Promise<Principal> {
+  private async basic(encoded: string, ip: string): Promise<Principal> {
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const email = colon > 0 ? decoded.slice(0, colon) : '';
     const password = colon > 0 ? decoded.slice(colon + 1) : '';
-    const user = email ? await this.users.credentials(email) : undefined;
-    if (!user) throw unauthorized('The user name or password is incorrect.');
     const key = createHash('sha256').update(encoded).digest('base64url');
-    if (this.basicVerified.get(key) !== user.password_hash) {
-      if (!(await verifyPassword(password, user.password_hash))) throw unauthorized('The user name or password is incorrect.');
-      if (this.basicVerified.size > 10_000) this.basicVerified.clear();
-      this.basicVerified.set(key, user.password_hash);
+    // Credentials verified before, for the same stored hash, skip scrypt (and the failed-login count).
+    const known = email ? await this.users.credentials(email) : undefined;
+    if (known && this.basicVerified.get(key) === known.password_hash) {
+      return this.principal(known.id, known.email, known.full_administrator, known.roles);
     }
+    const user = await this.login.check(email, password, ip);
+    if (!user) throw unauthorized('The user name or password is incorrect.');
+    if (this.basicVerified.size > 10_000) this.basicVerified.clear();
+    this.basicVerified.set(key, user.password_hash);
     return this.principal(user.id, user.email, user.full_administrator, user.roles);
   }
 

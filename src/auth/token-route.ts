@@ -8,17 +8,16 @@ import { Type } from 'typebox';
 import { errorEnvelope } from '../http/envelope.js';
 import { ErrorEnvelopeSchema } from '../http/schemas.js';
 import type { UserRepository } from '../entities/users/repository.js';
-import { verifyPassword } from './passwords.js';
 import { newToken, type TokenRepository } from './token-repository.js';
-import { THROTTLED_MESSAGE } from './access.js';
-import type { WindowCounter } from './throttle.js';
+import type { PasswordLogin } from './password-login.js';
+import { ApiError } from '../http/errors.js';
 
 export interface TokenRouteDeps {
   users: UserRepository;
   tokens: TokenRepository;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
-  loginFailures: WindowCounter;
+  login: PasswordLogin;
 }
 
 const TokenAnswer = Type.Object({
@@ -58,18 +57,14 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): P
     if (grant === 'password') {
       const username = field('username')?.trim() ?? '';
       const password = field('password') ?? '';
-      const limiterKey = `${username.toLowerCase()}|${request.ip}`;
-      // Every attempt counts before its password is checked (a success resets), so a burst of concurrent guesses
-      // cannot all slip past the limit while the first ones are still being verified.
-      const wait = deps.loginFailures.hit(limiterKey);
-      if (wait) {
-        return reply.code(409).headers({ 'Retry-After': String(wait), 'Cache-Control': 'no-cache' }).send(errorEnvelope(409, THROTTLED_MESSAGE, null));
+      let user;
+      try {
+        user = await deps.login.check(username, password, request.ip);
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        return reply.code(409).headers(err.headers).send(errorEnvelope(409, err.message, null));
       }
-      const user = username ? await deps.users.credentials(username) : undefined;
-      if (!user || !password || !(await verifyPassword(password, user.password_hash))) {
-        return fail(reply, 'invalid_grant', 'The user name or password is incorrect.');
-      }
-      deps.loginFailures.reset(limiterKey);
+      if (!user) return fail(reply, 'invalid_grant', 'The user name or password is incorrect.');
       const client = clientId ?? user.email;
       // A new password grant replaces the earlier refresh tokens of the same user and client.
       await deps.tokens.revokeRefreshForClient(user.id, client);

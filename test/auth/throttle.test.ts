@@ -107,3 +107,25 @@ describe('throttle window', () => {
     }
   });
 });
+
+describe('failed-login limit on HTTP Basic', () => {
+  it('wrong Basic passwords count like failed password grants, and then even the right one gets 409', async () => {
+    const t = await createTestApp({ config: { loginFailureLimit: 3 } });
+    try {
+      const user = await t.userWithRoles(['Resource-List']);
+      const get = (auth: string) => t.app.inject({ method: 'GET', url: '/api/spaces/resources', headers: { authorization: auth } });
+      for (let i = 0; i < 3; i++) assert.equal((await get(basic(user.email, `wrong-password-${i}`))).statusCode, 401);
+      const blocked = await get(basic(user.email, user.password));
+      assert.equal(blocked.statusCode, 409);
+      assert.ok(Number(blocked.headers['retry-after']) >= 1);
+      assert.equal(blocked.json().Message, 'You must wait before accessing this url again.');
+      // The same limit guards the token endpoint for that username.
+      const grant = await passwordGrant(t.app, user.email, user.password);
+      assert.equal(grant.status, 409);
+      // The bearer token minted before the guessing still works: the limit is on passwords, not on the user.
+      assert.equal((await get(user.auth)).statusCode, 200);
+    } finally {
+      await t.close();
+    }
+  });
+});

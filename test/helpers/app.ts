@@ -17,6 +17,7 @@ export const ADMIN_PASSWORD = 'admin-password-123';
 export const TEST_SCRYPT_COST = 1024;
 
 export const testConfig: AppConfig = {
+  scryptCost: TEST_SCRYPT_COST,
   logLevel: 'silent',
   accessTokenTtlSeconds: 3600,
   refreshTokenTtlSeconds: 15 * 86400,
