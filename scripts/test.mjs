@@ -16,22 +16,27 @@ function find(dir) {
   });
 }
 
-const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['test'];
-const files = roots.flatMap((r) => (statSync(r).isDirectory() ? find(r) : [r])).sort();
-if (!files.length) {
+const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['test', 'emulator/test'];
+const all = roots.flatMap((r) => (statSync(r).isDirectory() ? find(r) : [r])).sort();
+// The Graph emulator's own tests use no database: they run once, in the SQLite pass.
+const isEmulatorTest = (f) => f.split(path.sep).includes('emulator');
+const files = all.filter((f) => !isEmulatorTest(f));
+const emulatorFiles = all.filter(isEmulatorTest);
+if (!all.length) {
   console.error(`No test files under ${roots.join(', ')}`);
   process.exit(1);
 }
 const wanted = (process.env.TEST_DATABASES ?? 'sqlite,postgres').split(',');
 
-function runSuite(label, env) {
+function runSuite(label, env, list = files) {
+  if (!list.length) return 0;
   console.log(`\n======== tests on ${label} ========\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...list], { stdio: 'inherit', env: { ...process.env, ...env } });
   return r.status ?? 1;
 }
 
 let failed = 0;
-if (wanted.includes('sqlite')) failed |= runSuite('SQLite', { TEST_DATABASE_URL: '' });
+if (wanted.includes('sqlite')) failed |= runSuite('SQLite (and the Graph emulator)', { TEST_DATABASE_URL: '' }, [...files, ...emulatorFiles]);
 
 if (wanted.includes('postgres')) {
   if (process.env.TEST_DATABASE_URL) {
