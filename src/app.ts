@@ -19,6 +19,10 @@ import { PasswordLogin } from './auth/password-login.js';
 import type { AccessDeps } from './auth/access.js';
 import type { JobQueue } from './jobs/job-queue.js';
 import { operationsRoutes } from './http/operations-routes.js';
+import { systemClock, type Clock } from './clock.js';
+import { registerCalendarCommandRoutes } from './entities/coworker-ms-office-calendars/commands.js';
+import { QueueCommandRunner } from './graph/command-runner.js';
+import { webhookRoutes } from './graph/webhook-routes.js';
 import { CoworkerMsOfficeCalendarSchema, CreateCoworkerMsOfficeCalendarBody, UpdateCoworkerMsOfficeCalendarBody, coworkerMsOfficeCalendarListSpec } from './entities/coworker-ms-office-calendars/schema.js';
 import { CoworkerSchema, CreateCoworkerBody, UpdateCoworkerBody, coworkerListSpec } from './entities/coworkers/schema.js';
 import { ResourceSchema, CreateResourceBody, UpdateResourceBody, resourceListSpec } from './entities/resources/schema.js';
@@ -33,10 +37,11 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** The process's job queue, for /readyz and /api/sys/jobs (null: none runs here). */
   queue?: JobQueue | null;
+  clock?: Clock;
 }
 
 export async function buildApp(config: AppConfig, container: Container, options: AppOptions = {}): Promise<FastifyInstance> {
-  const { logger, queue = null } = options;
+  const { logger, queue = null, clock = systemClock } = options;
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
     logController: new LogController({ disableRequestLogging: config.logRequests === false }),
@@ -101,6 +106,12 @@ export async function buildApp(config: AppConfig, container: Container, options:
     listSpec: coworkerMsOfficeCalendarListSpec,
     roles: true,
   });
+  registerCalendarCommandRoutes(app, access, container.calendarService,
+    new QueueCommandRunner(container.jobs, container.connections, clock, () => queue?.poke()));
+  await app.register(webhookRoutes, {
+    db: container.storage.db, dialect: container.storage.dialect, connections: container.connections, onQueued: () => queue?.poke(),
+  });
+
   registerEntityRoutes(app, access, {
     service: container.coworkerService,
     paths: ['/api/spaces/coworkers'],

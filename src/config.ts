@@ -26,6 +26,23 @@ export interface Config {
   adminPassword?: string;
   /** scrypt cost; lowered only by tests to keep them fast. */
   scryptCost: number;
+  /** Where Graph sends webhooks: {publicUrl}/graph/notifications and /graph/lifecycle. */
+  publicUrl: string;
+  /** Real Microsoft app credentials; without them the Graph emulator runs in-process. */
+  graph?: GraphAppConfig;
+  /** 32-byte key (hex or base64) sealing member refresh tokens; generated under DATA_DIR in emulator mode. */
+  tokenEncryptionKey?: string;
+  graphEmulatorPort: number;
+}
+
+export interface GraphAppConfig {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** https://login.microsoftonline.com unless overridden (e.g. a sovereign cloud). */
+  authorityHost: string;
+  /** https://graph.microsoft.com unless overridden. */
+  graphBaseUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -81,7 +98,26 @@ export function loadConfig(env: Env = process.env): Config {
     adminEmail,
     adminPassword,
     scryptCost: int('SCRYPT_COST', 16384, 2, 1 << 20),
+    publicUrl: '',
+    tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY?.trim() || undefined,
+    graphEmulatorPort: int('GRAPH_EMULATOR_PORT', 0, 0, 65535),
   };
+  config.publicUrl = (env.PUBLIC_URL?.trim() || `http://localhost:${config.port}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push(`PUBLIC_URL must be an http(s) URL (got "${env.PUBLIC_URL}")`);
+  const graphVars = ['GRAPH_TENANT_ID', 'GRAPH_CLIENT_ID', 'GRAPH_CLIENT_SECRET'] as const;
+  const given = graphVars.filter((v) => env[v]?.trim());
+  if (given.length === graphVars.length) {
+    config.graph = {
+      tenantId: env.GRAPH_TENANT_ID!.trim(),
+      clientId: env.GRAPH_CLIENT_ID!.trim(),
+      clientSecret: env.GRAPH_CLIENT_SECRET!.trim(),
+      authorityHost: (env.GRAPH_AUTHORITY_HOST?.trim() || 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+      graphBaseUrl: (env.GRAPH_BASE_URL?.trim() || 'https://graph.microsoft.com').replace(/\/+$/, ''),
+    };
+    if (!config.tokenEncryptionKey) problems.push('TOKEN_ENCRYPTION_KEY is required with Microsoft credentials (32 bytes: `openssl rand -base64 32`)');
+  } else if (given.length) {
+    problems.push(`Microsoft credentials are incomplete: set all of ${graphVars.join(', ')} (missing ${graphVars.filter((v) => !given.includes(v)).join(', ')})`);
+  }
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }

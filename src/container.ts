@@ -11,6 +11,7 @@ import { ResourceService } from './entities/resources/service.js';
 import { UserRepository } from './entities/users/repository.js';
 import { UserService } from './entities/users/service.js';
 import { JobStore } from './jobs/job-store.js';
+import { ConnectionRepository } from './graph/connection-repository.js';
 
 export function createContainer(storage: Storage, config: Pick<Config, 'scryptCost'>) {
   const tokens = new TokenRepository(storage.db);
@@ -21,6 +22,7 @@ export function createContainer(storage: Storage, config: Pick<Config, 'scryptCo
   return {
     storage,
     jobs: new JobStore(storage.db, storage.dialect),
+    connections: new ConnectionRepository(storage.db),
     tokens,
     users,
     coworkers,

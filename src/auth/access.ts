@@ -25,8 +25,9 @@ export interface AccessDeps {
   throttle: WindowCounter | null;
 }
 
-/** role: the role that grants access; null means full administrators only. */
-export function requireAccess(deps: AccessDeps, role: string | null): onRequestAsyncHookHandler {
+/** role: the role that grants access; null means full administrators only; undefined: any authenticated caller
+ * (the route authorizes itself, e.g. by a command's key). */
+export function requireAccess(deps: AccessDeps, role: string | null | undefined): onRequestAsyncHookHandler {
   return async function access(request: FastifyRequest) {
     let principal: Principal;
     try {
@@ -38,7 +39,7 @@ export function requireAccess(deps: AccessDeps, role: string | null): onRequestA
     }
     const wait = deps.throttle?.hit(`user:${principal.userId}`) ?? 0;
     if (wait) throw throttled(wait);
-    authorize(principal, role);
+    if (role !== undefined) authorize(principal, role);
     request.principal = principal;
   };
 }

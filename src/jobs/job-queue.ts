@@ -10,6 +10,8 @@ import type { JobStore, Job, JobSpec } from './job-store.js';
 export type JobHandler = (job: Job) => Promise<void>;
 
 export interface QueueOptions {
+  /** The time source for due jobs and back-off (tests move it with the Graph emulator's clock). */
+  clock?: { now(): number };
   concurrency?: number;
   pollMs?: number;
   leaseMs?: number;
@@ -36,14 +38,17 @@ export class JobQueue {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private readonly opts: Required<QueueOptions>;
+  private readonly opts: Required<Omit<QueueOptions, 'clock'>>;
+  private readonly clock: { now(): number };
 
   constructor(
     readonly store: JobStore,
     private readonly log: Logger,
     options: QueueOptions = {},
   ) {
-    this.opts = { concurrency: 4, pollMs: 250, leaseMs: 30_000, backoffBaseMs: 1000, backoffMaxMs: 3_600_000, ...options };
+    const { clock, ...rest } = options;
+    this.clock = clock ?? { now: () => Date.now() };
+    this.opts = { concurrency: 4, pollMs: 250, leaseMs: 30_000, backoffBaseMs: 1000, backoffMaxMs: 3_600_000, ...rest };
   }
 
   register(type: string, handler: JobHandler): this {
@@ -55,8 +60,13 @@ export class JobQueue {
     return this.running;
   }
 
+  /** Wakes the worker loop (e.g. after another component queued jobs directly in the store). */
+  poke(): void {
+    this.wake?.();
+  }
+
   async enqueue(spec: JobSpec) {
-    const result = await this.store.enqueue(spec);
+    const result = await this.store.enqueue(spec, this.clock.now());
     this.wake?.();
     return result;
   }
@@ -85,7 +95,7 @@ export class JobQueue {
       let claimed: Job[] = [];
       if (free > 0) {
         try {
-          claimed = await this.store.claim(this.workerId, free, this.opts.leaseMs);
+          claimed = await this.store.claim(this.workerId, free, this.opts.leaseMs, this.clock.now());
         } catch (err) {
           this.log.error({ err }, 'job claim failed');
         }
@@ -107,16 +117,16 @@ export class JobQueue {
       if (job.attempts > job.maxAttempts) throw new Error('the worker running the last attempt was lost');
       if (!handler) throw new Error(`no handler for job type "${job.type}"`);
       await handler(job);
-      if (!(await this.store.complete(job.id, this.workerId))) {
+      if (!(await this.store.complete(job.id, this.workerId, this.clock.now()))) {
         this.log.warn({ jobId: job.id, type: job.type }, 'job finished after its lease was taken over');
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const last = job.attempts >= job.maxAttempts;
-      const retryAt = last ? null : Date.now() + backoffDelay(job.attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+      const retryAt = last ? null : this.clock.now() + backoffDelay(job.attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
       (last ? this.log.error : this.log.warn).call(this.log, { jobId: job.id, type: job.type, attempt: job.attempts, err: message }, last ? 'job is dead' : 'job failed; will retry');
       try {
-        await this.store.fail(job.id, this.workerId, message, retryAt);
+        await this.store.fail(job.id, this.workerId, message, retryAt, this.clock.now());
       } catch (storeErr) {
         this.log.error({ err: storeErr, jobId: job.id }, 'could not record job failure');
       }
@@ -124,7 +134,7 @@ export class JobQueue {
   }
 
   private async extendLeases(): Promise<void> {
-    const until = Date.now() + this.opts.leaseMs;
+    const until = this.clock.now() + this.opts.leaseMs;
     for (const id of this.active.keys()) {
       await this.store.extend(id, this.workerId, until).catch((err) => this.log.warn({ err, jobId: id }, 'lease extension failed'));
     }

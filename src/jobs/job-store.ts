@@ -47,15 +47,19 @@ export class JobStore {
     private readonly dialect: Dialect,
   ) {}
 
-  /** Adds a job; with a dedupeKey that already has a pending job, adds nothing and says so. */
+  /**
+   * Adds a job. With a dedupeKey that already has a pending job, adds nothing and says so; the pending job keeps its
+   * payload but moves to the earlier of the two run times (a "renew now" beats a renewal scheduled for next week).
+   */
   async enqueue(spec: JobSpec, now = Date.now()): Promise<{ id: number | null; deduped: boolean }> {
+    const runAt = spec.runAt ?? now;
     const row = await this.db
       .insertInto('jobs')
       .values({
         type: spec.type,
         payload: JSON.stringify(spec.payload ?? null),
         state: 'pending',
-        run_at: spec.runAt ?? now,
+        run_at: runAt,
         attempts: 0,
         max_attempts: spec.maxAttempts ?? 8,
         dedupe_key: spec.dedupeKey ?? null,
@@ -66,7 +70,10 @@ export class JobStore {
       .onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`state = 'pending'`).doNothing())
       .returning('id')
       .executeTakeFirst();
-    return row ? { id: Number(row.id), deduped: false } : { id: null, deduped: true };
+    if (row) return { id: Number(row.id), deduped: false };
+    await this.db.updateTable('jobs').set({ run_at: runAt, updated_at: now })
+      .where('dedupe_key', '=', spec.dedupeKey!).where('state', '=', 'pending').where('run_at', '>', runAt).execute();
+    return { id: null, deduped: true };
   }
 
   /** Takes up to `limit` due jobs (or jobs whose lease ran out) for this worker. */

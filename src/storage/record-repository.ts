@@ -18,8 +18,10 @@ export interface RecordTable<Row, Rec> {
   columns: ColumnMap;
   /** The rows query: FROM the table plus the joins a record always needs, selecting what toRecord reads. */
   selectRows(db: Kysely<Schema>): AnySelect;
-  /** Adds a named join (from ColumnInfo.join) to a count query. */
+  /** Adds a named join (from ColumnInfo.join) to a query that lacks it. */
   addJoin?(qb: AnySelect, join: string): AnySelect;
+  /** Joins selectRows already has. */
+  rowJoins?: string[];
   toRecord(row: Row): Rec;
 }
 
@@ -83,11 +85,19 @@ export class RecordRepository<Row, Rec> {
     let count: AnySelect = this.db.selectFrom(`${spec.table} as ${spec.alias}` as never);
     for (const join of joinsNeeded({ conditions: query.conditions }, spec.columns)) count = spec.addJoin!(count, join);
     return {
-      rows: spec.selectRows(this.db),
+      rows: this.withJoins(spec.selectRows(this.db), query),
       count,
       where: query.conditions.map((c) => conditionSql(c, spec.columns)),
       order: orderSql(query, spec.columns, this.idColumn),
     };
+  }
+
+  /** Adds the joins the query's conditions or order need and the rows query lacks. */
+  protected withJoins(rows: AnySelect, query: ListQuery): AnySelect {
+    for (const join of joinsNeeded(query, this.spec.columns)) {
+      if (!this.spec.rowJoins?.includes(join)) rows = this.spec.addJoin!(rows, join);
+    }
+    return rows;
   }
 
   async insert(values: Record<string, unknown>): Promise<number> {

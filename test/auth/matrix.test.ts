@@ -231,10 +231,61 @@ const OPERATIONS: Endpoint[] = [
   },
 ];
 
-/** Routes that are open by design: the token endpoint and the health checks. */
-const UNAUTHENTICATED = new Set(['/api/token', '/healthz', '/readyz']);
+/** CoworkerMsOfficeCalendar commands and the connection status. */
+const CALENDAR_EXTRAS: Endpoint[] = [
+  {
+    name: 'GET /api/spaces/coworkermsofficecalendars/commands',
+    method: 'GET',
+    template: '/api/spaces/coworkermsofficecalendars/commands',
+    action: 'List',
+    role: 'CoworkerMsOfficeCalendar-List',
+    unrelatedRole: 'Coworker-List',
+    table: 'coworker_ms_office_calendars',
+    request: async () => ({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars/commands' }),
+    broken: () => ({ req: { method: 'GET', url: '/api/spaces/coworkermsofficecalendars/commands?id=999999' }, status: 404 }),
+    async check(a) {
+      assert.equal(a.status, 200, a.raw);
+      assert.deepEqual(a.body.map((c: { Key: string }) => c.Key), ['RENEW_SUBSCRIPTION', 'RESYNC', 'DISCONNECT']);
+    },
+  },
+  {
+    name: 'POST /api/spaces/coworkermsofficecalendars/runcommand (RESYNC)',
+    method: 'POST',
+    template: '/api/spaces/coworkermsofficecalendars/runcommand',
+    action: 'Edit',
+    role: 'CoworkerMsOfficeCalendar-Edit',
+    unrelatedRole: 'Coworker-Edit',
+    table: 'coworker_ms_office_calendars',
+    request: async () => ({ method: 'POST', url: '/api/spaces/coworkermsofficecalendars/runcommand', payload: { Key: 'RESYNC', Ids: [fx.calendarId] } }),
+    broken: () => ({ req: { method: 'POST', url: '/api/spaces/coworkermsofficecalendars/runcommand', payload: { Key: 'RESYNC', Ids: [999999] } }, status: 404 }),
+    async check(a) {
+      assert.equal(a.status, 200, a.raw);
+      assert.equal(a.body.Message, 'The command was run correctly.');
+    },
+  },
+  {
+    name: 'GET /api/spaces/coworkermsofficecalendars/{id}/status',
+    method: 'GET',
+    template: '/api/spaces/coworkermsofficecalendars/{id}/status',
+    action: 'Read',
+    role: 'CoworkerMsOfficeCalendar-Read',
+    unrelatedRole: 'Coworker-Read',
+    table: 'coworker_ms_office_calendars',
+    request: async () => ({ method: 'GET', url: `/api/spaces/coworkermsofficecalendars/${fx.calendarId}/status` }),
+    broken: () => ({ req: { method: 'GET', url: '/api/spaces/coworkermsofficecalendars/999999/status' }, status: 404 }),
+    async check(a) {
+      assert.equal(a.status, 200, a.raw);
+      assert.equal(a.body.Id, fx.calendarId);
+      assert.equal(typeof a.body.State, 'string');
+      assert.equal(a.body.clientState ?? a.body.ClientState, undefined, 'no secret in the status');
+    },
+  },
+];
 
-const MATRIX: Endpoint[] = [...ENTITIES.flatMap((d) => endpointsOf(d)), ...endpointsOf(ALIAS, true), ...OPERATIONS];
+/** Routes that are open by design: the token endpoint, the health checks and Graph's webhooks. */
+const UNAUTHENTICATED = new Set(['/api/token', '/healthz', '/readyz', '/graph/notifications', '/graph/lifecycle']);
+
+const MATRIX: Endpoint[] = [...ENTITIES.flatMap((d) => endpointsOf(d)), ...endpointsOf(ALIAS, true), ...OPERATIONS, ...CALENDAR_EXTRAS];
 
 /** Users minted once per role set. */
 const minted = new Map<string, Promise<string>>();

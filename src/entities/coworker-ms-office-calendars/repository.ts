@@ -29,6 +29,7 @@ const columns: ColumnMap = {
   SubscriptionId: { column: 'c.subscription_id', type: 'string' },
   CalendarId: { column: 'c.calendar_id', type: 'string' },
   SubscriptionExpireDate: { column: 'c.subscription_expire_date', type: 'date' },
+  State: { column: 'g.state', type: 'string', join: 'connection' },
 };
 
 function toRecord(r: Row): CoworkerMsOfficeCalendar {
@@ -64,7 +65,10 @@ const table: RecordTable<Row, CoworkerMsOfficeCalendar> = {
   alias: 'c',
   columns,
   selectRows,
-  addJoin: (qb) => qb.leftJoin('coworkers as w', 'w.id', 'c.coworker_id'),
+  addJoin: (qb, join) => join === 'connection'
+    ? qb.leftJoin('graph_connections as g', 'g.calendar_record_id', 'c.id')
+    : qb.leftJoin('coworkers as w', 'w.id', 'c.coworker_id'),
+  rowJoins: ['coworker'],
   toRecord,
 };
 
@@ -83,6 +87,12 @@ export function valuesToColumns(v: CoworkerMsOfficeCalendarValues) {
 export class CoworkerMsOfficeCalendarRepository extends RecordRepository<Row, CoworkerMsOfficeCalendar> {
   constructor(storage: Storage) {
     super(storage, table);
+  }
+
+  /** What Graph last said about the record's subscription (a sync-engine write: IsNew and UpdatedOn stay). */
+  async setSubscription(recordId: number, subscriptionId: string, expireIso: string): Promise<void> {
+    await this.db.updateTable(TABLE).set({ subscription_id: subscriptionId, subscription_expire_date: expireIso }).where('id', '=', recordId).execute();
+    await this.storage.counts?.invalidate();
   }
 
   /**
@@ -107,7 +117,7 @@ export class CoworkerMsOfficeCalendarRepository extends RecordRepository<Row, Co
     for (const join of joinsNeeded(rest, columns)) count = table.addJoin!(count, join);
     const rowid = sql.ref(`${FTS}.rowid`);
     return {
-      rows: withRecordColumns(fromIndex()),
+      rows: this.withJoins(withRecordColumns(fromIndex()), rest),
       count,
       where: [match, ...base.where],
       order: query.descending ? sql`${rowid} DESC` : sql`${rowid} ASC`,

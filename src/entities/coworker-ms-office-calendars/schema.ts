@@ -68,8 +68,11 @@ export const coworkerMsOfficeCalendarListSpec: ListSpec = {
     { name: 'IsNew', type: 'bool' },
     { name: 'SystemId', type: 'string' },
     { name: 'ToStringText', type: 'string' },
+    // The Graph connection's state (active, renewing, reauth_required, credentials_missing, failed); see /{id}/status.
+    { name: 'State', type: 'string' },
   ],
   filters: [
+    { param: `${ENTITY}_State`, field: 'State', match: 'exact' },
     { param: `${ENTITY}_Id`, field: 'Id', match: 'exact' },
     { param: `${ENTITY}_Resource`, field: 'ResourceId', match: 'exact' },
     { param: `${ENTITY}_Coworker`, field: 'CoworkerId', match: 'exact' },

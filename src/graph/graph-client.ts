@@ -1,0 +1,200 @@
+/**
+ * The one Microsoft Graph client: tokens through @azure/msal-node (app-only per tenant, delegated per member with a
+ * sealed per-connection token cache), calls through @microsoft/microsoft-graph-client, retries that honour
+ * Retry-After with exponential back-off on 429/503/504, a fresh token once on 401, at most 4 concurrent requests per
+ * mailbox, and typed errors instead of raw HTTP.
+ */
+import { ConfidentialClientApplication, type ICachePlugin, type TokenCacheContext } from '@azure/msal-node';
+import { AuthenticationHandler, Client, GraphError as SdkGraphError, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
+import { GraphAuthError, GraphError, GraphThrottledError, graphErrorFor, parseRetryAfter } from './graph-errors.js';
+import { MailboxLimiter } from './mailbox-limiter.js';
+
+export interface GraphEndpoints {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** e.g. https://login.microsoftonline.com */
+  authorityHost: string;
+  /** e.g. https://graph.microsoft.com */
+  graphBaseUrl: string;
+}
+
+/** Where a delegated connection keeps its MSAL token cache (sealed at rest by the caller). */
+export interface TokenCacheStore {
+  load(): Promise<string | null>;
+  save(serialized: string): Promise<void>;
+}
+
+export type GraphAuth =
+  | { kind: 'app'; mailbox: string }
+  | { kind: 'delegated'; mailbox: string; connectionKey: string; cache: TokenCacheStore };
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** Back-off without Retry-After: base × 2^(attempt-1). */
+  baseDelayMs: number;
+  /** A Retry-After longer than this is not waited for in-process: the error goes up and the job queue retries later. */
+  maxWaitMs: number;
+}
+
+export const APP_SCOPES = ['https://graph.microsoft.com/.default'];
+export const DELEGATED_SCOPES = ['Calendars.ReadWrite', 'offline_access'];
+
+interface Logger {
+  warn(obj: object, msg?: string): void;
+}
+
+const MICROSOFT_HOSTS = new Set(['login.microsoftonline.com', 'graph.microsoft.com']);
+
+export class GraphClient {
+  readonly limiter: MailboxLimiter;
+  private readonly app: ConfidentialClientApplication;
+  private readonly delegatedApps = new Map<string, ConfidentialClientApplication>();
+  private readonly customHosts: Set<string>;
+  private readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly endpoints: GraphEndpoints,
+    private readonly log: Logger,
+    options: { retry?: Partial<RetryPolicy>; perMailbox?: number; sleep?: (ms: number) => Promise<void> } = {},
+  ) {
+    this.limiter = new MailboxLimiter(options.perMailbox ?? 4);
+    this.retry = { maxAttempts: 6, baseDelayMs: 500, maxWaitMs: 30_000, ...options.retry };
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const graphHost = new URL(endpoints.graphBaseUrl).hostname;
+    this.customHosts = new Set(MICROSOFT_HOSTS.has(graphHost) ? [] : [graphHost]);
+    this.app = this.newMsalApp();
+  }
+
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  /** A Graph call for a mailbox. `path` is relative to /v1.0 (e.g. "/subscriptions") or a full nextLink/deltaLink URL. */
+  async call<T = unknown>(auth: GraphAuth, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    return this.limiter.run(auth.mailbox.toLowerCase(), async () => {
+      let refreshed = false;
+      for (let attempt = 1; ; attempt++) {
+        const token = await this.accessToken(auth, refreshed);
+        try {
+          return (await this.send(token, method, path, body, headers)) as T;
+        } catch (raw) {
+          const err = this.toGraphError(raw);
+          if (err instanceof GraphAuthError && err.status === 401 && !refreshed) {
+            refreshed = true; // a cached token the server no longer takes (expired or revoked): one fresh try
+            continue;
+          }
+          if (err instanceof GraphThrottledError && attempt < this.retry.maxAttempts) {
+            const wait = err.retryAfterMs ?? this.retry.baseDelayMs * 2 ** (attempt - 1);
+            if (wait <= this.retry.maxWaitMs) {
+              this.log.warn({ mailbox: auth.mailbox, status: err.status, waitMs: wait, attempt }, 'Graph throttled; retrying');
+              await this.sleep(wait);
+              continue;
+            }
+          }
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** Exchanges an authorization code (member sign-in) and stores the member's token cache. Returns the account's UPN. */
+  async redeemCode(connectionKey: string, cache: TokenCacheStore, code: string, redirectUri: string, codeVerifier?: string): Promise<string> {
+    const cca = this.delegatedApp(connectionKey, cache);
+    try {
+      const result = await cca.acquireTokenByCode({ code, redirectUri, scopes: DELEGATED_SCOPES, codeVerifier });
+      return result.account?.username ?? '';
+    } catch (err) {
+      throw new GraphAuthError(`sign-in code refused: ${(err as Error).message}`, 400, (err as { errorCode?: string }).errorCode);
+    }
+  }
+
+  /** The sign-in URL a member is sent to. */
+  async authCodeUrl(redirectUri: string, state: string, loginHint?: string, codeChallenge?: string): Promise<string> {
+    return this.app.getAuthCodeUrl({
+      scopes: DELEGATED_SCOPES, redirectUri, state, loginHint,
+      ...(codeChallenge ? { codeChallenge, codeChallengeMethod: 'S256' } : {}),
+    });
+  }
+
+  private async send(token: string, method: string, path: string, body: unknown, headers: Record<string, string>): Promise<unknown> {
+    const auth = new AuthenticationHandler({ getAccessToken: async () => token });
+    auth.setNext(new HTTPMessageHandler());
+    const client = Client.initWithMiddleware({ baseUrl: `${this.endpoints.graphBaseUrl}/`, customHosts: this.customHosts, middleware: auth });
+    const request = client.api(path).headers(headers);
+    switch (method) {
+      case 'GET': return request.get();
+      case 'POST': return request.post(body ?? {});
+      case 'PATCH': return request.patch(body ?? {});
+      case 'DELETE': return request.delete();
+      default: throw new Error(`unsupported method ${method}`);
+    }
+  }
+
+  private toGraphError(raw: unknown): GraphError {
+    if (raw instanceof GraphError) return raw;
+    if (raw instanceof SdkGraphError) {
+      const headers = (raw as unknown as { headers?: Headers }).headers;
+      const retryAfter = parseRetryAfter(headers?.get?.('retry-after'));
+      return graphErrorFor(raw.statusCode, { error: { code: raw.code ?? undefined, message: raw.message } }, retryAfter);
+    }
+    return new GraphError(`Graph request failed: ${(raw as Error)?.message ?? String(raw)}`, 0, undefined);
+  }
+
+  private async accessToken(auth: GraphAuth, forceRefresh: boolean): Promise<string> {
+    try {
+      if (auth.kind === 'app') {
+        const r = await this.app.acquireTokenByClientCredential({ scopes: APP_SCOPES, skipCache: forceRefresh });
+        if (!r?.accessToken) throw new Error('no access token');
+        return r.accessToken;
+      }
+      const cca = this.delegatedApp(auth.connectionKey, auth.cache);
+      const [account] = await cca.getTokenCache().getAllAccounts();
+      if (!account) throw new Error('no member account: the member must sign in again');
+      const r = await cca.acquireTokenSilent({ account, scopes: DELEGATED_SCOPES, forceRefresh });
+      return r.accessToken;
+    } catch (err) {
+      if (err instanceof GraphError) throw err;
+      const e = err as { errorCode?: string; message?: string };
+      throw new GraphAuthError(`no Microsoft token for ${auth.mailbox}: ${e.errorCode ?? ''} ${e.message ?? ''}`.trim(), 401, e.errorCode);
+    }
+  }
+
+  private newMsalApp(cachePlugin?: ICachePlugin): ConfidentialClientApplication {
+    const { tenantId, clientId, clientSecret, authorityHost } = this.endpoints;
+    const host = new URL(authorityHost).host;
+    return new ConfidentialClientApplication({
+      auth: {
+        clientId,
+        clientSecret,
+        authority: `${authorityHost}/${tenantId}`,
+        // A non-Microsoft authority (the emulator, a sovereign cloud proxy) must be declared, or MSAL asks
+        // login.microsoftonline.com for instance discovery.
+        ...(MICROSOFT_HOSTS.has(new URL(authorityHost).hostname) ? {} : { knownAuthorities: [host] }),
+      },
+      ...(cachePlugin ? { cache: { cachePlugin } } : {}),
+    });
+  }
+
+  private delegatedApp(connectionKey: string, store: TokenCacheStore): ConfidentialClientApplication {
+    let cca = this.delegatedApps.get(connectionKey);
+    if (!cca) {
+      const plugin: ICachePlugin = {
+        async beforeCacheAccess(ctx: TokenCacheContext) {
+          const saved = await store.load();
+          if (saved) ctx.tokenCache.deserialize(saved);
+        },
+        async afterCacheAccess(ctx: TokenCacheContext) {
+          if (ctx.cacheHasChanged) await store.save(ctx.tokenCache.serialize());
+        },
+      };
+      cca = this.newMsalApp(plugin);
+      if (this.delegatedApps.size > 1000) this.delegatedApps.clear();
+      this.delegatedApps.set(connectionKey, cca);
+    }
+    return cca;
+  }
+
+  /** Forgets a member's in-memory MSAL instance (disconnect, reconnect). */
+  forget(connectionKey: string): void {
+    this.delegatedApps.delete(connectionKey);
+  }
+}
