@@ -102,7 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY?.trim() || undefined,
     graphEmulatorPort: int('GRAPH_EMULATOR_PORT', 0, 0, 65535),
   };
-  config.publicUrl = (env.PUBLIC_URL?.trim() || `http://localhost:${config.port}`).replace(/\/+$/, '');
+  config.publicUrl = (env.PUBLIC_URL?.trim() || `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push(`PUBLIC_URL must be an http(s) URL (got "${env.PUBLIC_URL}")`);
   const graphVars = ['GRAPH_TENANT_ID', 'GRAPH_CLIENT_ID', 'GRAPH_CLIENT_SECRET'] as const;
   const given = graphVars.filter((v) => env[v]?.trim());

@@ -8,6 +8,9 @@ import { createContainer } from './container.js';
 import { buildApp } from './app.js';
 import { ensureAdministrator } from './bootstrap.js';
 import { JobQueue } from './jobs/job-queue.js';
+import { startGraphEngine } from './graph/engine.js';
+import { systemClock } from './clock.js';
+import { SecretBoxError } from './graph/secret-box.js';
 import pino from 'pino';
 
 async function main(): Promise<void> {
@@ -27,8 +30,10 @@ async function main(): Promise<void> {
   await ensureAdministrator(config, container, (line) => process.stdout.write(`\n  ${line}\n\n`));
 
   const logger = pino({ level: config.logLevel });
-  const queue = new JobQueue(container.jobs, logger.child({ component: 'jobs' }));
-  const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container, { logger, queue });
+  const clock = systemClock;
+  const queue = new JobQueue(container.jobs, logger.child({ component: 'jobs' }), { clock });
+  const engine = await startGraphEngine({ config, container, queue, clock, log: logger.child({ component: 'graph' }) });
+  const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container, { logger, queue, clock });
   queue.start();
   const sweep = setInterval(() => {
     container.tokens.deleteExpired(Date.now()).catch((err) => app.log.warn({ err }, 'expired-token sweep failed'));
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await queue.stop();
+      await engine.close();
       await storage.close();
       app.log.info('stopped');
       process.exit(0);
@@ -66,6 +72,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`calbridge failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  // Known start-up problems get their message; anything else its stack.
+  const known = err instanceof SecretBoxError;
+  process.stderr.write(`calbridge failed to start: ${known ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

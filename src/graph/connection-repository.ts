@@ -64,6 +64,14 @@ export class ConnectionRepository {
     return rows.map((r) => r.calendar_record_id);
   }
 
+  /** Live connections whose last sync is older than `beforeIso` (or that never synced). */
+  async staleSyncs(beforeIso: string, limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('graph_connections').select('calendar_record_id')
+      .where('state', '=', 'active').where('client_state', 'is not', null)
+      .where((eb) => eb.or([eb('last_synced_at', 'is', null), eb('last_synced_at', '<', beforeIso)])).limit(limit).execute();
+    return rows.map((r) => r.calendar_record_id);
+  }
+
   /** Persists notification items and stamps the connections' last notification time, in the caller's transaction. */
   async recordNotifications(trx: Transaction<Database>, items: NotificationItem[], receivedAt: string): Promise<void> {
     if (!items.length) return;

@@ -10,6 +10,8 @@ export const GraphJobs = {
   sync: 'graph.sync',
   /** React to a lifecycle notification. */
   lifecycle: 'graph.lifecycle',
+  /** The periodic safety net: renew what is due, re-read calendars not synced for an hour. */
+  sweep: 'graph.sweep',
 } as const;
 
 export const dedupeKey = {
