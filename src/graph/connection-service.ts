@@ -11,6 +11,7 @@ import type { ConnectionRepository, GraphConnection } from './connection-reposit
 import { GraphJobs } from './job-names.js';
 import type { SubscriptionManager, UnsubscribePayload } from './subscription-manager.js';
 import type { JobQueue } from '../jobs/job-queue.js';
+import type { GraphClient } from './graph-client.js';
 
 export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalendar> {
   constructor(
@@ -51,12 +52,19 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
     await this.queue.enqueue({ type: GraphJobs.unsubscribe, payload });
   }
 
-  /** A member signed in (delegated): the connection now uses their token cache. */
-  async attachDelegated(recordId: number, mailbox: string): Promise<void> {
+  /**
+   * A member signed in with Microsoft (delegated, auth code flow): redeem the code into the record's sealed token
+   * cache, switch the connection to the member's own mailbox (`me/...`), and subscribe with their token.
+   */
+  async connectDelegated(graph: GraphClient, recordId: number, code: string, redirectUri: string, codeVerifier?: string): Promise<string> {
     const existing = await this.connections.get(recordId);
-    await this.connections.upsert({ ...this.blank(recordId), ...(existing ?? {}), auth_mode: 'delegated', mailbox, state: 'renewing', last_error: null,
-      refresh_token_sealed: existing?.refresh_token_sealed ?? null, updated_at: this.nowIso() });
+    const paused = { ...this.blank(recordId), ...(existing ?? {}), auth_mode: 'delegated' as const, state: 'credentials_missing' as const, refresh_token_sealed: null, client_state: existing?.client_state ?? null, updated_at: this.nowIso() };
+    await this.connections.upsert(paused);
+    graph.forget(`record:${recordId}`);
+    const mailbox = await graph.redeemCode(`record:${recordId}`, this.manager.tokenCache(recordId), code, redirectUri, codeVerifier);
+    await this.connections.update(recordId, { mailbox, state: 'renewing', last_error: null });
     await this.manager.enqueue(GraphJobs.subscribe, recordId);
+    return mailbox;
   }
 
   private async attachAppOnly(record: CoworkerMsOfficeCalendar, existing?: GraphConnection): Promise<void> {

@@ -108,10 +108,10 @@ export class GraphClient {
   }
 
   /** The sign-in URL a member is sent to. */
-  async authCodeUrl(redirectUri: string, state: string, loginHint?: string, codeChallenge?: string): Promise<string> {
+  async authCodeUrl(o: { redirectUri: string; state: string; loginHint?: string; prompt?: 'none' | 'login' | 'select_account'; codeChallenge?: string }): Promise<string> {
     return this.app.getAuthCodeUrl({
-      scopes: DELEGATED_SCOPES, redirectUri, state, loginHint,
-      ...(codeChallenge ? { codeChallenge, codeChallengeMethod: 'S256' } : {}),
+      scopes: DELEGATED_SCOPES, redirectUri: o.redirectUri, state: o.state, loginHint: o.loginHint, prompt: o.prompt,
+      ...(o.codeChallenge ? { codeChallenge: o.codeChallenge, codeChallengeMethod: 'S256' } : {}),
     });
   }
 
