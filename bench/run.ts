@@ -40,7 +40,7 @@ const SPEC: Record<string, OptionSpec> = {
   tool: { value: true, help: 'wrk or autocannon (default: wrk when installed)' },
   'server-root': { value: true, help: 'directory holding the server sources (default: this repository); for trying changes in a scratch copy' },
   entry: { value: true, help: 'server entry (default src/server.ts via tsx; a .js build runs with plain node)' },
-  'loop-monitor': { value: false, help: 'preload bench/lib/loop-monitor.mjs: event-loop delay and GC pauses of the measured run' },
+  'loop-monitor': { value: false, help: 'preload bench/lib/loop-monitor.mjs: event-loop delay, GC pauses and server-side request time of the measured run' },
   'with-reference': { value: false, help: 'also measure the reference kit\'s bare Fastify+SQLite server (c-fastify-sqlite.js), case by case' },
   'cpu-prof': { value: true, help: 'directory: run the server with node --cpu-prof and write its profiles there' },
   help: { value: false, help: 'show this help' },
