@@ -33,6 +33,8 @@ export interface Config {
   /** 32-byte key (hex or base64) sealing member refresh tokens; generated under DATA_DIR in emulator mode. */
   tokenEncryptionKey?: string;
   graphEmulatorPort: number;
+  /** false: no Graph sync engine in this process (API only; benchmarks of the REST API). */
+  syncEngine: boolean;
 }
 
 export interface GraphAppConfig {
@@ -101,7 +103,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: '',
     tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY?.trim() || undefined,
     graphEmulatorPort: int('GRAPH_EMULATOR_PORT', 0, 0, 65535),
+    syncEngine: true,
   };
+  const engine = (env.SYNC_ENGINE ?? 'on').trim().toLowerCase();
+  if (!['on', 'off', 'true', 'false'].includes(engine)) problems.push(`SYNC_ENGINE must be on or off (got "${env.SYNC_ENGINE}")`);
+  config.syncEngine = engine === 'on' || engine === 'true';
   config.publicUrl = (env.PUBLIC_URL?.trim() || `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push(`PUBLIC_URL must be an http(s) URL (got "${env.PUBLIC_URL}")`);
   const graphVars = ['GRAPH_TENANT_ID', 'GRAPH_CLIENT_ID', 'GRAPH_CLIENT_SECRET'] as const;

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const clock = systemClock;
   const queue = new JobQueue(container.jobs, logger.child({ component: 'jobs' }), { clock });
-  const engine = await startGraphEngine({ config, container, queue, clock, log: logger.child({ component: 'graph' }) });
+  const engine = config.syncEngine
+    ? await startGraphEngine({ config, container, queue, clock, log: logger.child({ component: 'graph' }) })
+    : (logger.warn('SYNC_ENGINE=off: no Graph subscriptions are created or renewed by this process'), undefined);
   const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container, { logger, queue, clock });
   queue.start();
   const sweep = setInterval(() => {
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await queue.stop();
-      await engine.close();
+      await engine?.close();
       await storage.close();
       app.log.info('stopped');
       process.exit(0);

@@ -72,6 +72,7 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
     HOST,
     DATABASE_FILE: options.databaseFile,
     THROTTLE_LIMIT: '0',
+    SYNC_ENGINE: 'off', // the REST API alone: no in-process Graph emulator or sync jobs in the measurement
     LOG_LEVEL: 'warn',
     LOG_REQUESTS: 'false',
     ...options.env,

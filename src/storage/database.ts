@@ -39,7 +39,8 @@ export function openSqlite(options: SqliteOptions): Storage {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
-  raw.pragma('cache_size = -65536');
+  raw.pragma('cache_size = -16384'); // 16 MB: the OS page cache holds the rest, and RSS stays small
+  raw.pragma('journal_size_limit = 67108864'); // after a WAL reset, the file shrinks back to 64 MB
   raw.pragma('temp_store = MEMORY');
 
   const background = options.backgroundCheckpoints ?? file !== ':memory:';
@@ -101,14 +102,25 @@ export function openPostgres(options: PostgresOptions): Storage {
   };
 }
 
-/** A worker thread with its own connection that checkpoints the WAL every 200 ms, off the event loop. */
+/**
+ * A worker thread with its own connection that checkpoints the WAL every 200 ms, off the event loop. Passive
+ * checkpoints never stop a writer, but under sustained writes they never catch up, so the WAL would grow without
+ * end: past 64 MB the worker truncates it (a short pause for writers while the last frames are copied).
+ */
 function startCheckpointer(file: string): Worker {
   const code = `
+    const fs = require('node:fs');
     const { parentPort, workerData } = require('node:worker_threads');
     const Database = require(workerData.driver);
     const db = new Database(workerData.file);
-    db.pragma('busy_timeout = 100');
-    const timer = setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 200);
+    db.pragma('busy_timeout = 20');
+    const wal = workerData.file + '-wal';
+    const timer = setInterval(() => {
+      try {
+        db.pragma('wal_checkpoint(PASSIVE)');
+        if (fs.statSync(wal, { throwIfNoEntry: false })?.size > 64 * 1024 * 1024) db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {}
+    }, 200);
     parentPort.on('message', () => {
       clearInterval(timer);
       try { db.pragma('wal_checkpoint(TRUNCATE)'); } catch {}

@@ -100,10 +100,48 @@ export class RecordRepository<Row, Rec> {
     return rows;
   }
 
+  /**
+   * Inserts a row and answers its id once it is committed. On SQLite, inserts that arrive in the same turn of the
+   * event loop share one transaction (group commit): a commit writes every touched index page once per group instead
+   * of once per row. If the group fails, its rows are retried one by one, so one bad row fails alone.
+   */
   async insert(values: Record<string, unknown>): Promise<number> {
-    const row = await this.db.insertInto(this.spec.table).values(values as never).returning('id').executeTakeFirstOrThrow();
+    const id = this.storage.dialect === 'sqlite' ? await this.groupInsert(values) : await this.insertOne(this.db, values);
     await this.storage.counts?.invalidate();
+    return id;
+  }
+
+  private async insertOne(db: Kysely<Schema>, values: Record<string, unknown>): Promise<number> {
+    const row = await db.insertInto(this.spec.table).values(values as never).returning('id').executeTakeFirstOrThrow();
     return (row as { id: number }).id;
+  }
+
+  private pendingInserts: Array<{ values: Record<string, unknown>; resolve: (id: number) => void; reject: (err: unknown) => void }> = [];
+
+  private groupInsert(values: Record<string, unknown>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.pendingInserts.push({ values, resolve, reject });
+      if (this.pendingInserts.length === 1) setImmediate(() => void this.flushInserts());
+    });
+  }
+
+  private async flushInserts(): Promise<void> {
+    const group = this.pendingInserts.splice(0, 200);
+    if (this.pendingInserts.length) setImmediate(() => void this.flushInserts());
+    if (group.length === 1) {
+      const [only] = group;
+      return this.insertOne(this.db, only!.values).then(only!.resolve, only!.reject);
+    }
+    try {
+      const ids = await this.db.transaction().execute(async (trx) => {
+        const out: number[] = [];
+        for (const item of group) out.push(await this.insertOne(trx, item.values));
+        return out;
+      });
+      group.forEach((item, i) => item.resolve(ids[i]!));
+    } catch {
+      for (const item of group) await this.insertOne(this.db, item.values).then(item.resolve, item.reject);
+    }
   }
 
   async updateById(id: number, values: Record<string, unknown>): Promise<boolean> {
