@@ -3,6 +3,7 @@
  * fields every Nexudus record carries. TypeBox schemas are the one source of validation, types and OpenAPI.
  */
 import { Type, type TSchema } from 'typebox';
+import type { ListField, ListFilter, ListSpec } from '../http/list-query.js';
 
 /** An integer, or a string of digits (form-encoded bodies can only send strings). */
 export const LenientInteger = (description?: string) =>
@@ -66,3 +67,31 @@ export function toBool(value: unknown): boolean {
 }
 
 export type AnySchema = TSchema;
+
+/**
+ * A list spec with what every entity shares: the read-only fields, the `{Entity}_Id` filter and the CreatedOn /
+ * UpdatedOn ranges. `filters` are given as field → match, named `{Entity}_{param}` (param defaults to the field).
+ */
+export function entityListSpec(
+  entity: string,
+  fields: ListField[],
+  filters: Array<{ field: string; match: ListFilter['match']; param?: string }>,
+  ranges: string[] = [],
+): ListSpec {
+  const meta: ListField[] = [
+    { name: 'Id', type: 'int' },
+    { name: 'CreatedOn', type: 'date' },
+    { name: 'UpdatedOn', type: 'date' },
+    { name: 'UpdatedBy', type: 'string' },
+    { name: 'UniqueId', type: 'string' },
+    { name: 'IsNew', type: 'bool' },
+    { name: 'SystemId', type: 'string' },
+    { name: 'ToStringText', type: 'string' },
+  ];
+  return {
+    entity,
+    fields: [...meta, ...fields],
+    filters: [{ field: 'Id', match: 'exact' as const }, ...filters].map((f) => ({ param: `${entity}_${('param' in f && f.param) || f.field}`, field: f.field, match: f.match })),
+    ranges: [...ranges, 'CreatedOn', 'UpdatedOn'],
+  };
+}

@@ -1,7 +1,6 @@
 /** CoworkerMsOfficeCalendar: the wire contract (CONTRACT §2) as TypeBox schemas, plus its list spec. */
 import { Type, type Static } from 'typebox';
-import type { ListSpec } from '../../http/list-query.js';
-import { NullableInteger, NullableString, IsoDate, LenientInteger, UpdateBodyId, LenientOptionalId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+import { NullableInteger, NullableString, IsoDate, LenientInteger, UpdateBodyId, LenientOptionalId, OptionalString, RequiredString, recordMetaProperties, entityListSpec } from '../schema-parts.js';
 
 export const ENTITY = 'CoworkerMsOfficeCalendar';
 
@@ -50,37 +49,23 @@ export interface CoworkerMsOfficeCalendarValues {
   SystemId: string | null;
 }
 
-export const coworkerMsOfficeCalendarListSpec: ListSpec = {
-  entity: ENTITY,
-  fields: [
-    { name: 'Id', type: 'int' },
-    { name: 'ResourceId', type: 'int' },
-    { name: 'CoworkerId', type: 'int' },
-    { name: 'CoworkerFullName', type: 'string' },
-    { name: 'Name', type: 'string' },
-    { name: 'SubscriptionId', type: 'string' },
-    { name: 'CalendarId', type: 'string' },
-    { name: 'SubscriptionExpireDate', type: 'date' },
-    { name: 'CreatedOn', type: 'date' },
-    { name: 'UpdatedOn', type: 'date' },
-    { name: 'UpdatedBy', type: 'string' },
-    { name: 'UniqueId', type: 'string' },
-    { name: 'IsNew', type: 'bool' },
-    { name: 'SystemId', type: 'string' },
-    { name: 'ToStringText', type: 'string' },
-    // The Graph connection's state (active, renewing, reauth_required, credentials_missing, failed); see /{id}/status.
-    { name: 'State', type: 'string' },
-  ],
-  filters: [
-    { param: `${ENTITY}_State`, field: 'State', match: 'exact' },
-    { param: `${ENTITY}_Id`, field: 'Id', match: 'exact' },
-    { param: `${ENTITY}_Resource`, field: 'ResourceId', match: 'exact' },
-    { param: `${ENTITY}_Coworker`, field: 'CoworkerId', match: 'exact' },
-    { param: `${ENTITY}_Coworker_FullName`, field: 'CoworkerFullName', match: 'contains' },
-    { param: `${ENTITY}_Name`, field: 'Name', match: 'contains' },
-    { param: `${ENTITY}_SubscriptionId`, field: 'SubscriptionId', match: 'exact' },
-    { param: `${ENTITY}_CalendarId`, field: 'CalendarId', match: 'exact' },
-    { param: `${ENTITY}_SubscriptionExpireDate`, field: 'SubscriptionExpireDate', match: 'date' },
-  ],
-  ranges: ['SubscriptionExpireDate', 'CreatedOn', 'UpdatedOn'],
-};
+export const coworkerMsOfficeCalendarListSpec = entityListSpec(ENTITY, [
+  { name: 'ResourceId', type: 'int' },
+  { name: 'CoworkerId', type: 'int' },
+  { name: 'CoworkerFullName', type: 'string' },
+  { name: 'Name', type: 'string' },
+  { name: 'SubscriptionId', type: 'string' },
+  { name: 'CalendarId', type: 'string' },
+  { name: 'SubscriptionExpireDate', type: 'date' },
+  // The Graph connection's state (active, renewing, reauth_required, credentials_missing, failed); see /{id}/status.
+  { name: 'State', type: 'string' },
+], [
+  { field: 'State', match: 'exact' },
+  { field: 'ResourceId', param: 'Resource', match: 'exact' },
+  { field: 'CoworkerId', param: 'Coworker', match: 'exact' },
+  { field: 'CoworkerFullName', param: 'Coworker_FullName', match: 'contains' },
+  { field: 'Name', match: 'contains' },
+  { field: 'SubscriptionId', match: 'exact' },
+  { field: 'CalendarId', match: 'exact' },
+  { field: 'SubscriptionExpireDate', match: 'date' },
+], ['SubscriptionExpireDate']);

@@ -1,7 +1,6 @@
 /** Coworker (a member): only what calbridge needs, FullName and Email. */
 import { Type, type Static } from 'typebox';
-import type { ListSpec } from '../../http/list-query.js';
-import { UpdateBodyId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+import { UpdateBodyId, OptionalString, RequiredString, recordMetaProperties, entityListSpec } from '../schema-parts.js';
 
 export const ENTITY = 'Coworker';
 
@@ -30,24 +29,10 @@ export interface CoworkerValues {
   SystemId: string | null;
 }
 
-export const coworkerListSpec: ListSpec = {
-  entity: ENTITY,
-  fields: [
-    { name: 'Id', type: 'int' },
-    { name: 'FullName', type: 'string' },
-    { name: 'Email', type: 'string' },
-    { name: 'CreatedOn', type: 'date' },
-    { name: 'UpdatedOn', type: 'date' },
-    { name: 'UpdatedBy', type: 'string' },
-    { name: 'UniqueId', type: 'string' },
-    { name: 'IsNew', type: 'bool' },
-    { name: 'SystemId', type: 'string' },
-    { name: 'ToStringText', type: 'string' },
-  ],
-  filters: [
-    { param: `${ENTITY}_Id`, field: 'Id', match: 'exact' },
-    { param: `${ENTITY}_FullName`, field: 'FullName', match: 'contains' },
-    { param: `${ENTITY}_Email`, field: 'Email', match: 'contains' },
-  ],
-  ranges: ['CreatedOn', 'UpdatedOn'],
-};
+export const coworkerListSpec = entityListSpec(ENTITY, [
+  { name: 'FullName', type: 'string' },
+  { name: 'Email', type: 'string' },
+], [
+  { field: 'FullName', match: 'contains' },
+  { field: 'Email', match: 'contains' },
+]);

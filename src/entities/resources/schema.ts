@@ -1,7 +1,6 @@
 /** Resource (a bookable room or desk): Name, and the optional mailbox address of its calendar. */
 import { Type, type Static } from 'typebox';
-import type { ListSpec } from '../../http/list-query.js';
-import { NullableString, UpdateBodyId, OptionalString, RequiredString, recordMetaProperties } from '../schema-parts.js';
+import { NullableString, UpdateBodyId, OptionalString, RequiredString, recordMetaProperties, entityListSpec } from '../schema-parts.js';
 
 export const ENTITY = 'Resource';
 
@@ -32,24 +31,10 @@ export interface ResourceValues {
   SystemId: string | null;
 }
 
-export const resourceListSpec: ListSpec = {
-  entity: ENTITY,
-  fields: [
-    { name: 'Id', type: 'int' },
-    { name: 'Name', type: 'string' },
-    { name: 'CalendarEmail', type: 'string' },
-    { name: 'CreatedOn', type: 'date' },
-    { name: 'UpdatedOn', type: 'date' },
-    { name: 'UpdatedBy', type: 'string' },
-    { name: 'UniqueId', type: 'string' },
-    { name: 'IsNew', type: 'bool' },
-    { name: 'SystemId', type: 'string' },
-    { name: 'ToStringText', type: 'string' },
-  ],
-  filters: [
-    { param: `${ENTITY}_Id`, field: 'Id', match: 'exact' },
-    { param: `${ENTITY}_Name`, field: 'Name', match: 'contains' },
-    { param: `${ENTITY}_CalendarEmail`, field: 'CalendarEmail', match: 'contains' },
-  ],
-  ranges: ['CreatedOn', 'UpdatedOn'],
-};
+export const resourceListSpec = entityListSpec(ENTITY, [
+  { name: 'Name', type: 'string' },
+  { name: 'CalendarEmail', type: 'string' },
+], [
+  { field: 'Name', match: 'contains' },
+  { field: 'CalendarEmail', match: 'contains' },
+]);

@@ -1,9 +1,8 @@
 /** Users of the API (/api/sys/users): e-mail, password (write-only), full administrator flag, roles. */
 import { Type, type Static } from 'typebox';
-import type { ListSpec } from '../../http/list-query.js';
 import { KNOWN_ROLES } from '../../auth/roles.js';
 import { MIN_PASSWORD_LENGTH } from '../../auth/passwords.js';
-import { NullableInteger, NullableString, LenientBoolean, UpdateBodyId, LenientOptionalId, recordMetaProperties } from '../schema-parts.js';
+import { NullableInteger, NullableString, LenientBoolean, UpdateBodyId, LenientOptionalId, recordMetaProperties, entityListSpec } from '../schema-parts.js';
 
 export const ENTITY = 'User';
 
@@ -44,28 +43,14 @@ export interface UserValues {
   CoworkerId: number | null;
 }
 
-export const userListSpec: ListSpec = {
-  entity: ENTITY,
-  fields: [
-    { name: 'Id', type: 'int' },
-    { name: 'Email', type: 'string' },
-    { name: 'FullName', type: 'string' },
-    { name: 'FullAdministrator', type: 'bool' },
-    { name: 'CoworkerId', type: 'int' },
-    { name: 'CreatedOn', type: 'date' },
-    { name: 'UpdatedOn', type: 'date' },
-    { name: 'UpdatedBy', type: 'string' },
-    { name: 'UniqueId', type: 'string' },
-    { name: 'IsNew', type: 'bool' },
-    { name: 'SystemId', type: 'string' },
-    { name: 'ToStringText', type: 'string' },
-  ],
-  filters: [
-    { param: `${ENTITY}_Id`, field: 'Id', match: 'exact' },
-    { param: `${ENTITY}_Email`, field: 'Email', match: 'contains' },
-    { param: `${ENTITY}_FullName`, field: 'FullName', match: 'contains' },
-    { param: `${ENTITY}_FullAdministrator`, field: 'FullAdministrator', match: 'exact' },
-    { param: `${ENTITY}_Coworker`, field: 'CoworkerId', match: 'exact' },
-  ],
-  ranges: ['CreatedOn', 'UpdatedOn'],
-};
+export const userListSpec = entityListSpec(ENTITY, [
+  { name: 'Email', type: 'string' },
+  { name: 'FullName', type: 'string' },
+  { name: 'FullAdministrator', type: 'bool' },
+  { name: 'CoworkerId', type: 'int' },
+], [
+  { field: 'Email', match: 'contains' },
+  { field: 'FullName', match: 'contains' },
+  { field: 'FullAdministrator', match: 'exact' },
+  { field: 'CoworkerId', param: 'Coworker', match: 'exact' },
+]);
