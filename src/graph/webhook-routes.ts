@@ -60,7 +60,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     const accepted: NotificationItem[] = [];
     let ignored = 0;
     for (const raw of items.slice(0, MAX_ITEMS)) {
-      const item = raw as Record<string, unknown>;
+      // A null, a number or an array is one bad item, not a reason to reject the batch.
+      const item = (raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
       const subscriptionId = typeof item.subscriptionId === 'string' ? item.subscriptionId : '';
       const clientState = typeof item.clientState === 'string' ? item.clientState : '';
       const lifecycleEvent = typeof item.lifecycleEvent === 'string' ? item.lifecycleEvent : null;
