@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { startGraphEmulator, trustEmulatorCertificate, type GraphEmulator, type GraphEmulatorOptions, type SeedResult } from '../../emulator/index.js';
 import { buildApp } from '../../src/app.js';
 import { OffsetClock } from '../../src/clock.js';
@@ -45,19 +46,40 @@ export interface GraphEnv {
   clock: OffsetClock;
   sink: CountingSink;
   dir: string;
+  /** Every log line (JSON) of the app, queue and engine, when started with `captureLogs`. */
+  logs: string[];
   /** Moves calbridge's and the emulator's clocks forward together. */
   advance(ms: number): void;
   connection(recordId: number): Promise<GraphConnection | undefined>;
   /** Polls until `fn` returns a truthy value. */
   until<T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs?: number): Promise<T>;
   /** Creates a coworker for a seeded mailbox, a resource and a calendar record on the mailbox's default calendar. */
-  connectMailbox(userPrincipalName: string): Promise<{ recordId: number; calendarId: string; userId: string }>;
+  connectMailbox(userPrincipalName: string, opts?: { calendarId?: string }): Promise<{ recordId: number; calendarId: string; userId: string }>;
+  /** Waits until the queue has nothing running and nothing due (by calbridge's clock). */
+  settled(timeoutMs?: number): Promise<void>;
+  /** A request to the app over real HTTP (JSON in and out); `auth` defaults to the administrator. */
+  request(method: string, path: string, body?: unknown, auth?: string | null): Promise<{ status: number; body: any; headers: Headers; text: string }>;
+  /** The Graph connection row, waiting until its state is `state`. */
+  untilState(recordId: number, state: string, timeoutMs?: number): Promise<GraphConnection>;
   close(): Promise<void>;
 }
 
-export async function startGraphEnv(options: { emulator?: GraphEmulatorOptions; dir?: string } = {}): Promise<GraphEnv> {
+export interface GraphEnvOptions {
+  emulator?: GraphEmulatorOptions;
+  dir?: string;
+  /** The webhook base calbridge gives Graph (default: the app's own URL). */
+  publicUrl?: (appUrl: string) => string;
+  /** Capture every log line (debug level, request logs on) into `env.logs`. */
+  captureLogs?: boolean;
+  /** Jobs the queue runs at once (default 4). */
+  queueConcurrency?: number;
+  /** Redirect URIs registered on the seeded app (default: none, i.e. any is accepted). */
+  redirectUris?: string[];
+}
+
+export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<GraphEnv> {
   const emu = await startGraphEmulator({ ...FAST_EMULATOR, ...options.emulator, port: 0 });
-  const seed = emu.control.seed();
+  const seed = emu.control.seed(options.redirectUris ? { redirectUris: options.redirectUris } : {});
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-graph-'));
   const storage = testDatabaseUrl ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 8 }) : openSqlite({ file: path.join(dir, 'calbridge.db') });
   await migrate(storage);
@@ -66,14 +88,16 @@ export async function startGraphEnv(options: { emulator?: GraphEmulatorOptions; 
     await container.userService.create({ Email: ADMIN_EMAIL, Password: ADMIN_PASSWORD, FullAdministrator: true }, { userId: 0, email: 'test' });
   }
   const clock = new OffsetClock();
-  const quiet = { info() {}, warn() {}, error() {} };
-  const queue = new JobQueue(container.jobs, quiet, { clock, pollMs: 20, backoffBaseMs: 100, backoffMaxMs: 2_000 });
-  const app = await buildApp(testConfig, container, { queue, clock });
+  const logs: string[] = [];
+  const captured = options.captureLogs ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }) : undefined;
+  const quiet = captured ?? { info() {}, warn() {}, error() {} };
+  const queue = new JobQueue(container.jobs, quiet, { clock, pollMs: 20, backoffBaseMs: 100, backoffMaxMs: 2_000, ...(options.queueConcurrency ? { concurrency: options.queueConcurrency } : {}) });
+  const app = await buildApp(captured ? { ...testConfig, logRequests: true } : testConfig, container, { queue, clock, ...(captured ? { logger: captured as FastifyBaseLogger } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const sink = new CountingSink();
   const engine = await startGraphEngine({
-    config: { publicUrl: url, dataDir: dir, tokenEncryptionKey: randomBytes(32).toString('base64'), graphEmulatorPort: 0 },
+    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url, dataDir: dir, tokenEncryptionKey: randomBytes(32).toString('base64'), graphEmulatorPort: 0 },
     container, queue, clock, log: quiet, sink,
     endpoints: { tenantId: seed.tenant.id, clientId: seed.app.clientId, clientSecret: seed.app.clientSecret, authorityHost: emu.url, graphBaseUrl: emu.url },
     retry: { baseDelayMs: 50, maxWaitMs: 5_000 },
@@ -81,7 +105,7 @@ export async function startGraphEnv(options: { emulator?: GraphEmulatorOptions; 
   queue.start();
 
   const env: GraphEnv = {
-    emu, seed, app, url, admin: basic(ADMIN_EMAIL, ADMIN_PASSWORD), container, storage, queue, engine, clock, sink, dir,
+    emu, seed, app, url, admin: basic(ADMIN_EMAIL, ADMIN_PASSWORD), container, storage, queue, engine, clock, sink, dir, logs,
     advance(ms) {
       clock.advance(ms);
       emu.control.advanceClock({ ms });
@@ -97,16 +121,47 @@ export async function startGraphEnv(options: { emulator?: GraphEmulatorOptions; 
         await new Promise((r) => setTimeout(r, 25));
       }
     },
-    async connectMailbox(upn) {
+    async settled(timeoutMs = 15_000) {
+      await env.until('the job queue to settle', async () => {
+        const busy = await storage.db.selectFrom('jobs').select('id')
+          .where((eb) => eb.or([eb('state', '=', 'running'), eb.and([eb('state', '=', 'pending'), eb('run_at', '<=', clock.now())])]))
+          .limit(1).execute();
+        return busy.length === 0;
+      }, timeoutMs);
+    },
+    async request(method, p, body, auth) {
+      const headers: Record<string, string> = {};
+      const authorization = auth === undefined ? env.admin : auth;
+      if (authorization) headers.authorization = authorization;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${url}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed as any, headers: res.headers, text };
+    },
+    async untilState(recordId, state, timeoutMs) {
+      return env.until(`record ${recordId} to be ${state}`, async () => {
+        const c = await container.connections.get(recordId);
+        return c?.state === state ? c : undefined;
+      }, timeoutMs);
+    },
+    async connectMailbox(upn, opts = {}) {
       const user = seed.users.find((u) => u.userPrincipalName === upn);
       if (!user) throw new Error(`no seeded mailbox ${upn}`);
-      const [calendar] = emu.control.listCalendars(user.id) as Array<{ id: string }>;
+      const calendar = opts.calendarId ? { id: opts.calendarId } : (emu.control.listCalendars(user.id) as Array<{ id: string }>)[0];
       const auth = { authorization: env.admin };
-      const coworker = await app.inject({ method: 'POST', url: '/api/spaces/coworkers', headers: auth, payload: { FullName: user.displayName ?? upn, Email: upn } });
+      // One coworker per mailbox: a second record of the same mailbox reuses it.
+      const coworkerId = (await container.coworkers.findIdByEmail(upn))
+        ?? (await app.inject({ method: 'POST', url: '/api/spaces/coworkers', headers: auth, payload: { FullName: user.displayName ?? upn, Email: upn } })).json().Value.Id;
       const resource = await app.inject({ method: 'POST', url: '/api/spaces/resources', headers: auth, payload: { Name: `Room for ${upn}` } });
       const record = await app.inject({
         method: 'POST', url: '/api/spaces/coworkermsofficecalendars', headers: auth,
-        payload: { ResourceId: resource.json().Value.Id, CoworkerId: coworker.json().Value.Id, Name: `${upn} calendar`, SubscriptionId: 'pending', CalendarId: calendar!.id, SubscriptionExpireDate: '2030-01-01T00:00:00Z' },
+        payload: { ResourceId: resource.json().Value.Id, CoworkerId: coworkerId, Name: `${upn} calendar`, SubscriptionId: 'pending', CalendarId: calendar!.id, SubscriptionExpireDate: '2030-01-01T00:00:00Z' },
       });
       if (record.statusCode !== 200) throw new Error(`record create failed: ${record.body}`);
       return { recordId: record.json().Value.Id as number, calendarId: calendar!.id, userId: user.id };
