@@ -23,7 +23,7 @@ export class QueueCommandRunner implements CalendarCommandRunner {
     await this.jobs.enqueue({
       type,
       payload: { recordId, force: true },
-      dedupeKey: type === GraphJobs.renew ? dedupeKey.renew(recordId) : dedupeKey.subscribe(recordId),
+      dedupeKey: type === GraphJobs.renew ? dedupeKey.renewNow(recordId) : dedupeKey.subscribe(recordId),
     }, this.clock.now());
     this.poke();
   }

@@ -57,6 +57,15 @@ export class ConnectionRepository {
     await this.update(recordId, { state, last_error: lastError });
   }
 
+  /** Moves next_renewal_at from `expected` to `until`; false when another worker moved it first. */
+  async claimRenewal(recordId: number, expected: string | null, until: string): Promise<boolean> {
+    const r = await this.db.updateTable('graph_connections').set({ next_renewal_at: until, updated_at: new Date().toISOString() })
+      .where('calendar_record_id', '=', recordId)
+      .where('next_renewal_at', expected === null ? 'is' : '=', expected)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   /** Connections whose renewal is due (next_renewal_at passed) and that can be renewed. */
   async dueForRenewal(nowIso: string, limit: number): Promise<number[]> {
     const rows = await this.db.selectFrom('graph_connections').select('calendar_record_id')

@@ -17,6 +17,8 @@ export const GraphJobs = {
 export const dedupeKey = {
   subscribe: (recordId: number) => `graph.subscribe:${recordId}`,
   renew: (recordId: number) => `graph.renew:${recordId}`,
+  /** "Renew now" (command, reauthorizationRequired): its own key, or it would fold into next week's scheduled renewal. */
+  renewNow: (recordId: number) => `graph.renew-now:${recordId}`,
   sync: (recordId: number) => `graph.sync:${recordId}`,
   lifecycle: (recordId: number, event: string) => `graph.lifecycle:${recordId}:${event}`,
 };

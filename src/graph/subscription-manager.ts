@@ -20,6 +20,8 @@ import type { SecretBox } from './secret-box.js';
 export const REQUESTED_LIFETIME_MS = 10_070 * 60_000;
 /** Renew when less than this remains. */
 export const RENEW_BEFORE_MS = 24 * 3600_000;
+/** How far a renewal in progress moves next_renewal_at, so that nothing else starts the same renewal meanwhile. */
+const RENEW_CLAIM_MS = 5 * 60_000;
 /** A PATCH also reauthorizes; Graph asks not to do both within 10 minutes. */
 const REAUTHORIZE_QUIET_MS = 10 * 60_000;
 
@@ -84,7 +86,9 @@ export class SubscriptionManager {
   }
 
   async enqueue(type: string, recordId: number, runAt?: number, extra: Record<string, unknown> = {}): Promise<void> {
-    const key = type === GraphJobs.subscribe ? dedupeKey.subscribe(recordId) : type === GraphJobs.renew ? dedupeKey.renew(recordId) : type === GraphJobs.sync ? dedupeKey.sync(recordId) : undefined;
+    const key = type === GraphJobs.subscribe ? dedupeKey.subscribe(recordId)
+      : type === GraphJobs.renew ? (extra.force ? dedupeKey.renewNow(recordId) : dedupeKey.renew(recordId))
+      : type === GraphJobs.sync ? dedupeKey.sync(recordId) : undefined;
     await this.d.queue.enqueue({ type, payload: { recordId, ...extra }, dedupeKey: key, runAt });
   }
 
@@ -142,6 +146,10 @@ export class SubscriptionManager {
       // Scheduled too early (e.g. a renewal already happened): run again when it is really due.
       return this.enqueue(GraphJobs.renew, recordId, due);
     }
+    // The schedule and the sweep may both have queued this renewal: the first to move next_renewal_at (a few minutes
+    // on, so a renewal that dies is picked up again) does it, the other stops.
+    const claimUntil = new Date(this.d.clock.now() + RENEW_CLAIM_MS).toISOString();
+    if (!force && !(await this.d.connections.claimRenewal(recordId, conn.next_renewal_at, claimUntil))) return;
     await this.d.connections.setState(recordId, 'renewing', conn.last_error);
     let renewed: Subscription;
     try {
