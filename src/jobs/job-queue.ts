@@ -123,7 +123,10 @@ export class JobQueue {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const last = job.attempts >= job.maxAttempts;
-      const retryAt = last ? null : this.clock.now() + backoffDelay(job.attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+      // An error may say when to come back (Graph's Retry-After, too long to wait in-process): not earlier than that.
+      const hinted = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+      const notBefore = typeof hinted === 'number' && Number.isFinite(hinted) ? hinted : 0;
+      const retryAt = last ? null : this.clock.now() + Math.max(notBefore, backoffDelay(job.attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
       (last ? this.log.error : this.log.warn).call(this.log, { jobId: job.id, type: job.type, attempt: job.attempts, err: message }, last ? 'job is dead' : 'job failed; will retry');
       try {
         await this.store.fail(job.id, this.workerId, message, retryAt, this.clock.now());
