@@ -62,7 +62,14 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
     await this.connections.upsert(paused);
     graph.forget(`record:${recordId}`);
     const mailbox = await graph.redeemCode(`record:${recordId}`, this.manager.tokenCache(recordId), code, redirectUri, codeVerifier);
-    await this.connections.update(recordId, { mailbox, state: 'renewing', last_error: null });
+    const appMade = existing?.auth_mode === 'app' && existing.client_state;
+    if (appMade) {
+      // Made with the app's credentials: the member's token can neither see nor delete it, and Graph refuses a second
+      // subscription on the same calendar and URL (409). It goes now, with the app's credentials; should that fail,
+      // the subscribe job's 409 shows on the record and it retries.
+      await this.manager.deleteCurrent(existing).catch(() => {});
+    }
+    await this.connections.update(recordId, { mailbox, state: 'renewing', last_error: null, ...(appMade ? { client_state: null } : {}) });
     await this.manager.enqueue(GraphJobs.subscribe, recordId);
     return mailbox;
   }

@@ -218,6 +218,13 @@ export class SubscriptionManager {
     }
   }
 
+  /** Deletes a record's live subscription with the credentials of `conn` (the ones that made it); 404 counts as done. */
+  async deleteCurrent(conn: GraphConnection): Promise<void> {
+    const record = await this.d.calendars.findById(conn.calendar_record_id);
+    if (!conn.client_state || !record?.SubscriptionId) return;
+    await this.deleteQuietly(this.authFor(conn), record.SubscriptionId);
+  }
+
   // ---- helpers ----------------------------------------------------------------------------------------------------
 
   /** Renew when 24 h remain; for a short lifetime, half-way through it. */
