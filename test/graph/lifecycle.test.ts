@@ -107,7 +107,9 @@ test('lifecycle notifications', async (t) => {
       // The old subscription's clientState is no longer accepted; the new one works.
       await env.settled();
       const seen = (await env.connection(rec.recordId))!.last_notification_at;
-      env.emu.control.createEvent(rec.userId, { subject: 'After re-creation', start: { dateTime: '2030-01-01T10:00:00', timeZone: 'UTC' }, end: { dateTime: '2030-01-01T11:00:00', timeZone: 'UTC' } }, { calendarId: rec.calendarId });
+      const at = new Date(env.clock.now() + 86_400_000).toISOString().slice(0, 19);
+      const until = new Date(env.clock.now() + 86_400_000 + 3600_000).toISOString().slice(0, 19);
+      env.emu.control.createEvent(rec.userId, { subject: 'After re-creation', start: { dateTime: at, timeZone: 'UTC' }, end: { dateTime: until, timeZone: 'UTC' } }, { calendarId: rec.calendarId });
       await env.until('a notification on the new subscription', async () => (await env.connection(rec.recordId))!.last_notification_at !== seen);
       assert.equal(env.emu.control.listSubscriptions().length, 1);
     });
