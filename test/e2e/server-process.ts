@@ -21,9 +21,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * `givenEnv.PORT` fixes the port (e.g. to restart on the same URL, or when PUBLIC_URL must name it); otherwise a free
+ * one is picked.
+ */
 export async function startServer(givenEnv: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
   const env = await processDatabaseEnv(givenEnv);
-  const port = await freePort();
+  const port = givenEnv.PORT ? Number(givenEnv.PORT) : await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: { ...process.env, SCRYPT_COST: '1024', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
