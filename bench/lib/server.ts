@@ -42,7 +42,10 @@ export interface ProcessServerOptions {
 export interface ServerOptions {
   /** Repository root: the server runs from here. */
   root: string;
-  databaseFile: string;
+  /** SQLite: the database file. */
+  databaseFile?: string;
+  /** PostgreSQL: the server gets DATABASE_URL (its pool size from DATABASE_POOL_SIZE, default 10). */
+  databaseUrl?: string;
   port: number;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
@@ -66,11 +69,14 @@ export const liveServers = new Set<RunningServer>();
 
 /** calbridge: `node --import tsx src/server.ts` on 127.0.0.1, throttling off, quiet logs, the given database. */
 export function startServer(options: ServerOptions): Promise<RunningServer> {
+  if (!options.databaseFile === !options.databaseUrl) throw new Error('startServer: give either databaseFile or databaseUrl');
   const env: Record<string, string | undefined> = {
     ...process.env,
     PORT: String(options.port),
     HOST,
+    // Exactly one database: an inherited DATABASE_URL must not turn a SQLite run into a PostgreSQL one, or the reverse.
     DATABASE_FILE: options.databaseFile,
+    DATABASE_URL: options.databaseUrl,
     THROTTLE_LIMIT: '0',
     SYNC_ENGINE: 'off', // the REST API alone: no in-process Graph emulator or sync jobs in the measurement
     LOG_LEVEL: 'warn',
