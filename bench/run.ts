@@ -1,13 +1,17 @@
 /**
  * npm run bench -- [--rows 1000000] [--duration 10] [--warmup 3] [--connections 50] [--reuse] [--only get,post,resource,name]
  *                  [--with-reference] [--tool wrk|autocannon] [--loop-monitor] [--cpu-prof <dir>] [--file <db>] [--entry <file>]
+ *                  [--pg-cluster]
+ * DATABASE_URL=postgres://... npm run bench -- [...]     the same on PostgreSQL (seeded with COPY; the server gets DATABASE_URL)
  *
- * Seeds a database (or reuses one with --reuse), then for each case starts the real server as a child process
+ * Seeds a database (SQLite, or PostgreSQL when DATABASE_URL is set or --pg-cluster starts a throwaway cluster; or reuses
+ * one with --reuse), then for each case starts the real server as a child process
  * (`node --import tsx src/server.ts`, THROTTLE_LIMIT=0, LOG_LEVEL=warn, LOG_REQUESTS=false, 127.0.0.1, a free port),
  * gets a bearer token from POST /api/token, checks a few requests of the case answer 2xx, warms up, waits for the
  * backlog to drain, measures with wrk (or autocannon when wrk is missing), reads the server's peak RSS (VmHWM) and
  * stops it with SIGTERM. Rows created by the POST case are deleted afterwards, so every run reads the same data.
- * With --with-reference the reference kit's bare Fastify+SQLite server runs each case right after calbridge.
+ * With --with-reference the reference kit's bare Fastify server (SQLite or PostgreSQL, as calbridge) runs each case
+ * right after calbridge.
  * Prints Markdown tables and appends one JSON line per run to bench/results/runs.jsonl.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,8 +23,14 @@ import Database from 'better-sqlite3';
 import { ArgError, intArg, parseArgs, usage, type OptionSpec } from './lib/args.js';
 import { CALBRIDGE, CASES, REFERENCE, selectCases, type BenchCase, type Flavor } from './lib/cases.js';
 import { runLoad, stopLoaders, wrkVersion, type LoadResult, type LoadTool } from './lib/load.js';
-import { readSeedInfo, seed, type SeedResult } from './lib/seeder.js';
-import { prepareReference, restoreReference, startReference, type ReferenceSetup } from './lib/reference.js';
+import { readSeedInfo, seed } from './lib/seeder.js';
+import { seedPostgres } from './lib/pg-seeder.js';
+import {
+  describeUrl, readPgSeedInfo, restorePgSeededRows, serverInfo, startBenchCluster, walPositionMb, BENCH_CLUSTER_SETTINGS, type PgCluster, type PgServerInfo,
+} from './lib/pg.js';
+import {
+  prepareReference, prepareReferencePg, restoreReference, restoreReferencePg, startReference, type ReferenceSetup,
+} from './lib/reference.js';
 import {
   HOST, busyPercent, cpuSeconds, drain, threadCpuSeconds, freePort, getToken, liveServers, machineCpu, startServer, statusKb, type RunningServer,
 } from './lib/server.js';
@@ -34,14 +44,15 @@ const SPEC: Record<string, OptionSpec> = {
   duration: { value: true, help: 'measured seconds per case (default 10)' },
   warmup: { value: true, help: 'warm-up seconds per case, not measured (default 3)' },
   connections: { value: true, help: 'concurrent connections (default 50)' },
-  reuse: { value: false, help: 'reuse the seeded file if it exists (else seed it)' },
+  reuse: { value: false, help: 'reuse the seeded file, or the seeded PostgreSQL database, if there is one (else seed it)' },
   only: { value: true, help: `cases, comma-separated: ${CASES.map((c) => `${c.letter}|${c.id}`).join(', ')}` },
-  file: { value: true, help: 'database file (default ./data/bench.db)' },
+  file: { value: true, help: 'SQLite database file (default ./data/bench.db); with DATABASE_URL set, PostgreSQL is used instead' },
+  'pg-cluster': { value: false, help: 'when DATABASE_URL is not set: run on a throwaway PostgreSQL cluster (scripts/pg-cluster.mjs), removed at the end' },
   tool: { value: true, help: 'wrk or autocannon (default: wrk when installed)' },
   'server-root': { value: true, help: 'directory holding the server sources (default: this repository); for trying changes in a scratch copy' },
   entry: { value: true, help: 'server entry (default src/server.ts via tsx; a .js build runs with plain node)' },
   'loop-monitor': { value: false, help: 'preload bench/lib/loop-monitor.mjs: event-loop delay, GC pauses and server-side request time of the measured run' },
-  'with-reference': { value: false, help: 'also measure the reference kit\'s bare Fastify+SQLite server (c-fastify-sqlite.js), case by case' },
+  'with-reference': { value: false, help: 'also measure the reference kit\'s bare Fastify server (c-fastify-sqlite.js, or d-fastify-pg.js on PostgreSQL), case by case' },
   'cpu-prof': { value: true, help: 'directory: run the server with node --cpu-prof and write its profiles there' },
   help: { value: false, help: 'show this help' },
 };
@@ -53,6 +64,18 @@ const TARGETS: Record<BenchCase['id'], { minRps?: number; maxP99Ms?: number }> =
   resource: { minRps: 2_500 },
   name: { maxP99Ms: 100 },
 };
+/**
+ * On PostgreSQL: 0.9x of what the reference kit's bare Fastify + pg server (d-fastify-pg.js) reached on this machine
+ * (GET 5.0k, POST 2.7k, Resource filter 1.7k req/s), and the same p99 bound for the Name substring case.
+ * With --with-reference, 0.9x of the reference's req/s in the same run is checked as well (REFERENCE_RATIO).
+ */
+const TARGETS_PG: Record<BenchCase['id'], { minRps?: number; maxP99Ms?: number }> = {
+  get: { minRps: 4_500 },
+  post: { minRps: 2_430 },
+  resource: { minRps: 1_530 },
+  name: { maxP99Ms: 100 },
+};
+const REFERENCE_RATIO: { cases: BenchCase['id'][]; min: number } = { cases: ['get', 'post', 'resource'], min: 0.9 };
 const MAX_RSS_MB = 250;
 
 interface CaseRecord {
@@ -76,8 +99,10 @@ interface CaseRecord {
   server_cpu_ms_per_req: number;
   /** The main thread's share: JavaScript and every synchronous SQLite call. */
   main_thread_cpu_ms_per_req: number;
-  /** WAL file size right after the measured run (the checkpointer works behind the writes). */
+  /** SQLite: WAL file size right after the measured run (the checkpointer works behind the writes). */
   wal_mb: number;
+  /** PostgreSQL: WAL the cluster wrote during the measured run. */
+  pg_wal_written_mb?: number;
   machine_busy_pct: number;
   server_start_ms: number;
   drain_ms: number;
@@ -92,11 +117,14 @@ interface CaseRecord {
 interface Target {
   name: 'calbridge' | 'reference';
   flavor: Flavor;
-  dbFile: string;
+  /** SQLite: the database file (its -wal file is measured). */
+  dbFile?: string;
+  /** PostgreSQL: the database URL (the WAL written during the run is measured). */
+  pgUrl?: string;
   start(port: number, nodeFlags: string[], env: Record<string, string>): Promise<RunningServer>;
   token(port: number): Promise<string>;
   /** Removes rows a writing case added; returns how many. */
-  restore(): number;
+  restore(): Promise<number>;
   /** Checked against TARGETS (calbridge only). */
   evaluate: boolean;
 }
@@ -105,12 +133,27 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The --pg-cluster cluster, stopped and deleted by cleanup() (or, last resort, on exit). */
+let cluster: PgCluster | undefined;
+function stopCluster(): void {
+  const c = cluster;
+  cluster = undefined;
+  if (!c) return;
+  try {
+    c.stop();
+    process.stdout.write('bench: the throwaway PostgreSQL cluster is stopped and removed\n');
+  } catch (err) {
+    process.stderr.write(`bench: stopping the PostgreSQL cluster failed: ${(err as Error).message}\n`);
+  }
+}
+
 let cleaningUp = false;
 async function cleanup(): Promise<void> {
   if (cleaningUp) return;
   cleaningUp = true;
   stopLoaders();
   await Promise.all([...liveServers].map((s) => s.stop()));
+  stopCluster();
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -122,9 +165,10 @@ process.once('exit', () => {
   // Last resort if something skipped cleanup(): never leave a server behind.
   for (const s of liveServers) s.proc.kill('SIGTERM');
   stopLoaders();
+  stopCluster(); // synchronous (pg_ctl stop -m fast), so it still runs here
 });
 
-/** Deletes what the POST case (or an interrupted run) added, so the data is the seeded data again. */
+/** SQLite: deletes what the POST case (or an interrupted run) added, so the data is the seeded data again. */
 function restoreSeededRows(file: string, rows: number): number {
   const db = new Database(file);
   try {
@@ -201,6 +245,7 @@ async function runCase(c: BenchCase, target: Target, ctx: {
     const load = { port, token, rows: ctx.rows, connections: ctx.connections, wrkDir: WRK_DIR, flavor: target.flavor };
     if (ctx.warmupS > 0) await runLoad(ctx.tool, c, { ...load, durationS: ctx.warmupS });
     const drainMs = await drain(port, token, target.flavor.collection);
+    const pgWal0 = target.pgUrl ? await walPositionMb(target.pgUrl) : 0;
     if (ctx.loopMonitor) await snapshot(); // start the window here
     const cpu0 = cpuSeconds(server.pid);
     const t0 = threadCpuSeconds(server.pid);
@@ -210,12 +255,13 @@ async function runCase(c: BenchCase, target: Target, ctx: {
     const t1 = threadCpuSeconds(server.pid);
     const m1 = machineCpu();
     const monitor = ctx.loopMonitor ? await snapshot() : undefined;
-    const walMb = fs.existsSync(`${target.dbFile}-wal`) ? fs.statSync(`${target.dbFile}-wal`).size / 2 ** 20 : 0;
+    const walMb = target.dbFile && fs.existsSync(`${target.dbFile}-wal`) ? fs.statSync(`${target.dbFile}-wal`).size / 2 ** 20 : 0;
+    const pgWalMb = target.pgUrl ? (await walPositionMb(target.pgUrl)) - pgWal0 : undefined;
     const peakRssMb = statusKb(server.pid, 'VmHWM') / 1024;
     if (server.proc.exitCode !== null) throw new Error(`the server exited during the case:\n${server.logTail()}`);
 
     const misses: string[] = [];
-    const t = TARGETS[c.id];
+    const t = (target.pgUrl ? TARGETS_PG : TARGETS)[c.id];
     if (target.evaluate) {
       if (t.minRps !== undefined && r.rps < t.minRps) misses.push(`req/s ${fmtInt(r.rps)} < ${fmtInt(t.minRps)}`);
       if (t.maxP99Ms !== undefined && r.p99Ms >= t.maxP99Ms) misses.push(`p99 ${r.p99Ms.toFixed(1)} ms >= ${t.maxP99Ms} ms`);
@@ -242,6 +288,7 @@ async function runCase(c: BenchCase, target: Target, ctx: {
       server_cpu_ms_per_req: r.requests ? +((1000 * (cpu1 - cpu0)) / r.requests).toFixed(3) : 0,
       main_thread_cpu_ms_per_req: r.requests ? +((1000 * (t1.main - t0.main)) / r.requests).toFixed(3) : 0,
       wal_mb: +walMb.toFixed(1),
+      ...(pgWalMb !== undefined ? { pg_wal_written_mb: +pgWalMb.toFixed(1) } : {}),
       machine_busy_pct: busyPercent(m0, m1),
       server_start_ms: server.startMs,
       drain_ms: drainMs,
@@ -296,19 +343,59 @@ async function main(): Promise<void> {
   const cpuProfDir = typeof args.get('cpu-prof') === 'string' ? path.resolve(String(args.get('cpu-prof'))) : undefined;
   if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
 
+  // PostgreSQL: DATABASE_URL, else a throwaway cluster with --pg-cluster; else SQLite.
+  const envUrl = process.env.DATABASE_URL?.trim() || undefined;
+  if (envUrl && !/^postgres(ql)?:\/\//.test(envUrl)) throw new ArgError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  if (envUrl && args.has('file')) throw new ArgError('--file names a SQLite file, but DATABASE_URL is set (PostgreSQL); unset one of them');
+  if (envUrl && args.has('pg-cluster')) log('bench: DATABASE_URL is set: using it, --pg-cluster ignored');
+  const usesPg = Boolean(envUrl) || args.has('pg-cluster');
+  const poolSize = process.env.DATABASE_POOL_SIZE?.trim() || '10';
+
   // Everything is bounded: a stuck step ends the run (and the cleanup stops the server).
-  const budgetS = 900 + cases.length * (durationS + warmupS + 180);
+  const budgetS = (usesPg ? 1500 : 900) + cases.length * (durationS + warmupS + 180);
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: gave up after ${budgetS} s\n`);
     void cleanup().finally(() => process.exit(1));
   }, budgetS * 1000);
   watchdog.unref();
 
+  let pgUrl = envUrl;
+  if (usesPg && !pgUrl) {
+    if (args.has('reuse')) log('bench: --reuse: a fresh --pg-cluster holds nothing yet, seeding it');
+    log(`bench: starting a throwaway PostgreSQL cluster (${Object.entries(BENCH_CLUSTER_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')})`);
+    cluster = await startBenchCluster(ROOT);
+    pgUrl = cluster.url;
+  }
+  const pgInfo: PgServerInfo | undefined = pgUrl ? await serverInfo(pgUrl) : undefined;
+  if (pgUrl && pgInfo) {
+    log(`bench: PostgreSQL ${pgInfo.version} at ${describeUrl(pgUrl)}${cluster ? ' (throwaway cluster)' : ''}: ` +
+      `${Object.entries(pgInfo.settings).map(([k, v]) => `${k}=${v}`).join(', ')}; server pool DATABASE_POOL_SIZE=${poolSize}`);
+  }
+
   // 1. Data.
   let rows: number;
-  let seeded: SeedResult | undefined;
-  const info = readSeedInfo(file);
-  if (args.has('reuse') && info && fs.existsSync(file)) {
+  let seeded: { totalRowsPerSec: number; insertRowsPerSec: number; seconds: { total: number } } | undefined;
+  let creds: { email: string; password: string };
+  const info = pgUrl ? undefined : readSeedInfo(file);
+  if (pgUrl) {
+    const pgSeed = args.has('reuse') ? await readPgSeedInfo(pgUrl) : undefined;
+    if (pgSeed) {
+      rows = pgSeed.rows;
+      if (args.has('rows') && intArg(args, 'rows', rows) !== rows) {
+        throw new ArgError(`the database holds ${fmtInt(rows)} seeded rows, not ${fmtInt(intArg(args, 'rows', rows))}; drop --reuse to seed anew`);
+      }
+      const removed = await restorePgSeededRows(pgUrl, rows);
+      log(`bench: reusing the seeded PostgreSQL database (${fmtInt(rows)} calendar rows, seeded ${pgSeed.seededAt}` +
+        `${removed ? `; removed ${fmtInt(removed)} rows left by an earlier run` : ''})`);
+      creds = pgSeed;
+    } else {
+      rows = intArg(args, 'rows', 1_000_000);
+      if (args.has('reuse') && !cluster) log('bench: --reuse: no finished benchmark seed in this database yet, seeding one');
+      const result = await seedPostgres({ url: pgUrl, rows });
+      seeded = result;
+      creds = result;
+    }
+  } else if (args.has('reuse') && info && fs.existsSync(file)) {
     rows = info.rows;
     if (args.has('rows') && intArg(args, 'rows', rows) !== rows) {
       throw new ArgError(`${file} holds ${fmtInt(rows)} seeded rows, not ${fmtInt(intArg(args, 'rows', rows))}; drop --reuse to seed anew`);
@@ -320,31 +407,34 @@ async function main(): Promise<void> {
     if (args.has('reuse')) log(`bench: --reuse: no seeded database at ${file} yet, seeding one`);
     seeded = await seed({ file, rows });
   }
-  const creds = readSeedInfo(file);
-  if (!creds) throw new Error(`no ${file}.seed.json next to the database`);
+  if (!pgUrl) {
+    const fromFile = readSeedInfo(file);
+    if (!fromFile) throw new Error(`no ${file}.seed.json next to the database`);
+    creds = fromFile;
+  }
 
   // 2. Servers under test.
   const calbridge: Target = {
     name: 'calbridge',
     flavor: CALBRIDGE,
-    dbFile: file,
-    start: (port, nodeFlags, env) => startServer({ root: serverRoot, databaseFile: file, port, nodeFlags, entry, env }),
+    ...(pgUrl ? { pgUrl } : { dbFile: file }),
+    start: (port, nodeFlags, env) => startServer({ root: serverRoot, ...(pgUrl ? { databaseUrl: pgUrl } : { databaseFile: file }), port, nodeFlags, entry, env }),
     token: (port) => getToken(port, creds.email, creds.password),
-    restore: () => restoreSeededRows(file, rows),
+    restore: async () => (pgUrl ? restorePgSeededRows(pgUrl, rows) : restoreSeededRows(file, rows)),
     evaluate: true,
   };
   const targets: Target[] = [calbridge];
   let ref: ReferenceSetup | undefined;
   if (args.has('with-reference')) {
-    const r = prepareReference(ROOT, rows, args.has('reuse'), log);
+    const r = pgUrl ? await prepareReferencePg(ROOT, pgUrl, rows, log) : prepareReference(ROOT, rows, args.has('reuse'), log);
     ref = r;
     targets.push({
       name: 'reference',
       flavor: REFERENCE,
-      dbFile: r.file,
+      ...(r.kind === 'postgres' ? { pgUrl: r.url } : { dbFile: r.file }),
       start: (port, nodeFlags, env) => startReference(r, port, nodeFlags, env),
       token: async () => r.token,
-      restore: () => restoreReference(r.file, rows),
+      restore: async () => (r.kind === 'postgres' ? restoreReferencePg(r, rows) : restoreReference(r.file, rows)),
       evaluate: false,
     });
   }
@@ -361,8 +451,8 @@ async function main(): Promise<void> {
       records.push(rec);
       log(`bench: ${who}: ${fmtInt(rec.rps)} req/s, p50 ${rec.p50_ms} ms, p90 ${rec.p90_ms} ms, p99 ${rec.p99_ms} ms, max ${rec.max_ms} ms, non-2xx ${rec.non2xx}, ` +
         `peak RSS ${rec.peak_rss_mb} MB (${rec.start_rss_mb} MB after start), server CPU ${rec.server_cpu_ms_per_req} ms/req (main thread ${rec.main_thread_cpu_ms_per_req}), ` +
-        `WAL ${rec.wal_mb} MB, box busy ${rec.machine_busy_pct}%${rec.monitor ? `, loop/GC ${JSON.stringify(rec.monitor)}` : ''}${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
-      if (c.writes) log(`bench: ${who}: removed the ${fmtInt(target.restore())} rows it created`);
+        `${rec.pg_wal_written_mb !== undefined ? `WAL written ${rec.pg_wal_written_mb} MB` : `WAL ${rec.wal_mb} MB`}, box busy ${rec.machine_busy_pct}%${rec.monitor ? `, loop/GC ${JSON.stringify(rec.monitor)}` : ''}${rec.probe ? ` [probe: ${rec.probe}]` : ''}`);
+      if (c.writes) log(`bench: ${who}: removed the ${fmtInt(await target.restore())} rows it created`);
       await sleep(500);
     }
   }
@@ -370,15 +460,35 @@ async function main(): Promise<void> {
   // 4. Report.
   const toolText = tool === 'wrk' ? `wrk ${wrk} -t1 -c${connections}` : `autocannon -c${connections} (in-process)`;
   const mine = records.filter((r) => r.server === 'calbridge');
-  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case, server ${entry ?? 'src/server.ts (tsx)'}\n`);
+  const theirs = records.filter((r) => r.server === 'reference');
+  if (pgUrl) {
+    // On PostgreSQL the targets are relative to the bare Fastify + pg server: with it in the run, check the ratio too.
+    for (const m of mine) {
+      const t = theirs.find((r) => r.id === m.id);
+      if (!t || !REFERENCE_RATIO.cases.includes(m.id) || t.rps <= 0) continue;
+      if (m.rps / t.rps < REFERENCE_RATIO.min) {
+        m.misses.push(`req/s ${(m.rps / t.rps).toFixed(2)}x the reference's in this run < ${REFERENCE_RATIO.min.toFixed(2)}x`);
+        m.targets_met = false;
+      }
+    }
+  }
+  const dbText = pgUrl && pgInfo
+    ? `PostgreSQL ${pgInfo.version}${cluster ? ' (throwaway cluster)' : ''}, fsync ${pgInfo.settings.fsync}, synchronous_commit ${pgInfo.settings.synchronous_commit}, ` +
+      `shared_buffers ${pgInfo.settings.shared_buffers}, pool ${poolSize}`
+    : 'SQLite';
+  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${dbText}, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case, server ${entry ?? 'src/server.ts (tsx)'}\n`);
   log(table(mine));
   log('');
-  if (seeded) log(`Seeding: ${fmtInt(seeded.totalRowsPerSec)} calendar rows/s overall (insert phase ${fmtInt(seeded.insertRowsPerSec)} rows/s, ${seeded.seconds.total} s in all).`);
+  if (seeded) {
+    log(`Seeding: ${fmtInt(seeded.totalRowsPerSec)} calendar rows/s overall (${pgUrl ? 'COPY' : 'insert phase'} ${fmtInt(seeded.insertRowsPerSec)} rows/s, ` +
+      `${seeded.seconds.total} s in all).`);
+  }
   const misses = mine.flatMap((r) => r.misses.map((m) => `${r.case}) ${r.label}: ${m}`));
   log(misses.length ? `Targets missed:\n${misses.map((m) => `- ${m}`).join('\n')}` : 'All targets met.');
   if (ref) {
-    const theirs = records.filter((r) => r.server === 'reference');
-    log('\n### reference server (bench-reference servers/c-fastify-sqlite.js, SQLite WAL NORMAL), same run\n');
+    log(ref.kind === 'postgres'
+      ? `\n### reference server (bench-reference servers/d-fastify-pg.js, pg pool ${poolSize}, table ${ref.file}), same run\n`
+      : '\n### reference server (bench-reference servers/c-fastify-sqlite.js, SQLite WAL NORMAL), same run\n');
     log(table(theirs));
     log('\n### calbridge / reference\n');
     log('| case | req/s ratio | p50 ratio | p99 ratio | peak RSS ratio |');
@@ -399,6 +509,7 @@ async function main(): Promise<void> {
     tool: toolText,
     entry: entry ?? 'src/server.ts (tsx)',
     server_root: path.relative(ROOT, serverRoot) || '.',
+    database: pgUrl ? { kind: 'postgres', url: describeUrl(pgUrl), cluster: Boolean(cluster), pool: Number(poolSize), ...pgInfo } : { kind: 'sqlite', file },
     rows,
     connections,
     duration_s: durationS,
