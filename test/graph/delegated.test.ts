@@ -52,7 +52,9 @@ test('delegated connection: sign-in, me/calendars subscription, sync with the me
       const conn = await env.untilState(recordId, 'active');
       assert.equal(conn.auth_mode, 'delegated');
       assert.ok(conn.refresh_token_sealed, 'the token cache is stored');
-      assert.doesNotMatch(conn.refresh_token_sealed!, /eyJ|refresh_token|secret/i, 'sealed, not readable');
+      // Sealed: base64url ciphertext, so neither the JSON of MSAL's cache (quotes, its keys) nor a JWT's dots.
+      assert.match(conn.refresh_token_sealed!, /^v1\.[\w-]+\.[\w-]+\.[\w-]+$/, 'sealed');
+      assert.doesNotMatch(conn.refresh_token_sealed!, /"|RefreshToken|AccessToken|home_account_id/, 'not readable');
       const rec = await record(env, recordId);
       subscriptionId = rec.SubscriptionId;
       const sub = env.emu.control.getSubscription(subscriptionId);
