@@ -28,7 +28,7 @@ import { CoworkerSchema, CreateCoworkerBody, UpdateCoworkerBody, coworkerListSpe
 import { ResourceSchema, CreateResourceBody, UpdateResourceBody, resourceListSpec } from './entities/resources/schema.js';
 import { UserSchema, CreateUserBody, UpdateUserBody, userListSpec } from './entities/users/schema.js';
 
-export type AppConfig = Pick<Config, 'scryptCost' | 'logLevel' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds'> & {
+export type AppConfig = Partial<Pick<Config, 'syncDelayMs'>> & Pick<Config, 'scryptCost' | 'logLevel' | 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds'> & {
   logRequests?: boolean;
 };
 
@@ -110,6 +110,7 @@ export async function buildApp(config: AppConfig, container: Container, options:
     new QueueCommandRunner(container.jobs, container.connections, clock, () => queue?.poke()));
   await app.register(webhookRoutes, {
     db: container.storage.db, dialect: container.storage.dialect, connections: container.connections, onQueued: () => queue?.poke(),
+    clock, syncDelayMs: config.syncDelayMs ?? 1000,
   });
 
   registerEntityRoutes(app, access, {

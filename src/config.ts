@@ -35,6 +35,8 @@ export interface Config {
   graphEmulatorPort: number;
   /** false: no Graph sync engine in this process (API only; benchmarks of the REST API). */
   syncEngine: boolean;
+  /** How long a notification-triggered sync waits so a burst of notifications becomes one delta round. */
+  syncDelayMs: number;
 }
 
 export interface GraphAppConfig {
@@ -104,6 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     tokenEncryptionKey: env.TOKEN_ENCRYPTION_KEY?.trim() || undefined,
     graphEmulatorPort: int('GRAPH_EMULATOR_PORT', 0, 0, 65535),
     syncEngine: true,
+    syncDelayMs: int('SYNC_DELAY_MS', 1000, 0, 600_000),
   };
   const engine = (env.SYNC_ENGINE ?? 'on').trim().toLowerCase();
   if (!['on', 'off', 'true', 'false'].includes(engine)) problems.push(`SYNC_ENGINE must be on or off (got "${env.SYNC_ENGINE}")`);

@@ -36,7 +36,6 @@ async function main(): Promise<void> {
     ? await startGraphEngine({ config, container, queue, clock, log: logger.child({ component: 'graph' }) })
     : (logger.warn('SYNC_ENGINE=off: no Graph subscriptions are created or renewed by this process'), undefined);
   const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container, { logger, queue, clock });
-  queue.start();
   const sweep = setInterval(() => {
     container.tokens.deleteExpired(Date.now()).catch((err) => app.log.warn({ err }, 'expired-token sweep failed'));
     container.jobs.purgeDone(Date.now() - 86_400_000).catch((err) => app.log.warn({ err }, 'finished-job purge failed'));
@@ -70,6 +69,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  // Jobs start once the webhooks can answer: a subscription's validation handshake needs them.
+  queue.start();
   app.log.info(`calbridge is listening: API at http://localhost:${config.port}/api, docs at http://localhost:${config.port}/docs (database: ${config.databaseUrl ? 'PostgreSQL' : config.databaseFile})`);
 }
 

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { Dialect } from '../storage/database.js';
 import { JobStore } from '../jobs/job-store.js';
+import type { Clock } from '../clock.js';
 import type { ConnectionRepository, NotificationItem } from './connection-repository.js';
 import { GraphJobs, dedupeKey } from './job-names.js';
 
@@ -20,6 +21,9 @@ export interface WebhookDeps {
   connections: ConnectionRepository;
   /** Wakes this process's queue after a commit (optional). */
   onQueued?: () => void;
+  clock: Clock;
+  /** How long a notification-triggered sync waits for more notifications of the same calendar. */
+  syncDelayMs: number;
 }
 
 export interface WebhookCounters {
@@ -85,13 +89,18 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     if (ignored) request.log.warn({ ignored, endpoint: expect }, 'ignored notification items (unknown subscription or clientState mismatch)');
 
     if (accepted.length) {
-      const receivedAt = new Date().toISOString();
+      const now = deps.clock.now();
+      const receivedAt = new Date(now).toISOString();
       await deps.db.transaction().execute(async (trx) => {
         await deps.connections.recordNotifications(trx, accepted, receivedAt);
         const jobs = new JobStore(trx, deps.dialect);
         for (const item of accepted) {
           if (item.kind === 'change') {
-            await jobs.enqueue({ type: GraphJobs.sync, payload: { recordId: item.calendarRecordId }, dedupeKey: dedupeKey.sync(item.calendarRecordId) });
+            // A short window lets a burst (Outlook sends several items per edit) become one delta round per calendar,
+            // which also keeps a busy mailbox inside Graph's request budget.
+            await jobs.enqueue({
+              type: GraphJobs.sync, payload: { recordId: item.calendarRecordId }, dedupeKey: dedupeKey.sync(item.calendarRecordId), runAt: now + deps.syncDelayMs,
+            }, now);
           } else {
             await jobs.enqueue({
               type: GraphJobs.lifecycle,

@@ -92,7 +92,8 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
   const captured = options.captureLogs ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }) : undefined;
   const quiet = captured ?? { info() {}, warn() {}, error() {} };
   const queue = new JobQueue(container.jobs, quiet, { clock, pollMs: 20, backoffBaseMs: 100, backoffMaxMs: 2_000, ...(options.queueConcurrency ? { concurrency: options.queueConcurrency } : {}) });
-  const app = await buildApp(captured ? { ...testConfig, logRequests: true } : testConfig, container, { queue, clock, ...(captured ? { logger: captured as FastifyBaseLogger } : {}) });
+  const appConfig = { ...testConfig, syncDelayMs: 100, ...(captured ? { logRequests: true } : {}) };
+  const app = await buildApp(appConfig, container, { queue, clock, ...(captured ? { logger: captured as FastifyBaseLogger } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const sink = new CountingSink();
@@ -124,7 +125,8 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
     async settled(timeoutMs = 15_000) {
       await env.until('the job queue to settle', async () => {
         const busy = await storage.db.selectFrom('jobs').select('id')
-          .where((eb) => eb.or([eb('state', '=', 'running'), eb.and([eb('state', '=', 'pending'), eb('run_at', '<=', clock.now())])]))
+          // Pending work due within 2 s counts too (a notification's sync waits a short coalescing window).
+          .where((eb) => eb.or([eb('state', '=', 'running'), eb.and([eb('state', '=', 'pending'), eb('run_at', '<=', clock.now() + 2000)])]))
           .limit(1).execute();
         return busy.length === 0;
       }, timeoutMs);
