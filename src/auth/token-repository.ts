@@ -20,10 +20,19 @@ export interface TokenUserRow {
   roles: string;
 }
 
+/**
+ * Access tokens are looked up by hash and remembered for a few seconds, so a busy client costs no database round trip
+ * per request. Everything that changes what a token grants in this process (revocation, role or password changes,
+ * removal) forgets the user's entries at once; other processes (PostgreSQL deployments) see it within the TTL.
+ */
 export class TokenRepository {
   private readonly accessLookup: (hash: string) => Promise<TokenUserRow[]>;
+  private readonly recent = new Map<string, { row: TokenUserRow; until: number }>();
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly cacheTtlMs = 5000,
+  ) {
     this.accessLookup = preparedQuery(
       db,
       (hash: string) =>
@@ -37,7 +46,23 @@ export class TokenRepository {
   }
 
   async findAccess(token: string): Promise<TokenUserRow | undefined> {
-    return (await this.accessLookup(tokenHash(token)))[0];
+    const hash = tokenHash(token);
+    const now = Date.now();
+    const known = this.recent.get(hash);
+    if (known && known.until > now) return known.row;
+    const row = (await this.accessLookup(hash))[0];
+    if (row && this.cacheTtlMs > 0) {
+      if (this.recent.size >= 10_000) this.recent.clear();
+      this.recent.set(hash, { row, until: now + this.cacheTtlMs });
+    } else {
+      this.recent.delete(hash);
+    }
+    return row;
+  }
+
+  /** Drops this process's remembered tokens of a user (their grants changed). */
+  forgetUser(userId: number): void {
+    for (const [hash, entry] of this.recent) if (entry.row.user_id === userId) this.recent.delete(hash);
   }
 
   async insertAccess(userId: number, clientId: string, token: string, expiresAt: number): Promise<void> {
@@ -64,6 +89,7 @@ export class TokenRepository {
 
   /** Every token of a user (password change, removal). */
   async revokeAllForUser(userId: number): Promise<void> {
+    this.forgetUser(userId);
     await this.db.deleteFrom('access_tokens').where('user_id', '=', userId).execute();
     await this.db.deleteFrom('refresh_tokens').where('user_id', '=', userId).execute();
   }

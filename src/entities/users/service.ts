@@ -66,11 +66,13 @@ export class UserService extends RecordService<User, UserValues> {
   }
 
   protected override async afterUpdate(id: number, v: UserValues): Promise<void> {
+    this.tokens.forgetUser(id); // roles or the administrator flag may have changed
     if (v.PasswordHash) await this.tokens.revokeAllForUser(id);
   }
 
   protected override async beforeDelete(id: number): Promise<void> {
     await this.keepOneAdministrator(id, 'Id', 'is the last full administrator and cannot be deleted');
+    this.tokens.forgetUser(id);
   }
 
   override async create(body: Record<string, unknown>, actor: Actor): Promise<User> {
