@@ -67,3 +67,21 @@ test('ADMIN_EMAIL and ADMIN_PASSWORD set the first administrator', async () => {
     await server.stop();
   }
 });
+
+test('a token-encryption key that cannot open what the database sealed stops the start with a clear message', async () => {
+  const dir = tmp();
+  const keyA = Buffer.alloc(32, 1).toString('base64');
+  const keyB = Buffer.alloc(32, 2).toString('base64');
+  const first = await startServer({ DATA_DIR: dir, TOKEN_ENCRYPTION_KEY: keyA });
+  assert.equal(await first.stop(), 0);
+  const { processDatabaseEnv } = await import('../helpers/database.js');
+  const wrong = await runToExit(await processDatabaseEnv({ DATA_DIR: dir, TOKEN_ENCRYPTION_KEY: keyB, PORT: '0', SCRYPT_COST: '1024' }));
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.output, /TOKEN_ENCRYPTION_KEY is not the key this database was set up with/);
+  const malformed = await runToExit({ DATA_DIR: dir, TOKEN_ENCRYPTION_KEY: 'too-short', PORT: '0' });
+  assert.notEqual(malformed.code, 0);
+  assert.match(malformed.output, /TOKEN_ENCRYPTION_KEY must be 32 bytes/);
+  const incomplete = await runToExit({ DATA_DIR: dir, GRAPH_TENANT_ID: 't', PORT: '0' });
+  assert.equal(incomplete.code, 2);
+  assert.match(incomplete.output, /Microsoft credentials are incomplete/);
+});
