@@ -15,6 +15,7 @@ import { startGraphEmulator, trustEmulatorCertificate, EMULATOR_CA_PATH } from '
 import { freePort, startServer, type ServerProcess } from '../e2e/server-process.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
 import { basic } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 
 trustEmulatorCertificate();
 
@@ -35,16 +36,6 @@ async function openReader(dir: string) {
   }
   const db = new BetterSqlite3(path.join(dir, 'calbridge.db'), { readonly: true, fileMustExist: true });
   return { all: async (sql: string, params: unknown[] = []) => db.prepare(sql).all(...params) as any[], close: async () => db.close() };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test('SIGKILL right after the 202: after a restart the notification is still processed', { timeout: 120_000 }, async () => {

@@ -21,6 +21,7 @@ import type { GraphConnection } from '../../src/graph/connection-repository.js';
 import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SCRYPT_COST, basic, testConfig } from './app.js';
 import { postgresUrlFor, testDatabaseUrl } from './database.js';
+import { until } from './until.js';
 
 trustEmulatorCertificate();
 
@@ -113,15 +114,7 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
       queue.poke();
     },
     connection: (recordId) => container.connections.get(recordId),
-    async until(what, fn, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const v = await fn();
-        if (v) return v as never;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    until: (what, fn, timeoutMs = 15_000) => until(what, fn, timeoutMs, 25),
     async settled(timeoutMs = 15_000) {
       await env.until('the job queue to settle', async () => {
         const busy = await storage.db.selectFrom('jobs').select('id')

@@ -9,6 +9,7 @@ import { migrate, openPostgres, openSqlite, type Storage } from '../../src/stora
 import { JobStore } from '../../src/jobs/job-store.js';
 import { JobQueue, backoffDelay } from '../../src/jobs/job-queue.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
+import { until } from '../helpers/until.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 
@@ -19,16 +20,6 @@ async function openTestStorage(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'calb
   await sql`CREATE TABLE IF NOT EXISTS test_job_runs (job_id bigint NOT NULL, pid integer NOT NULL, phase text NOT NULL)`.execute(storage.db);
   const env: Record<string, string> = url ? { DATABASE_URL: url } : { DATABASE_FILE: path.join(dir, 'calbridge.db') };
   return { storage, dir, env, store: new JobStore(storage.db, storage.dialect) };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
