@@ -15,12 +15,6 @@ export class WindowCounter {
     return w.count > this.limit ? this.retryAfter(w, now) : 0;
   }
 
-  /** Seconds to wait if the key is already over its limit, without counting. */
-  blocked(key: string, now = Date.now()): number {
-    const w = this.windows.get(key);
-    return w && now - w.start < this.windowMs && w.count >= this.limit ? this.retryAfter(w, now) : 0;
-  }
-
   reset(key: string): void {
     this.windows.delete(key);
   }
