@@ -99,7 +99,8 @@ export class SubscriptionManager {
     const loaded = await this.load(recordId);
     if (!loaded) return;
     const { conn, record } = loaded;
-    await this.d.connections.setState(recordId, 'renewing', conn.last_error);
+    // A failed connection stays 'failed' while the queue retries it (no flicker); success makes it active.
+    if (conn.state !== 'failed') await this.d.connections.setState(recordId, 'renewing', conn.last_error);
     const auth = this.authFor(conn);
     // The old subscription of this record (if any) goes first, so Graph's duplicate rule (409) does not bite.
     if (conn.client_state && record.SubscriptionId) await this.deleteQuietly(auth, record.SubscriptionId);
@@ -150,7 +151,8 @@ export class SubscriptionManager {
     // on, so a renewal that dies is picked up again) does it, the other stops.
     const claimUntil = new Date(this.d.clock.now() + RENEW_CLAIM_MS).toISOString();
     if (!force && !(await this.d.connections.claimRenewal(recordId, conn.next_renewal_at, claimUntil))) return;
-    await this.d.connections.setState(recordId, 'renewing', conn.last_error);
+    // A failed connection stays 'failed' while the queue retries it (no flicker); success makes it active.
+    if (conn.state !== 'failed') await this.d.connections.setState(recordId, 'renewing', conn.last_error);
     let renewed: Subscription;
     try {
       renewed = await this.d.graph.call<Subscription>(this.authFor(conn), 'PATCH', `/subscriptions/${encodeURIComponent(record.SubscriptionId)}`, {
@@ -256,6 +258,7 @@ export class SubscriptionManager {
     }
     const permanent = err instanceof GraphError && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 409;
     const last = job.attempts >= job.maxAttempts;
-    await this.d.connections.setState(recordId, permanent || last ? 'failed' : 'renewing', message);
+    const wasFailed = (await this.d.connections.get(recordId))?.state === 'failed';
+    await this.d.connections.setState(recordId, permanent || last || wasFailed ? 'failed' : 'renewing', message);
   }
 }

@@ -114,7 +114,9 @@ test('at most 4 Graph requests in flight per mailbox', async () => {
       return list.length >= 12 ? list : undefined;
     });
     assert.equal(slowed.length, 12);
-    const depth = Math.max(...slowed.map((r) => slowed.filter((o) => startOf(o) <= startOf(r) && startOf(r) < Date.parse(o.at)).length));
+    // The log stamps a request when its answer has been sent, a few ms after the client has it and may start the next
+    // one: allow 10 ms of that slack on 300 ms requests.
+    const depth = Math.max(...slowed.map((r) => slowed.filter((o) => startOf(o) <= startOf(r) && startOf(r) < Date.parse(o.at) - 10).length));
     assert.ok(depth <= 4, `Graph saw ${depth} concurrent requests for one mailbox`);
     assert.ok(depth >= 3, `requests did run in parallel (depth ${depth})`);
   } finally {
