@@ -1,5 +1,5 @@
 /**
- * Where the time of one request goes in SQL, without HTTP: runs the real services (createContainer over openSqlite)
+ * Where the time of one request goes in SQL, without HTTP: runs the real services (composeServices over openSqlite)
  * against the seeded database the way each benchmark case does, and times every SQL statement they execute.
  *
  *   npx tsx bench/sql-profile.ts [--file ./data/bench.db] [--n 2000] [--only get,post,resource,name]
@@ -10,9 +10,9 @@
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqlite } from '../src/storage/database.js';
-import { createContainer } from '../src/container.js';
-import { listQueryParser } from '../src/http/list-query.js';
-import { coworkerMsOfficeCalendarListSpec } from '../src/entities/coworker-ms-office-calendars/schema.js';
+import { composeServices } from '../src/composition-root.js';
+import { listQueryParser } from '../src/core/list-query.js';
+import { coworkerMsOfficeCalendarListSpec } from '../src/modules/calendars/schema.js';
 import { ArgError, intArg, parseArgs, usage, type OptionSpec } from './lib/args.js';
 import { CASES, selectCases, type BenchCase } from './lib/cases.js';
 import { readSeedInfo } from './lib/seeder.js';
@@ -70,13 +70,13 @@ async function main(): Promise<void> {
   const cases = selectCases(typeof args.get('only') === 'string' ? String(args.get('only')) : undefined);
 
   const storage = openSqlite({ file });
-  const container = createContainer(storage, { scryptCost: 16384 });
+  const container = composeServices(storage, { scryptCost: 16384 });
   const parser = listQueryParser(coworkerMsOfficeCalendarListSpec);
   explain = new BetterSqlite3(file, { readonly: true });
   const actor = { userId: 1, email: info.email };
   const token = await (async () => {
     // A real access token row, so the authenticator's lookup runs as in a request.
-    const { newToken } = await import('../src/auth/token-repository.js');
+    const { newToken } = await import('../src/modules/users/token-repository.js');
     const t = newToken();
     await container.tokens.insertAccess(1, 'sql-profile', t, Date.now() + 3600_000);
     return t;

@@ -4,13 +4,12 @@
  */
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { openStorage, migrate } from './storage/database.js';
-import { createContainer } from './container.js';
-import { buildApp } from './app.js';
-import { ensureAdministrator } from './bootstrap.js';
+import { composeServices, startSyncEngine } from './composition-root.js';
+import { buildApp } from './web/app.js';
+import { ensureAdministrator } from './modules/users/first-administrator.js';
 import { JobQueue } from './jobs/job-queue.js';
-import { startGraphEngine } from './graph/engine.js';
-import { systemClock } from './clock.js';
-import { SecretBoxError } from './graph/secret-box.js';
+import { systemClock } from './core/clock.js';
+import { SecretBoxError } from './core/secret-box.js';
 import pino from 'pino';
 
 async function main(): Promise<void> {
@@ -26,19 +25,20 @@ async function main(): Promise<void> {
   }
   const storage = openStorage(config);
   await migrate(storage);
-  const container = createContainer(storage, config);
-  await ensureAdministrator(config, container, (line) => process.stdout.write(`\n  ${line}\n\n`));
+  const clock = systemClock;
+  const services = composeServices(storage, config, clock);
+  await ensureAdministrator(config, services, (line) => process.stdout.write(`\n  ${line}\n\n`));
 
   const logger = pino({ level: config.logLevel });
-  const clock = systemClock;
-  const queue = new JobQueue(container.jobs, logger.child({ component: 'jobs' }), { clock });
+  const queue = new JobQueue(services.jobs, logger.child({ component: 'jobs' }), { clock });
+  services.attachQueue(queue);
   const engine = config.syncEngine
-    ? await startGraphEngine({ config, container, queue, clock, log: logger.child({ component: 'graph' }) })
-    : (logger.warn('SYNC_ENGINE=off: no Graph subscriptions are created or renewed by this process'), undefined);
-  const app = await buildApp({ ...config, logRequests: process.env.LOG_REQUESTS !== 'false' }, container, { logger, queue, clock });
+    ? await startSyncEngine({ config, services, queue, log: logger.child({ component: 'graph' }) })
+    : (logger.warn('SYNC_ENGINE=off: this process serves the API only; another process with the engine subscribes and renews'), undefined);
+  const app = await buildApp({ logLevel: config.logLevel, logRequests: process.env.LOG_REQUESTS !== 'false' }, services, { logger });
   const sweep = setInterval(() => {
-    container.tokens.deleteExpired(Date.now()).catch((err) => app.log.warn({ err }, 'expired-token sweep failed'));
-    container.jobs.purgeDone(Date.now() - 86_400_000).catch((err) => app.log.warn({ err }, 'finished-job purge failed'));
+    services.tokens.deleteExpired(clock.now()).catch((err: unknown) => app.log.warn({ err }, 'expired-token sweep failed'));
+    services.jobs.purgeDone(clock.now() - 86_400_000).catch((err: unknown) => app.log.warn({ err }, 'finished-job purge failed'));
   }, 10 * 60_000);
   sweep.unref();
 

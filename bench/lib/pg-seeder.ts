@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { createContainer } from '../../src/container.js';
+import { composeServices } from '../../src/composition-root.js';
 import { migrate, openPostgres } from '../../src/storage/database.js';
 import { MARKER_SCHEMA, MARKER_TABLE, describeUrl, ident, type PgSeedInfo } from './pg.js';
 import { DEFAULT_ADMIN } from './seeder.js';
@@ -183,7 +183,7 @@ export async function seedPostgres(options: PgSeedOptions): Promise<PgSeedResult
       applied = await migrate(storage);
       migrateS = secondsSince(t);
       t = process.hrtime.bigint();
-      const container = createContainer(storage, { scryptCost: 16384 });
+      const container = composeServices(storage, { scryptCost: 16384 });
       await container.userService.create(
         { Email: email, Password: password, FullName: 'Benchmark administrator', FullAdministrator: true },
         { userId: 0, email: 'seed' },

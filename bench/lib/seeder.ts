@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqlite, migrate } from '../../src/storage/database.js';
-import { createContainer } from '../../src/container.js';
+import { composeServices } from '../../src/composition-root.js';
 import { CALENDAR_COLUMNS, COWORKERS, NAME_TERMS, RESOURCES, calendarRow } from './synth.js';
 
 export const DEFAULT_ADMIN = { email: 'bench@calbridge.local', password: 'bench-password-2026' };
@@ -93,7 +93,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   const applied = await migrate(storage);
   const migrateS = secondsSince(t);
   t = process.hrtime.bigint();
-  const container = createContainer(storage, { scryptCost: 16384 });
+  const container = composeServices(storage, { scryptCost: 16384 });
   await container.userService.create(
     { Email: email, Password: password, FullName: 'Benchmark administrator', FullAdministrator: true },
     { userId: 0, email: 'seed' },

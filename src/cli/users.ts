@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config.js';
 import { openStorage, migrate } from '../storage/database.js';
-import { createContainer } from '../container.js';
-import { ApiError } from '../http/errors.js';
-import { KNOWN_ROLES } from '../auth/roles.js';
+import { composeServices } from '../composition-root.js';
+import { AppError } from '../core/errors.js';
+import { KNOWN_ROLES } from '../modules/users/roles.js';
 
 const USAGE = `Usage: npm run users -- <command> [options]
   add <email> [--password P] [--name "Full Name"] [--admin] [--roles Role-A,Role-B] [--coworker ID]
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   const storage = openStorage(config, { backgroundCheckpoints: false });
   try {
     await migrate(storage);
-    const c = createContainer(storage, config);
+    const c = composeServices(storage, config);
     const roles = values.roles === undefined ? undefined : values.roles.split(',').map((r) => r.trim()).filter(Boolean);
     const needUser = async () => {
       if (!email) throw new UsageError(`${command} needs an e-mail address`);
@@ -116,7 +116,7 @@ function generatedPassword(): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof ApiError) console.error(`Refused: ${err.message}`);
+    if (err instanceof AppError) console.error(`Refused: ${err.message}`);
     else if (err instanceof UsageError) console.error(`Error: ${err.message}\n\n${USAGE}`);
     else if (err instanceof ConfigError) console.error(err.message);
     else if (err && (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error(`${(err as Error).message}\n\n${USAGE}`);

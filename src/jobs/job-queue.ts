@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { JobStore, Job, JobSpec } from './job-store.js';
+import { afterCommit, type Executor } from '../storage/unit-of-work.js';
 
 export type JobHandler = (job: Job) => Promise<void>;
 
@@ -47,7 +48,7 @@ export class JobQueue {
     options: QueueOptions = {},
   ) {
     const { clock, ...rest } = options;
-    this.clock = clock ?? { now: () => Date.now() };
+    this.clock = clock ?? store.clock;
     this.opts = { concurrency: 4, pollMs: 250, leaseMs: 30_000, backoffBaseMs: 1000, backoffMaxMs: 3_600_000, ...rest };
   }
 
@@ -65,9 +66,10 @@ export class JobQueue {
     this.wake?.();
   }
 
-  async enqueue(spec: JobSpec) {
-    const result = await this.store.enqueue(spec, this.clock.now());
-    this.wake?.();
+  /** Adds a job (inside the caller's transaction when `db` is one) and wakes the worker once it is committed. */
+  async enqueue(spec: JobSpec, db?: Executor) {
+    const result = await this.store.enqueue(spec, db);
+    await afterCommit(db ?? this.store.db, () => this.wake?.());
     return result;
   }
 

@@ -5,6 +5,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, JobTable } from '../storage/schema.js';
 import type { Dialect } from '../storage/database.js';
+import type { Executor } from '../storage/unit-of-work.js';
+import type { Clock } from '../core/clock.js';
 
 export interface JobSpec {
   type: string;
@@ -43,17 +45,20 @@ const UNIQUE_VIOLATION = new Set(['SQLITE_CONSTRAINT_UNIQUE', '23505']);
 
 export class JobStore {
   constructor(
-    private readonly db: Kysely<Database>,
+    readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    readonly clock: Clock,
   ) {}
 
   /**
    * Adds a job. With a dedupeKey that already has a pending job, adds nothing and says so; the pending job keeps its
    * payload but moves to the earlier of the two run times (a "renew now" beats a renewal scheduled for next week).
+   * Pass the caller's transaction as `db` to enqueue inside it: the job exists exactly when that transaction commits.
    */
-  async enqueue(spec: JobSpec, now = Date.now()): Promise<{ id: number | null; deduped: boolean }> {
+  async enqueue(spec: JobSpec, db: Executor = this.db): Promise<{ id: number | null; deduped: boolean }> {
+    const now = this.clock.now();
     const runAt = spec.runAt ?? now;
-    const row = await this.db
+    const row = await db
       .insertInto('jobs')
       .values({
         type: spec.type,
@@ -71,13 +76,13 @@ export class JobStore {
       .returning('id')
       .executeTakeFirst();
     if (row) return { id: Number(row.id), deduped: false };
-    await this.db.updateTable('jobs').set({ run_at: runAt, updated_at: now })
+    await db.updateTable('jobs').set({ run_at: runAt, updated_at: now })
       .where('dedupe_key', '=', spec.dedupeKey!).where('state', '=', 'pending').where('run_at', '>', runAt).execute();
     return { id: null, deduped: true };
   }
 
   /** Takes up to `limit` due jobs (or jobs whose lease ran out) for this worker. */
-  async claim(workerId: string, limit: number, leaseMs: number, now = Date.now()): Promise<Job[]> {
+  async claim(workerId: string, limit: number, leaseMs: number, now = this.clock.now()): Promise<Job[]> {
     let due = this.db
       .selectFrom('jobs')
       .select('id')
@@ -112,14 +117,14 @@ export class JobStore {
   }
 
   /** Marks done; false when the lease was lost to another worker meanwhile. */
-  async complete(id: number, workerId: string, now = Date.now()): Promise<boolean> {
+  async complete(id: number, workerId: string, now = this.clock.now()): Promise<boolean> {
     const r = await this.db.updateTable('jobs').set({ state: 'done', locked_by: null, lock_expires_at: null, last_error: null, updated_at: now })
       .where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running').executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
   /** Schedules a retry at `retryAt`, or (null) moves the job to dead. */
-  async fail(id: number, workerId: string, error: string, retryAt: number | null, now = Date.now()): Promise<void> {
+  async fail(id: number, workerId: string, error: string, retryAt: number | null, now = this.clock.now()): Promise<void> {
     const held = this.db.updateTable('jobs').where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running');
     const lastError = error.slice(0, 2000);
     if (retryAt === null) {
@@ -136,7 +141,7 @@ export class JobStore {
   }
 
   /** Puts dead jobs back to pending, to be tried again from scratch. */
-  async retryDead(ids: number[], now = Date.now()): Promise<number> {
+  async retryDead(ids: number[], now = this.clock.now()): Promise<number> {
     if (!ids.length) return 0;
     const r = await this.db.updateTable('jobs').set({ state: 'pending', attempts: 0, run_at: now, updated_at: now })
       .where('id', 'in', ids).where('state', '=', 'dead').executeTakeFirst();

@@ -14,7 +14,8 @@ import type { Database } from './schema.js';
 import { allMigrations } from './migrations/index.js';
 import { CountCache, MemoryDataVersion, SequenceDataVersion } from './count-cache.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+import type { Dialect } from './dialect.js';
+export type { Dialect };
 
 export interface Storage {
   db: Kysely<Database>;
@@ -55,6 +56,9 @@ export function openSqlite(options: SqliteOptions): Storage {
   const cachedDb = {
     close: () => raw.close(),
     prepare(sqlText: string) {
+      // Transactions take the write lock when they begin: a deferred one that read first and then writes fails at
+      // once with SQLITE_BUSY when the checkpointer's connection got in between (no busy wait on a lock upgrade).
+      if (sqlText === 'begin') sqlText = 'begin immediate';
       let stmt = statements.get(sqlText);
       if (!stmt) {
         stmt = raw.prepare(sqlText);

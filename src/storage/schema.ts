@@ -77,14 +77,16 @@ export interface JobTable {
   updated_at: number;
 }
 
-export type ConnectionState = 'active' | 'renewing' | 'reauth_required' | 'credentials_missing' | 'failed';
 
 export interface GraphConnectionTable {
   calendar_record_id: number;
   auth_mode: 'app' | 'delegated';
   mailbox: string;
   refresh_token_sealed: string | null;
-  state: ConnectionState;
+  /** One of modules/graph/connection-states.ts's states. */
+  state: string;
+  /** The subscription calbridge made (the truth for renew, delete and notification matching). */
+  subscription_id: string | null;
   subscription_resource: string | null;
   client_state: string | null;
   delta_link: string | null;

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, passwordGrant, type TestApp } from '../helpers/app.js';
 import { calendarBody, createCalendar, createCoworker, createResource } from '../helpers/factories.js';
-import { KNOWN_ROLES } from '../../src/auth/roles.js';
-import { newToken } from '../../src/auth/token-repository.js';
+import { KNOWN_ROLES } from '../../src/modules/users/roles.js';
+import { newToken } from '../../src/modules/users/token-repository.js';
 import { assertEnvelope, assertUnauthorized, send, type Answer, type Req } from './support.js';
 
 type Action = 'List' | 'Read' | 'Create' | 'Edit' | 'Delete';

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, type TestApp } from '../helpers/app.js';
-import { newToken } from '../../src/auth/token-repository.js';
+import { newToken } from '../../src/modules/users/token-repository.js';
 import { THROTTLED, assertEnvelope, assertGrantError, assertThrottled, assertUnauthorized, send, sleep, tokenCall, type Answer } from './support.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

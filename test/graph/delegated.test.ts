@@ -22,7 +22,7 @@ async function signIn(env: GraphEnv, recordId: number, upn: string): Promise<str
   assert.equal(location.searchParams.get('state'), state);
   const code = location.searchParams.get('code');
   assert.ok(code, `a code in ${location}`);
-  return env.engine.connections.connectDelegated(env.engine.graph, recordId, code, redirectUri);
+  return env.engine.connectDelegated(recordId, code, redirectUri);
 }
 
 async function createRecord(env: GraphEnv, calendarId: string, coworkerId?: number) {

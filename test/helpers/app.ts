@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type AppConfig } from '../../src/app.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { buildApp, type AppConfig } from '../../src/web/app.js';
+import { OffsetClock } from '../../src/core/clock.js';
+import { composeServices, type ServiceConfig, type Services } from '../../src/composition-root.js';
 import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
 import { postgresUrlFor, testDatabaseUrl } from './database.js';
 
@@ -16,7 +17,9 @@ export const ADMIN_PASSWORD = 'admin-password-123';
 /** Low scrypt cost keeps tests fast; production uses 16384. */
 export const TEST_SCRYPT_COST = 1024;
 
-export const testConfig: AppConfig = {
+export type TestConfig = AppConfig & ServiceConfig;
+
+export const testConfig: TestConfig = {
   scryptCost: TEST_SCRYPT_COST,
   logLevel: 'silent',
   accessTokenTtlSeconds: 3600,
@@ -30,7 +33,9 @@ export const testConfig: AppConfig = {
 
 export interface TestApp {
   app: FastifyInstance;
-  container: Container;
+  container: Services;
+  /** The one clock of the app under test: tests move it instead of sleeping. */
+  clock: OffsetClock;
   storage: Storage;
   dir: string;
   /** Authorization header value of the full administrator (Basic). */
@@ -56,24 +61,27 @@ export async function passwordGrant(app: FastifyInstance, email: string, passwor
   return { status: res.statusCode, body: res.json() as Record<string, any> };
 }
 
-export async function createTestApp(options: { dir?: string; config?: Partial<AppConfig> } = {}): Promise<TestApp> {
+export async function createTestApp(options: { dir?: string; config?: Partial<TestConfig> } = {}): Promise<TestApp> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-test-'));
   const storage = testDatabaseUrl
     ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 5 })
     : openSqlite({ file: path.join(dir, 'calbridge.db') });
   await migrate(storage);
-  const container = createContainer(storage, { scryptCost: TEST_SCRYPT_COST });
+  const clock = new OffsetClock();
+  const config = { ...testConfig, ...options.config };
+  const container = composeServices(storage, config, clock);
   if ((await container.users.count()) === 0) {
     await container.userService.create(
       { Email: ADMIN_EMAIL, Password: ADMIN_PASSWORD, FullAdministrator: true },
       { userId: 0, email: 'test' },
     );
   }
-  const app = await buildApp({ ...testConfig, ...options.config }, container);
+  const app = await buildApp(config, container);
   await app.ready();
   return {
     app,
     container,
+    clock,
     storage,
     dir,
     admin: basic(ADMIN_EMAIL, ADMIN_PASSWORD),

@@ -11,13 +11,12 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { startGraphEmulator, trustEmulatorCertificate, type GraphEmulator, type GraphEmulatorOptions, type SeedResult } from '../../emulator/index.js';
-import { buildApp } from '../../src/app.js';
-import { OffsetClock } from '../../src/clock.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { buildApp } from '../../src/web/app.js';
+import { OffsetClock } from '../../src/core/clock.js';
+import { composeServices, startSyncEngine, type Services, type SyncEngine } from '../../src/composition-root.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
-import { startGraphEngine, type GraphEngine } from '../../src/graph/engine.js';
-import { CountingSink } from '../../src/graph/calendar-sync.js';
-import type { GraphConnection } from '../../src/graph/connection-repository.js';
+import { CountingSink } from '../../src/modules/graph/calendar-sync.js';
+import type { GraphConnection } from '../../src/modules/graph/connection-repository.js';
 import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SCRYPT_COST, basic, testConfig } from './app.js';
 import { postgresUrlFor, testDatabaseUrl } from './database.js';
@@ -40,10 +39,10 @@ export interface GraphEnv {
   app: FastifyInstance;
   url: string;
   admin: string;
-  container: Container;
+  container: Services;
   storage: Storage;
   queue: JobQueue;
-  engine: GraphEngine;
+  engine: SyncEngine;
   clock: OffsetClock;
   sink: CountingSink;
   dir: string;
@@ -84,23 +83,24 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-graph-'));
   const storage = testDatabaseUrl ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 8 }) : openSqlite({ file: path.join(dir, 'calbridge.db') });
   await migrate(storage);
-  const container = createContainer(storage, { scryptCost: TEST_SCRYPT_COST });
+  const clock = new OffsetClock();
+  const appConfig = { ...testConfig, syncDelayMs: 100 };
+  const container = composeServices(storage, appConfig, clock);
   if ((await container.users.count()) === 0) {
     await container.userService.create({ Email: ADMIN_EMAIL, Password: ADMIN_PASSWORD, FullAdministrator: true }, { userId: 0, email: 'test' });
   }
-  const clock = new OffsetClock();
   const logs: string[] = [];
   const captured = options.captureLogs ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }) : undefined;
   const quiet = captured ?? { info() {}, warn() {}, error() {} };
   const queue = new JobQueue(container.jobs, quiet, { clock, pollMs: 20, backoffBaseMs: 100, backoffMaxMs: 2_000, ...(options.queueConcurrency ? { concurrency: options.queueConcurrency } : {}) });
-  const appConfig = { ...testConfig, syncDelayMs: 100, ...(captured ? { logRequests: true } : {}) };
-  const app = await buildApp(appConfig, container, { queue, clock, ...(captured ? { logger: captured as FastifyBaseLogger } : {}) });
+  container.attachQueue(queue);
+  const app = await buildApp({ ...appConfig, ...(captured ? { logRequests: true } : {}) }, container, captured ? { logger: captured as FastifyBaseLogger } : {});
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const sink = new CountingSink();
-  const engine = await startGraphEngine({
+  const engine = await startSyncEngine({
     config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url, dataDir: dir, tokenEncryptionKey: randomBytes(32).toString('base64'), graphEmulatorPort: 0 },
-    container, queue, clock, log: quiet, sink,
+    services: container, queue, log: quiet, sink,
     endpoints: { tenantId: seed.tenant.id, clientId: seed.app.clientId, clientSecret: seed.app.clientSecret, authorityHost: emu.url, graphBaseUrl: emu.url },
     retry: { baseDelayMs: 50, maxWaitMs: 5_000 },
   });

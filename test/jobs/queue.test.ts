@@ -7,6 +7,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
 import { JobStore } from '../../src/jobs/job-store.js';
+import { systemClock } from '../../src/core/clock.js';
 import { JobQueue, backoffDelay } from '../../src/jobs/job-queue.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
 import { until } from '../helpers/until.js';
@@ -19,7 +20,7 @@ async function openTestStorage(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'calb
   await migrate(storage);
   await sql`CREATE TABLE IF NOT EXISTS test_job_runs (job_id bigint NOT NULL, pid integer NOT NULL, phase text NOT NULL)`.execute(storage.db);
   const env: Record<string, string> = url ? { DATABASE_URL: url } : { DATABASE_FILE: path.join(dir, 'calbridge.db') };
-  return { storage, dir, env, store: new JobStore(storage.db, storage.dialect) };
+  return { storage, dir, env, store: new JobStore(storage.db, storage.dialect, systemClock) };
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {

@@ -6,11 +6,12 @@
 import { sql } from 'kysely';
 import { openStorage } from '../../src/storage/database.js';
 import { JobStore } from '../../src/jobs/job-store.js';
+import { systemClock } from '../../src/core/clock.js';
 import { JobQueue } from '../../src/jobs/job-queue.js';
 
 const storage = openStorage({ databaseUrl: process.env.DATABASE_URL || undefined, databaseFile: process.env.DATABASE_FILE ?? '', databasePoolSize: 4 }, { backgroundCheckpoints: false });
 const quiet = { info() {}, warn() {}, error: (o: object, m?: string) => console.error(m, o) };
-const queue = new JobQueue(new JobStore(storage.db, storage.dialect), quiet, {
+const queue = new JobQueue(new JobStore(storage.db, storage.dialect, systemClock), quiet, {
   leaseMs: Number(process.env.LEASE_MS ?? 30_000),
   concurrency: Number(process.env.CONCURRENCY ?? 4),
   pollMs: 20,

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type CreateTableBuilder } from 'kysely';
-import type { Dialect } from '../database.js';
+import type { Dialect } from '../dialect.js';
 
 /** Id + UniqueId + audit columns, the same on every entity table. */
 function withRecordMeta<T extends string>(table: CreateTableBuilder<T, never>, dialect: Dialect) {

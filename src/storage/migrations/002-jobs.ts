@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../database.js';
+import type { Dialect } from '../dialect.js';
 
 /** The durable job queue's table (src/jobs/). */
 export function jobs(dialect: Dialect) {

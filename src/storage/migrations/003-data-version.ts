@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../database.js';
+import type { Dialect } from '../dialect.js';
 
 /** PostgreSQL: the sequence that versions list totals across processes (see storage/count-cache.ts). */
 export function dataVersion(dialect: Dialect) {

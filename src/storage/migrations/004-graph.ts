@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../database.js';
+import type { Dialect } from '../dialect.js';
 
 /** The Graph side of each calendar record, received notifications, and settings (the encryption-key check). */
 export function graph(dialect: Dialect) {

@@ -1,9 +1,10 @@
 import type { Migration } from 'kysely';
-import type { Dialect } from '../database.js';
+import type { Dialect } from '../dialect.js';
 import { initial } from './001-initial.js';
 import { jobs } from './002-jobs.js';
 import { dataVersion } from './003-data-version.js';
 import { graph } from './004-graph.js';
+import { connectionSubscription } from './005-connection-subscription.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -12,5 +13,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '002-jobs': jobs(dialect),
     '003-data-version': dataVersion(dialect),
     '004-graph': graph(dialect),
+    '005-connection-subscription': connectionSubscription(dialect),
   };
 }

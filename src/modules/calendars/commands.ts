@@ -1,0 +1,31 @@
+/**
+ * The commands CoworkerMsOfficeCalendar records support (Nexudus' GET /commands and POST /runcommand), and what the
+ * sync engine offers them. The engine implements CalendarCommandRunner; calendars know nothing of Graph.
+ */
+export interface ConnectionStatus {
+  Id: number;
+  State: string;
+  AuthMode: 'app' | 'delegated';
+  Mailbox: string | null;
+  SubscriptionId: string;
+  SubscriptionExpireDate: string;
+  LastNotification: string | null;
+  LastRenewal: string | null;
+  NextRenewal: string | null;
+  LastSync: string | null;
+  LastError: string | null;
+}
+
+/** What the sync engine offers the commands. */
+export interface CalendarCommandRunner {
+  renewNow(recordId: number): Promise<void>;
+  resync(recordId: number): Promise<void>;
+  status(recordId: number): Promise<Omit<ConnectionStatus, 'Id' | 'SubscriptionId' | 'SubscriptionExpireDate'> | undefined>;
+}
+
+export const COMMANDS = [
+  { Key: 'RENEW_SUBSCRIPTION', Name: 'Renew the Microsoft Graph subscription now', action: 'Edit' as const, Order: 1 },
+  { Key: 'RESYNC', Name: 'Read the whole calendar again', action: 'Edit' as const, Order: 2 },
+  { Key: 'DISCONNECT', Name: 'Disconnect: delete the Graph subscription and the record', action: 'Delete' as const, Order: 3 },
+];
+

@@ -1,0 +1,17 @@
+/** SQL for Resource records. */
+import type { Storage } from '../../storage/database.js';
+import type { Executor } from '../../storage/unit-of-work.js';
+import { RecordRepository } from '../records/record-repository.js';
+import { resourceEntity, type Resource } from './resource-schema.js';
+
+export class ResourceRepository extends RecordRepository<typeof resourceEntity, Resource> {
+  constructor(storage: Storage) {
+    super(storage, resourceEntity);
+  }
+
+  /** Ids of calendar records that book this resource. */
+  async calendarHolders(id: number, db: Executor = this.db): Promise<number[]> {
+    const rows = await db.selectFrom('coworker_ms_office_calendars').select('id').where('resource_id', '=', id).orderBy('id').limit(11).execute();
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Reads a calendar's changes with calendarView/delta: from the stored deltaLink, or a full round over the booking
+ * horizon (−1 day … +180 days by default). A notification only marks the calendar dirty (a deduplicated job), so a
+ * burst of notifications costs one delta round. A dead token (410 / syncStateNotFound) starts a full round.
+ * What the changes mean for bookings is the next layer's business: they go to the EventSink.
+ */
+import type { Event } from '@microsoft/microsoft-graph-types';
+import type { Clock } from '../../core/clock.js';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import type { Job } from '../../jobs/job-store.js';
+import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
+import type { ConnectionRepository, GraphConnection } from './connection-repository.js';
+import type { GraphClient } from './graph-client.js';
+import { GraphAuthError, GraphGoneError } from './graph-errors.js';
+import { GraphJobs } from './job-names.js';
+import type { SubscriptionManager } from './subscription-manager.js';
+
+export type DeltaItem = Event & { '@removed'?: { reason: string } };
+
+/** Receives each round's changes (bookings will hang here). */
+export interface EventSink {
+  apply(recordId: number, items: DeltaItem[], full: boolean): Promise<void>;
+}
+
+export interface CalendarSyncDeps {
+  graph: GraphClient;
+  manager: SubscriptionManager;
+  calendars: CoworkerMsOfficeCalendarRepository;
+  connections: ConnectionRepository;
+  clock: Clock;
+  sink: EventSink;
+  horizonPastDays: number;
+  horizonFutureDays: number;
+}
+
+interface DeltaPage {
+  value?: DeltaItem[];
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+}
+
+const PREFER = 'odata.maxpagesize=100, IdType="ImmutableId", outlook.timezone="UTC"';
+const MAX_PAGES = 10_000;
+
+export class CalendarSync {
+  constructor(private readonly d: CalendarSyncDeps) {}
+
+  register(queue: JobQueue): void {
+    queue.register(GraphJobs.sync, (job) => this.syncJob(job));
+  }
+
+  private async syncJob(job: Job): Promise<void> {
+    const { recordId, full } = job.payload as { recordId: number; full?: boolean };
+    const [conn, record] = await Promise.all([this.d.connections.get(recordId), this.d.calendars.findById(recordId)]);
+    if (!conn || !record || !conn.client_state || conn.state === 'reauth_required' || conn.state === 'credentials_missing') return;
+    try {
+      await this.round(conn, record.CalendarId, Boolean(full) || !conn.delta_link);
+    } catch (err) {
+      if (err instanceof GraphGoneError) {
+        // The delta token is dead: start over with a full round.
+        await this.d.connections.update(recordId, { delta_link: null });
+        await this.round(conn, record.CalendarId, true);
+        return;
+      }
+      if (err instanceof GraphAuthError) await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: err.message });
+      else await this.d.connections.update(recordId, { last_error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  }
+
+  private async round(conn: GraphConnection, calendarId: string, full: boolean): Promise<void> {
+    const auth = this.d.manager.authFor(conn);
+    let url = full || !conn.delta_link ? this.firstUrl(conn, calendarId) : conn.delta_link;
+    const items: DeltaItem[] = [];
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const answer = await this.d.graph.call<DeltaPage>(auth, 'GET', url, undefined, { Prefer: PREFER });
+      items.push(...(answer.value ?? []));
+      if (answer['@odata.nextLink']) {
+        url = answer['@odata.nextLink'];
+        continue;
+      }
+      await this.d.sink.apply(conn.calendar_record_id, items, full);
+      const fields = { delta_link: answer['@odata.deltaLink'] ?? null, last_synced_at: new Date(this.d.clock.now()).toISOString(), last_error: null };
+      if (conn.state === 'failed') await this.d.connections.transition(conn.calendar_record_id, 'syncRecovered', fields);
+      else await this.d.connections.update(conn.calendar_record_id, fields);
+      return;
+    }
+    throw new Error('calendarView/delta did not end after 10,000 pages');
+  }
+
+  private firstUrl(conn: GraphConnection, calendarId: string): string {
+    const now = this.d.clock.now();
+    const start = new Date(now - this.d.horizonPastDays * 86_400_000).toISOString();
+    const end = new Date(now + this.d.horizonFutureDays * 86_400_000).toISOString();
+    const mailbox = conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
+    return `${mailbox}/calendars/${encodeURIComponent(calendarId)}/calendarView/delta?startDateTime=${start}&endDateTime=${end}`;
+  }
+}
+
+/** Until bookings exist, a round's changes are only counted. */
+export class CountingSink implements EventSink {
+  readonly rounds: Array<{ recordId: number; items: number; removed: number; full: boolean }> = [];
+  async apply(recordId: number, items: DeltaItem[], full: boolean): Promise<void> {
+    this.rounds.push({ recordId, items: items.length, removed: items.filter((i) => i['@removed']).length, full });
+    if (this.rounds.length > 1000) this.rounds.shift();
+  }
+}

@@ -1,0 +1,49 @@
+/** RENEW_SUBSCRIPTION, RESYNC and the status endpoint, as jobs on the queue and reads of the connection. */
+import type { JobStore } from '../../jobs/job-store.js';
+import type { CalendarCommandRunner } from '../calendars/commands.js';
+import type { ConnectionRepository } from './connection-repository.js';
+import { GraphJobs, dedupeKey } from './job-names.js';
+
+export class QueueCommandRunner implements CalendarCommandRunner {
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly connections: ConnectionRepository,
+    private readonly poke: () => void = () => {},
+  ) {}
+
+  async renewNow(recordId: number): Promise<void> {
+    const conn = await this.connections.get(recordId);
+    // Without a live subscription, "renew" means making one.
+    const type = conn?.client_state ? GraphJobs.renew : GraphJobs.subscribe;
+    if (conn && (conn.state === 'failed' || conn.state === 'reauth_required') && type === GraphJobs.subscribe) {
+      await this.connections.transition(recordId, 'renewRequested');
+    }
+    await this.jobs.enqueue({
+      type,
+      payload: { recordId, force: true },
+      dedupeKey: type === GraphJobs.renew ? dedupeKey.renewNow(recordId) : dedupeKey.subscribe(recordId),
+    });
+    this.poke();
+  }
+
+  async resync(recordId: number): Promise<void> {
+    await this.connections.update(recordId, { delta_link: null });
+    await this.jobs.enqueue({ type: GraphJobs.sync, payload: { recordId, full: true }, dedupeKey: dedupeKey.sync(recordId) });
+    this.poke();
+  }
+
+  async status(recordId: number) {
+    const c = await this.connections.get(recordId);
+    if (!c) return undefined;
+    return {
+      State: c.state,
+      AuthMode: c.auth_mode,
+      Mailbox: c.mailbox || null,
+      LastNotification: c.last_notification_at,
+      LastRenewal: c.last_renewed_at,
+      NextRenewal: c.next_renewal_at,
+      LastSync: c.last_synced_at,
+      LastError: c.last_error,
+    };
+  }
+}

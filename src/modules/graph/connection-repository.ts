@@ -1,0 +1,175 @@
+/** SQL for the Graph side of calendar records: connections, received notifications, settings. */
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../core/clock.js';
+import type { Database, GraphConnectionTable } from '../../storage/schema.js';
+import { preparedQuery, type PreparedQuery } from '../../storage/prepared.js';
+import type { Executor } from '../../storage/unit-of-work.js';
+import { nextState, IllegalTransitionError, type ConnectionEvent, type ConnectionState } from './connection-states.js';
+
+export type GraphConnection = Omit<GraphConnectionTable, 'state'> & { state: ConnectionState };
+type ConnectionFields = Partial<Omit<GraphConnection, 'calendar_record_id' | 'state' | 'updated_at'>>;
+
+export interface NotificationItem {
+  calendarRecordId: number;
+  subscriptionId: string;
+  kind: 'change' | 'lifecycle';
+  changeType: string | null;
+  lifecycleEvent: string | null;
+  resource: string | null;
+}
+
+export interface SubscriptionOwner {
+  calendar_record_id: number;
+  client_state: string | null;
+}
+
+export class ConnectionRepository {
+  private readonly ownerOf: PreparedQuery<SubscriptionOwner, [string]>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+  ) {
+    // The engine's own subscription id decides: a client cannot redirect notifications by writing the record's.
+    this.ownerOf = preparedQuery(
+      db,
+      (subscriptionId: string) =>
+        db.selectFrom('graph_connections').select(['calendar_record_id', 'client_state']).where('subscription_id', '=', subscriptionId),
+      1,
+    );
+  }
+
+  private nowIso(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  /** The record (and its clientState) that holds a Graph subscription id. */
+  async ownerOfSubscription(subscriptionId: string): Promise<SubscriptionOwner | undefined> {
+    return (await this.ownerOf(subscriptionId))[0];
+  }
+
+  async get(recordId: number, db: Executor = this.db): Promise<GraphConnection | undefined> {
+    return db.selectFrom('graph_connections').selectAll().where('calendar_record_id', '=', recordId).executeTakeFirst() as Promise<GraphConnection | undefined>;
+  }
+
+  /**
+   * Whether calbridge holds a live subscription for the record: then the record shows what Graph last said, not what
+   * clients send. Before the first subscription exists, a client's values are stored as sent.
+   */
+  async manages(recordId: number, db: Executor = this.db): Promise<boolean> {
+    const row = await db.selectFrom('graph_connections').select('subscription_id').where('calendar_record_id', '=', recordId).executeTakeFirst();
+    return row?.subscription_id != null;
+  }
+
+  /**
+   * Creates the connection row of a record, or replaces its fields, moving its state by `event` (the transition table
+   * decides; a row that does not exist yet takes any event allowed from every state).
+   */
+  async upsert(recordId: number, event: ConnectionEvent, fields: ConnectionFields, db: Executor = this.db): Promise<ConnectionState> {
+    const existing = await this.get(recordId, db);
+    if (existing) return this.transition(recordId, event, fields, db);
+    const state = nextState(null, event);
+    await db.insertInto('graph_connections').values({
+      calendar_record_id: recordId, auth_mode: 'app', mailbox: '', refresh_token_sealed: null, subscription_id: null,
+      subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null,
+      next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null,
+      ...fields, state, updated_at: this.nowIso(),
+    }).execute();
+    return state;
+  }
+
+  /**
+   * Moves the connection by `event` and writes `fields` with it, in one conditional UPDATE on the state it read, so
+   * two writers can never combine into a transition the table forbids. Throws IllegalTransitionError when the event
+   * is not allowed from the current state; answers undefined when the connection does not exist.
+   */
+  async transition(recordId: number, event: ConnectionEvent, fields: ConnectionFields = {}, db: Executor = this.db): Promise<ConnectionState> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await db.selectFrom('graph_connections').select('state').where('calendar_record_id', '=', recordId).executeTakeFirst();
+      if (!current) throw new IllegalTransitionError(null, event);
+      const to = nextState(current.state as ConnectionState, event);
+      const r = await db.updateTable('graph_connections').set({ ...fields, state: to, updated_at: this.nowIso() })
+        .where('calendar_record_id', '=', recordId).where('state', '=', current.state).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return to;
+    }
+    throw new Error(`connection ${recordId}: its state kept changing under "${event}"`);
+  }
+
+  /** Like transition, but an event the current state does not allow leaves the connection as it is (answers false). */
+  async transitionIfAllowed(recordId: number, event: ConnectionEvent, fields: ConnectionFields = {}, db: Executor = this.db): Promise<boolean> {
+    try {
+      await this.transition(recordId, event, fields, db);
+      return true;
+    } catch (err) {
+      if (err instanceof IllegalTransitionError) return false;
+      throw err;
+    }
+  }
+
+  /** Writes fields that are not the state (delta link, timestamps, last error, sealed tokens). */
+  async update(recordId: number, values: ConnectionFields, db: Executor = this.db): Promise<void> {
+    await db.updateTable('graph_connections').set({ ...values, updated_at: this.nowIso() }).where('calendar_record_id', '=', recordId).execute();
+  }
+
+  /** Moves next_renewal_at from `expected` to `until`; false when another worker moved it first. */
+  async claimRenewal(recordId: number, expected: string | null, until: string): Promise<boolean> {
+    const r = await this.db.updateTable('graph_connections').set({ next_renewal_at: until, updated_at: this.nowIso() })
+      .where('calendar_record_id', '=', recordId)
+      .where('next_renewal_at', expected === null ? 'is' : '=', expected)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Connections whose renewal is due (next_renewal_at passed) and that can be renewed. */
+  async dueForRenewal(nowIso: string, limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('graph_connections').select('calendar_record_id')
+      .where('next_renewal_at', '<=', nowIso).where('state', 'in', ['active', 'renewing', 'failed']).limit(limit).execute();
+    return rows.map((r) => r.calendar_record_id);
+  }
+
+  /** Live connections whose last sync is older than `beforeIso` (or that never synced). */
+  async staleSyncs(beforeIso: string, limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('graph_connections').select('calendar_record_id')
+      .where('state', '=', 'active').where('client_state', 'is not', null)
+      .where((eb) => eb.or([eb('last_synced_at', 'is', null), eb('last_synced_at', '<', beforeIso)])).limit(limit).execute();
+    return rows.map((r) => r.calendar_record_id);
+  }
+
+  /** Calendar records that have no connection row (made while no sync engine ran anywhere, or before one existed). */
+  async recordsWithoutConnection(limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('coworker_ms_office_calendars as c').leftJoin('graph_connections as g', 'g.calendar_record_id', 'c.id')
+      .select('c.id').where('g.calendar_record_id', 'is', null).orderBy('c.id').limit(limit).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Persists notification items and stamps the connections' last notification time, in the caller's transaction. */
+  async recordNotifications(db: Executor, items: NotificationItem[], receivedAt: string): Promise<void> {
+    if (!items.length) return;
+    await db.insertInto('graph_notifications').values(items.map((i) => ({
+      calendar_record_id: i.calendarRecordId,
+      subscription_id: i.subscriptionId,
+      kind: i.kind,
+      change_type: i.changeType,
+      lifecycle_event: i.lifecycleEvent,
+      resource: i.resource,
+      received_at: receivedAt,
+    }))).execute();
+    const ids = [...new Set(items.map((i) => i.calendarRecordId))];
+    await db.updateTable('graph_connections').set({ last_notification_at: receivedAt }).where('calendar_record_id', 'in', ids).execute();
+  }
+
+  async notificationCount(recordId: number): Promise<number> {
+    const r = await this.db.selectFrom('graph_notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('calendar_record_id', '=', recordId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  /** Stores a setting unless one exists; returns the stored value (first writer wins across processes). */
+  async ensureSetting(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.getSetting(key))!;
+  }
+}

@@ -1,0 +1,33 @@
+/** The Graph jobs on the durable queue, and their dedupe keys (one pending job per record and kind). */
+export const GraphJobs = {
+  /** Create (or re-create) the subscription of a record. */
+  subscribe: 'graph.subscribe',
+  /** Renew (PATCH) a subscription. */
+  renew: 'graph.renew',
+  /** Delete a subscription whose record is gone. */
+  unsubscribe: 'graph.unsubscribe',
+  /** Read the calendar's changes (calendarView/delta). */
+  sync: 'graph.sync',
+  /** React to a lifecycle notification. */
+  lifecycle: 'graph.lifecycle',
+  /** The periodic safety net: renew what is due, re-read calendars not synced for an hour. */
+  sweep: 'graph.sweep',
+} as const;
+
+export const dedupeKey = {
+  subscribe: (recordId: number) => `graph.subscribe:${recordId}`,
+  renew: (recordId: number) => `graph.renew:${recordId}`,
+  /** "Renew now" (command, reauthorizationRequired): its own key, or it would fold into next week's scheduled renewal. */
+  renewNow: (recordId: number) => `graph.renew-now:${recordId}`,
+  sync: (recordId: number) => `graph.sync:${recordId}`,
+  lifecycle: (recordId: number, event: string) => `graph.lifecycle:${recordId}:${event}`,
+};
+
+/** What the unsubscribe job needs: enough to delete a subscription whose record is already gone. */
+export interface UnsubscribePayload {
+  subscriptionId: string;
+  authMode: 'app' | 'delegated';
+  mailbox: string;
+  connectionKey: string;
+  tokenCacheSealed: string | null;
+}

@@ -1,0 +1,277 @@
+/**
+ * Keeps one Graph subscription alive per calendar record: create it (validation handshake, per-subscription
+ * clientState, ImmutableId, the longest lifetime Graph allows), write SubscriptionId/SubscriptionExpireDate back from
+ * what Graph answered, renew (PATCH) when less than 24 h remain, re-create on 404, react to lifecycle events, delete it
+ * when the record goes. Every step is a job on the durable queue; nothing here runs in a request.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Subscription } from '@microsoft/microsoft-graph-types';
+import type { Clock } from '../../core/clock.js';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import type { Job } from '../../jobs/job-store.js';
+import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
+import type { ConnectionService } from './connection-service.js';
+import type { ConnectionRepository, GraphConnection } from './connection-repository.js';
+import type { GraphAuth, GraphClient } from './graph-client.js';
+import { GraphAuthError, GraphError, GraphNotFoundError } from './graph-errors.js';
+import { GraphJobs, dedupeKey, type UnsubscribePayload } from './job-names.js';
+import type { SecretBox } from '../../core/secret-box.js';
+
+/** Ask for 10,070 minutes (Graph's Outlook maximum is 10,080); Graph may answer with less. */
+export const REQUESTED_LIFETIME_MS = 10_070 * 60_000;
+/** Renew when less than this remains. */
+export const RENEW_BEFORE_MS = 24 * 3600_000;
+/** How far a renewal in progress moves next_renewal_at, so that nothing else starts the same renewal meanwhile. */
+const RENEW_CLAIM_MS = 5 * 60_000;
+/** A PATCH also reauthorizes; Graph asks not to do both within 10 minutes. */
+const REAUTHORIZE_QUIET_MS = 10 * 60_000;
+
+interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SubscriptionManagerDeps {
+  graph: GraphClient;
+  connectionService: ConnectionService;
+  calendars: CoworkerMsOfficeCalendarRepository;
+  connections: ConnectionRepository;
+  queue: JobQueue;
+  clock: Clock;
+  secrets: SecretBox;
+  publicUrl: string;
+  log: Logger;
+}
+
+
+export class SubscriptionManager {
+  constructor(private readonly d: SubscriptionManagerDeps) {}
+
+  register(queue: JobQueue): void {
+    queue.register(GraphJobs.subscribe, (job) => this.subscribeJob(job));
+    queue.register(GraphJobs.renew, (job) => this.renewJob(job));
+    queue.register(GraphJobs.unsubscribe, (job) => this.unsubscribeJob(job));
+    queue.register(GraphJobs.lifecycle, (job) => this.lifecycleJob(job));
+  }
+
+  /** The auth a connection uses for Graph calls. */
+  authFor(conn: GraphConnection): GraphAuth {
+    if (conn.auth_mode === 'app') return { kind: 'app', mailbox: conn.mailbox };
+    return { kind: 'delegated', mailbox: conn.mailbox, connectionKey: `record:${conn.calendar_record_id}`, cache: this.tokenCache(conn.calendar_record_id) };
+  }
+
+  /** The member's MSAL token cache, sealed in graph_connections. */
+  tokenCache(recordId: number) {
+    const { connections, secrets } = this.d;
+    return {
+      load: async () => {
+        const sealed = (await connections.get(recordId))?.refresh_token_sealed;
+        return sealed ? secrets.open(sealed) : null;
+      },
+      save: async (serialized: string) => connections.update(recordId, { refresh_token_sealed: secrets.seal(serialized) }),
+    };
+  }
+
+  /** The resource a record's subscription watches. */
+  resourceFor(conn: GraphConnection, calendarId: string): string {
+    const calendar = encodeURIComponent(calendarId);
+    return conn.auth_mode === 'app'
+      ? `users/${encodeURIComponent(conn.mailbox)}/calendars/${calendar}/events`
+      : `me/calendars/${calendar}/events`;
+  }
+
+  async enqueue(type: string, recordId: number, runAt?: number, extra: Record<string, unknown> = {}): Promise<void> {
+    const key = type === GraphJobs.subscribe ? dedupeKey.subscribe(recordId)
+      : type === GraphJobs.renew ? (extra.force ? dedupeKey.renewNow(recordId) : dedupeKey.renew(recordId))
+      : type === GraphJobs.sync ? dedupeKey.sync(recordId) : undefined;
+    await this.d.queue.enqueue({ type, payload: { recordId, ...extra }, dedupeKey: key, runAt });
+  }
+
+  // ---- jobs -------------------------------------------------------------------------------------------------------
+
+  private async subscribeJob(job: Job): Promise<void> {
+    const { recordId } = job.payload as { recordId: number };
+    const loaded = await this.load(recordId);
+    if (!loaded) return;
+    const { conn, record } = loaded;
+    // A failed connection stays 'failed' while the queue retries it (no flicker); success makes it active.
+    await this.d.connections.transitionIfAllowed(recordId, 'workStarted');
+    const auth = this.authFor(conn);
+    // The old subscription of this record (if any) goes first, so Graph's duplicate rule (409) does not bite.
+    if (conn.client_state && conn.subscription_id) await this.deleteQuietly(auth, conn.subscription_id);
+    const clientState = randomBytes(32).toString('base64url');
+    const resource = this.resourceFor(conn, record.CalendarId);
+    const body: Subscription = {
+      changeType: 'created,updated,deleted',
+      notificationUrl: `${this.d.publicUrl}/graph/notifications`,
+      lifecycleNotificationUrl: `${this.d.publicUrl}/graph/lifecycle`,
+      resource,
+      expirationDateTime: new Date(this.d.clock.now() + REQUESTED_LIFETIME_MS).toISOString(),
+      clientState,
+    };
+    let created: Subscription;
+    try {
+      created = await this.d.graph.call<Subscription>(auth, 'POST', '/subscriptions', body, { Prefer: 'IdType="ImmutableId"' });
+    } catch (err) {
+      await this.recordFailure(recordId, err, job);
+      throw err;
+    }
+    const expiry = Date.parse(created.expirationDateTime!);
+    await this.d.calendars.setSubscription(recordId, created.id!, new Date(expiry).toISOString());
+    await this.d.connections.transition(recordId, 'subscribed', {
+      subscription_id: created.id!,
+      client_state: clientState,
+      subscription_resource: resource,
+      last_renewed_at: new Date(this.d.clock.now()).toISOString(),
+      next_renewal_at: new Date(this.nextRenewal(expiry)).toISOString(),
+      last_error: null,
+    });
+    await this.enqueue(GraphJobs.renew, recordId, this.nextRenewal(expiry));
+    await this.enqueue(GraphJobs.sync, recordId, undefined, { full: true });
+    this.d.log.info({ recordId, subscriptionId: created.id, expires: created.expirationDateTime }, 'Graph subscription created');
+  }
+
+  private async renewJob(job: Job): Promise<void> {
+    const { recordId, force } = job.payload as { recordId: number; force?: boolean };
+    const loaded = await this.load(recordId);
+    if (!loaded) return;
+    const { conn, record } = loaded;
+    if (!conn.client_state) return this.enqueue(GraphJobs.subscribe, recordId);
+    const due = Date.parse(conn.next_renewal_at ?? '') || 0;
+    if (!force && due > this.d.clock.now()) {
+      // Scheduled too early (e.g. a renewal already happened): run again when it is really due.
+      return this.enqueue(GraphJobs.renew, recordId, due);
+    }
+    // The schedule and the sweep may both have queued this renewal: the first to move next_renewal_at (a few minutes
+    // on, so a renewal that dies is picked up again) does it, the other stops.
+    const claimUntil = new Date(this.d.clock.now() + RENEW_CLAIM_MS).toISOString();
+    if (!force && !(await this.d.connections.claimRenewal(recordId, conn.next_renewal_at, claimUntil))) return;
+    // A failed connection stays 'failed' while the queue retries it (no flicker); success makes it active.
+    await this.d.connections.transitionIfAllowed(recordId, 'workStarted');
+    const subscriptionId = conn.subscription_id ?? record.SubscriptionId;
+    let renewed: Subscription;
+    try {
+      renewed = await this.d.graph.call<Subscription>(this.authFor(conn), 'PATCH', `/subscriptions/${encodeURIComponent(subscriptionId)}`, {
+        expirationDateTime: new Date(this.d.clock.now() + REQUESTED_LIFETIME_MS).toISOString(),
+      });
+    } catch (err) {
+      if (err instanceof GraphNotFoundError) {
+        // Graph dropped it (expired, removed): make a new one, and read the calendar again for what was missed.
+        this.d.log.warn({ recordId }, 'subscription gone on renewal; re-creating');
+        await this.d.connections.update(recordId, { client_state: null, subscription_id: null, last_error: err.message });
+        await this.enqueue(GraphJobs.subscribe, recordId);
+        return;
+      }
+      await this.recordFailure(recordId, err, job);
+      throw err;
+    }
+    const expiry = Date.parse(renewed.expirationDateTime!);
+    await this.d.calendars.setSubscription(recordId, subscriptionId, new Date(expiry).toISOString());
+    await this.d.connections.transition(recordId, 'subscribed', {
+      last_renewed_at: new Date(this.d.clock.now()).toISOString(),
+      next_renewal_at: new Date(this.nextRenewal(expiry)).toISOString(),
+      last_error: null,
+    });
+    await this.enqueue(GraphJobs.renew, recordId, this.nextRenewal(expiry));
+  }
+
+  private async unsubscribeJob(job: Job): Promise<void> {
+    const p = job.payload as UnsubscribePayload;
+    const auth: GraphAuth = p.authMode === 'app'
+      ? { kind: 'app', mailbox: p.mailbox }
+      : {
+          kind: 'delegated', mailbox: p.mailbox, connectionKey: p.connectionKey,
+          cache: { load: async () => (p.tokenCacheSealed ? this.d.secrets.open(p.tokenCacheSealed) : null), save: async () => {} },
+        };
+    try {
+      await this.deleteQuietly(auth, p.subscriptionId);
+    } catch (err) {
+      // Without a token the subscription can't be deleted; it expires by itself within 7 days.
+      if (err instanceof GraphAuthError) this.d.log.warn({ subscriptionId: p.subscriptionId }, 'cannot delete subscription without credentials; it will expire');
+      else throw err;
+    } finally {
+      this.d.graph.forget(p.connectionKey);
+    }
+  }
+
+  private async lifecycleJob(job: Job): Promise<void> {
+    const { recordId, event } = job.payload as { recordId: number; event: string };
+    const conn = await this.d.connections.get(recordId);
+    if (!conn) return;
+    switch (event) {
+      case 'reauthorizationRequired': {
+        const last = Date.parse(conn.last_renewed_at ?? '') || 0;
+        if (this.d.clock.now() - last < REAUTHORIZE_QUIET_MS) return; // a PATCH just reauthorized it
+        await this.enqueue(GraphJobs.renew, recordId, undefined, { force: true });
+        return;
+      }
+      case 'subscriptionRemoved':
+        await this.d.connections.update(recordId, { client_state: null, subscription_id: null });
+        await this.enqueue(GraphJobs.subscribe, recordId);
+        return;
+      case 'missed':
+        await this.enqueue(GraphJobs.sync, recordId, undefined, { full: false });
+        return;
+    }
+  }
+
+  /** Deletes a record's live subscription with the credentials of `conn` (the ones that made it); 404 counts as done. */
+  async deleteCurrent(conn: GraphConnection): Promise<void> {
+    if (!conn.client_state || !conn.subscription_id) return;
+    await this.deleteQuietly(this.authFor(conn), conn.subscription_id);
+  }
+
+  /**
+   * A member signed in with Microsoft (delegated, auth code flow): redeem the code into the record's sealed token
+   * cache, switch the connection to the member's own mailbox (`me/...`), and subscribe with their token.
+   */
+  async connectDelegated(recordId: number, code: string, redirectUri: string, codeVerifier?: string): Promise<string> {
+    const existing = await this.d.connectionService.beginDelegated(recordId);
+    this.d.graph.forget(`record:${recordId}`);
+    const mailbox = await this.d.graph.redeemCode(`record:${recordId}`, this.tokenCache(recordId), code, redirectUri, codeVerifier);
+    const appMade = Boolean(existing?.auth_mode === 'app' && existing.client_state);
+    if (appMade) {
+      // Made with the app's credentials: the member's token can neither see nor delete it, and Graph refuses a second
+      // subscription on the same calendar (409). It goes now, with the app's credentials; should that fail, the
+      // subscribe job's 409 shows on the record and it retries.
+      await this.deleteCurrent(existing!).catch(() => {});
+    }
+    await this.d.connectionService.completeDelegated(recordId, mailbox, appMade);
+    return mailbox;
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------------------------
+
+  /** Renew when 24 h remain; for a short lifetime, half-way through it. */
+  nextRenewal(expiry: number): number {
+    const now = this.d.clock.now();
+    return expiry - now > 2 * RENEW_BEFORE_MS ? expiry - RENEW_BEFORE_MS : now + Math.max(60_000, (expiry - now) / 2);
+  }
+
+  private async load(recordId: number) {
+    const [conn, record] = await Promise.all([this.d.connections.get(recordId), this.d.calendars.findById(recordId)]);
+    if (!conn || !record) return undefined; // the record was deleted meanwhile
+    if (conn.state === 'credentials_missing' || conn.state === 'reauth_required') return undefined;
+    return { conn, record };
+  }
+
+  private async deleteQuietly(auth: GraphAuth, subscriptionId: string): Promise<void> {
+    try {
+      await this.d.graph.call(auth, 'DELETE', `/subscriptions/${encodeURIComponent(subscriptionId)}`);
+    } catch (err) {
+      if (!(err instanceof GraphNotFoundError)) throw err; // 404 counts as done
+    }
+  }
+
+  private async recordFailure(recordId: number, err: unknown, job: Job): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof GraphAuthError) {
+      await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: message });
+      return;
+    }
+    const permanent = err instanceof GraphError && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 409;
+    const last = job.attempts >= job.maxAttempts;
+    const wasFailed = (await this.d.connections.get(recordId))?.state === 'failed';
+    await this.d.connections.transitionIfAllowed(recordId, permanent || last || wasFailed ? 'failed' : 'retrying', { last_error: message });
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The domain rules every entity shares: normalise a validated body, check references, stamp the audit fields,
+ * refuse to delete what others still reference. Each write is one unit of work: the record, and whatever observers
+ * write because of it (a Graph connection and its jobs), commit together or not at all.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { AppError, type FieldError } from '../../core/errors.js';
+import type { Clock } from '../../core/clock.js';
+import type { ListQuery } from '../../core/list-query.js';
+import type { Database } from '../../storage/schema.js';
+import { withTransaction, type Executor } from '../../storage/unit-of-work.js';
+import type { RecordRepository } from './record-repository.js';
+
+export interface Actor {
+  userId: number;
+  email: string;
+}
+
+export interface EntityService<Rec = unknown> {
+  /** Singular Nexudus name: "CoworkerMsOfficeCalendar". */
+  readonly entity: string;
+  list(query: ListQuery): Promise<{ records: Rec[]; total: number }>;
+  get(id: number): Promise<Rec | undefined>;
+  getMany(ids: number[]): Promise<Rec[]>;
+  create(body: Record<string, unknown>, actor: Actor): Promise<Rec>;
+  update(id: number, body: Record<string, unknown>, actor: Actor): Promise<{ UpdatedOn: string }>;
+  remove(id: number, actor: Actor): Promise<{ UpdatedOn: string }>;
+}
+
+/**
+ * Listeners for record changes: how other modules (the Graph connections) follow records without routes knowing.
+ * They run inside the write's transaction, with its executor: a failing observer rolls the write back.
+ */
+export interface RecordObserver<Rec> {
+  created?(record: Rec, trx: Executor): Promise<void>;
+  updated?(before: Rec, after: Rec, trx: Executor): Promise<void>;
+  /** Before the delete, with the record still readable. */
+  deleting?(record: Rec, trx: Executor): Promise<void>;
+}
+
+export interface RecordServiceDeps {
+  db: Kysely<Database>;
+  clock: Clock;
+}
+
+export abstract class RecordService<Rec extends { Id: number }, Values> implements EntityService<Rec> {
+  private readonly observers: RecordObserver<Rec>[] = [];
+  protected readonly db: Kysely<Database>;
+  protected readonly clock: Clock;
+
+  observe(observer: RecordObserver<Rec>): void {
+    this.observers.push(observer);
+  }
+
+  constructor(
+    readonly entity: string,
+    protected readonly repo: RecordRepository<any, Rec>,
+    deps: RecordServiceDeps,
+  ) {
+    this.db = deps.db;
+    this.clock = deps.clock;
+  }
+
+  /** Body (already schema-valid) → typed values. May throw AppError.validation for rules a schema can't say. */
+  protected abstract normalize(body: Record<string, unknown>, existingId: number | undefined, trx: Executor): Values | Promise<Values>;
+  /** Values → the columns to write; on update, `existing` is the stored record. */
+  protected abstract toColumns(values: Values, existing?: Rec, trx?: Executor): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Errors for references to records that don't exist. */
+  protected async checkReferences(_values: Values, _trx: Executor): Promise<FieldError[]> {
+    return [];
+  }
+  /** Human descriptions of the records that still reference this one (e.g. "CoworkerMsOfficeCalendar 4, 9"). */
+  protected async referencedBy(_id: number, _trx: Executor): Promise<string[]> {
+    return [];
+  }
+  protected async afterUpdate(_id: number, _values: Values, _trx: Executor): Promise<void> {}
+  protected async beforeDelete(_id: number, _trx: Executor): Promise<void> {}
+
+  protected nowIso(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  list(query: ListQuery) {
+    return this.repo.list(query);
+  }
+
+  get(id: number) {
+    return this.repo.findById(id);
+  }
+
+  getMany(ids: number[]) {
+    return this.repo.findByIds(ids);
+  }
+
+  async create(body: Record<string, unknown>, actor: Actor, executor?: Executor): Promise<Rec> {
+    return withTransaction(this.db, executor, async (trx) => {
+      const values = await this.validValues(body, undefined, trx);
+      const now = this.nowIso();
+      const id = await this.repo.insert({
+        ...(await this.toColumns(values, undefined, trx)),
+        unique_id: randomUUID(),
+        created_on: now,
+        updated_on: now,
+        updated_by: actor.email,
+        is_new: 1,
+      }, trx);
+      const record = (await this.repo.findById(id, trx))!;
+      for (const o of this.observers) await o.created?.(record, trx);
+      return record;
+    });
+  }
+
+  async update(id: number, body: Record<string, unknown>, actor: Actor, executor?: Executor): Promise<{ UpdatedOn: string }> {
+    return withTransaction(this.db, executor, async (trx) => {
+      const values = await this.validValues(body, id, trx);
+      const before = await this.repo.findById(id, trx);
+      if (!before) throw this.notFound();
+      const now = this.nowIso();
+      const updated = await this.repo.updateById(id, { ...(await this.toColumns(values, before, trx)), updated_on: now, updated_by: actor.email, is_new: 0 }, trx);
+      if (!updated) throw this.notFound();
+      await this.afterUpdate(id, values, trx);
+      if (this.observers.length) {
+        const after = (await this.repo.findById(id, trx))!;
+        for (const o of this.observers) await o.updated?.(before, after, trx);
+      }
+      return { UpdatedOn: now };
+    });
+  }
+
+  /** Marks a record changed without changing its fields (commands count as a change). */
+  async touch(id: number, actor: Actor, executor?: Executor): Promise<{ UpdatedOn: string }> {
+    const now = this.nowIso();
+    if (!(await this.repo.updateById(id, { updated_on: now, updated_by: actor.email, is_new: 0 }, executor))) throw this.notFound();
+    return { UpdatedOn: now };
+  }
+
+  async remove(id: number, _actor: Actor, executor?: Executor): Promise<{ UpdatedOn: string }> {
+    return withTransaction(this.db, executor, async (trx) => {
+      const record = await this.repo.findById(id, trx);
+      if (!record) throw this.notFound();
+      const holders = await this.referencedBy(id, trx);
+      if (holders.length) {
+        throw AppError.field('Id', `${this.entity} ${id} is still referenced by ${holders.join('; ')}; remove or change those first`, id);
+      }
+      await this.beforeDelete(id, trx);
+      for (const o of this.observers) await o.deleting?.(record, trx);
+      if (!(await this.repo.deleteById(id, trx))) throw this.notFound();
+      return { UpdatedOn: this.nowIso() };
+    });
+  }
+
+  notFound(): AppError {
+    return AppError.notFound(`${this.entity} not found.`);
+  }
+
+  private async validValues(body: Record<string, unknown>, existingId: number | undefined, trx: Executor): Promise<Values> {
+    const values = await this.normalize(body, existingId, trx);
+    const errors = await this.checkReferences(values, trx);
+    if (errors.length) throw AppError.validation(errors);
+    return values;
+  }
+}
+
+/** "CoworkerMsOfficeCalendar 4, 9" (at most 10 ids; callers fetch 11 to know there are more). */
+export function describeHolders(entity: string, ids: number[]): string {
+  const shown = ids.slice(0, 10).join(', ');
+  return ids.length > 10 ? `${entity} ${shown} and more` : `${entity} ${shown}`;
+}

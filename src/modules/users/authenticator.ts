@@ -1,0 +1,82 @@
+/**
+ * Who is calling: a bearer token (looked up by hash) or HTTP Basic (scrypt-verified, then remembered for the
+ * same password hash so Basic stays fast). Then what they may do: full administrator, or the named role.
+ */
+import { createHash } from 'node:crypto';
+import { AppError, unauthorized } from '../../core/errors.js';
+import type { TokenRepository } from './token-repository.js';
+import type { UserRepository } from './repository.js';
+import type { PasswordLogin } from './password-login.js';
+import type { Clock } from '../../core/clock.js';
+
+export interface Principal {
+  userId: number;
+  email: string;
+  fullAdministrator: boolean;
+  roles: ReadonlySet<string>;
+}
+
+export class Authenticator {
+  private readonly roleSets = new Map<string, ReadonlySet<string>>();
+  private readonly basicVerified = new Map<string, string>();
+
+  constructor(
+    private readonly tokens: TokenRepository,
+    private readonly users: UserRepository,
+    private readonly login: PasswordLogin,
+    private readonly clock: Clock,
+  ) {}
+
+  async authenticate(header: string | undefined, ip = ''): Promise<Principal> {
+    if (!header) throw unauthorized('Authentication is required: send a bearer token from POST /api/token, or HTTP Basic credentials.');
+    const space = header.indexOf(' ');
+    const scheme = header.slice(0, space).toLowerCase();
+    const value = header.slice(space + 1).trim();
+    if (scheme === 'bearer' && value) return this.bearer(value);
+    if (scheme === 'basic' && value) return this.basic(value, ip);
+    throw unauthorized('The Authorization header must be "Bearer <token>" or "Basic <credentials>".');
+  }
+
+  private async bearer(token: string): Promise<Principal> {
+    const row = await this.tokens.findAccess(token);
+    if (!row || Number(row.expires_at) <= this.clock.now()) throw unauthorized('The access token is invalid or has expired.');
+    return this.principal(row.user_id, row.email, row.full_administrator, row.roles);
+  }
+
+  private async basic(encoded: string, ip: string): Promise<Principal> {
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const email = colon > 0 ? decoded.slice(0, colon) : '';
+    const password = colon > 0 ? decoded.slice(colon + 1) : '';
+    const key = createHash('sha256').update(encoded).digest('base64url');
+    // Credentials verified before, for the same stored hash, skip scrypt (and the failed-login count).
+    const known = email ? await this.users.credentials(email) : undefined;
+    if (known && this.basicVerified.get(key) === known.password_hash) {
+      return this.principal(known.id, known.email, known.full_administrator, known.roles);
+    }
+    const user = await this.login.check(email, password, ip);
+    if (!user) throw unauthorized('The user name or password is incorrect.');
+    if (this.basicVerified.size > 10_000) this.basicVerified.clear();
+    this.basicVerified.set(key, user.password_hash);
+    return this.principal(user.id, user.email, user.full_administrator, user.roles);
+  }
+
+  private principal(userId: number, email: string, admin: number | boolean, roles: string): Principal {
+    let set = this.roleSets.get(roles);
+    if (!set) {
+      set = new Set(JSON.parse(roles) as string[]);
+      if (this.roleSets.size > 10_000) this.roleSets.clear();
+      this.roleSets.set(roles, set);
+    }
+    return { userId, email, fullAdministrator: admin === 1 || admin === true, roles: set };
+  }
+}
+
+/** 403 unless the principal is a full administrator or holds the role (no role = full administrators only). */
+export function authorize(principal: Principal, role: string | null): void {
+  if (principal.fullAdministrator) return;
+  if (role && principal.roles.has(role)) return;
+  throw new AppError('forbidden', role
+    ? `You do not have permission to do this: it needs the role ${role} or a full administrator.`
+    : 'You do not have permission to do this: it needs a full administrator.');
+}

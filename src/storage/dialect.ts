@@ -1,0 +1,2 @@
+/** The two databases calbridge runs on. */
+export type Dialect = 'sqlite' | 'postgres';

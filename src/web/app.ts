@@ -1,0 +1,147 @@
+/**
+ * Builds the Fastify app from its parts; never listens (server.ts does, tests use inject()).
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Ajv } from 'ajv';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { parseIsoDate } from '../core/dates.js';
+import { rewriteApiUrl } from './nexudus/paths.js';
+import { installBodyParsers } from './nexudus/body.js';
+import { installErrorHandler } from './nexudus/error-handler.js';
+import { registerEntityRoutes } from './nexudus/entity-routes.js';
+import { tokenRoutes } from './nexudus/token-route.js';
+import type { AccessDeps } from './nexudus/access.js';
+import { operationsRoutes } from './operations/routes.js';
+import { registerCalendarCommandRoutes } from './nexudus/calendar-commands.js';
+import { webhookRoutes } from './graph-webhooks/routes.js';
+import type { Authenticator } from '../modules/users/authenticator.js';
+import type { WindowCounter } from '../modules/users/throttle.js';
+import type { TokenService } from '../modules/users/token-service.js';
+import type { UserService } from '../modules/users/service.js';
+import type { CoworkerService } from '../modules/directory/coworker-service.js';
+import type { ResourceService } from '../modules/directory/resource-service.js';
+import type { CoworkerMsOfficeCalendarService } from '../modules/calendars/service.js';
+import type { CalendarCommandRunner } from '../modules/calendars/commands.js';
+import type { NotificationIntake } from '../modules/graph/notification-intake.js';
+import type { OperationsService } from '../modules/operations/service.js';
+import { CoworkerMsOfficeCalendarSchema, CreateCoworkerMsOfficeCalendarBody, UpdateCoworkerMsOfficeCalendarBody, coworkerMsOfficeCalendarListSpec } from '../modules/calendars/schema.js';
+import { CoworkerSchema, CreateCoworkerBody, UpdateCoworkerBody, coworkerListSpec } from '../modules/directory/coworker-schema.js';
+import { ResourceSchema, CreateResourceBody, UpdateResourceBody, resourceListSpec } from '../modules/directory/resource-schema.js';
+import { UserSchema, CreateUserBody, UpdateUserBody, userListSpec } from '../modules/users/schema.js';
+
+export interface AppConfig {
+  logLevel: string;
+  logRequests?: boolean;
+}
+
+/** What the web layer needs from the domain; the composition root's services satisfy it. */
+export interface WebServices {
+  authenticator: Authenticator;
+  /** null when throttling is off. */
+  apiThrottle: WindowCounter | null;
+  tokenService: TokenService;
+  userService: UserService;
+  coworkerService: CoworkerService;
+  resourceService: ResourceService;
+  calendarService: CoworkerMsOfficeCalendarService;
+  commandRunner: CalendarCommandRunner;
+  intake: NotificationIntake;
+  operations: OperationsService;
+}
+
+export interface AppOptions {
+  /** A pino logger shared with the rest of the process; default: Fastify makes one at config.logLevel. */
+  logger?: FastifyBaseLogger;
+}
+
+export async function buildApp(config: AppConfig, services: WebServices, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { logger } = options;
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
+    logController: new LogController({ disableRequestLogging: config.logRequests === false }),
+    rewriteUrl: (req) => rewriteApiUrl(req.url ?? '/'),
+    bodyLimit: 1024 * 1024,
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        allErrors: true,
+        removeAdditional: false,
+      },
+      // Named apart from ajv-formats' own "iso-date-time", which is added after plugins and would win.
+      plugins: [(ajv: Ajv) => ajv.addFormat('nexudus-date', { type: 'string', validate: (value: string) => parseIsoDate(value) !== null })],
+    },
+  });
+
+  installBodyParsers(app);
+  installErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'calbridge',
+        version: '0.1.0',
+        description: 'Nexudus-compatible CoworkerMsOfficeCalendars API. Authenticate with a bearer token from POST /api/token, or HTTP Basic.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          basic: { type: 'http', scheme: 'basic' },
+        },
+      },
+      security: [{ bearer: [] }, { basic: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const access: AccessDeps = { authenticator: services.authenticator, throttle: services.apiThrottle };
+  await app.register(operationsRoutes, { operations: services.operations, access });
+  await app.register(tokenRoutes, { tokens: services.tokenService });
+
+  registerEntityRoutes(app, access, {
+    service: services.calendarService,
+    paths: ['/api/spaces/coworkermsofficecalendars'],
+    tag: 'CoworkerMsOfficeCalendars',
+    record: CoworkerMsOfficeCalendarSchema,
+    createBody: CreateCoworkerMsOfficeCalendarBody,
+    updateBody: UpdateCoworkerMsOfficeCalendarBody,
+    listSpec: coworkerMsOfficeCalendarListSpec,
+    roles: true,
+  });
+  registerCalendarCommandRoutes(app, access, services.calendarService, services.commandRunner);
+  await app.register(webhookRoutes, { intake: services.intake });
+
+  registerEntityRoutes(app, access, {
+    service: services.coworkerService,
+    paths: ['/api/spaces/coworkers'],
+    tag: 'Coworkers',
+    record: CoworkerSchema,
+    createBody: CreateCoworkerBody,
+    updateBody: UpdateCoworkerBody,
+    listSpec: coworkerListSpec,
+    roles: true,
+  });
+  registerEntityRoutes(app, access, {
+    service: services.resourceService,
+    paths: ['/api/spaces/resources'],
+    tag: 'Resources',
+    record: ResourceSchema,
+    createBody: CreateResourceBody,
+    updateBody: UpdateResourceBody,
+    listSpec: resourceListSpec,
+    roles: true,
+  });
+  registerEntityRoutes(app, access, {
+    service: services.userService,
+    paths: ['/api/sys/users'],
+    tag: 'Users',
+    record: UserSchema,
+    createBody: CreateUserBody,
+    updateBody: UpdateUserBody,
+    listSpec: userListSpec,
+    roles: false,
+  });
+
+  return app;
+}

@@ -1,0 +1,142 @@
+/**
+ * The Nexudus CRUD routes of one entity, on each of its paths: list (and batch `?id=[..]`), get one, create,
+ * update (PUT on the collection with Id in the body, or on /{id}), delete. Every entity is served by this one file;
+ * entities differ only in schemas and services.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type TSchema } from 'typebox';
+import { requireAccess, type AccessDeps } from './access.js';
+import { roleName } from '../../modules/users/roles.js';
+import type { EntityService, Actor } from '../../modules/records/record-service.js';
+import { listEnvelope, writeEnvelope } from './envelope.js';
+import { AppError } from '../../core/errors.js';
+import { listQueryParser, parseBatchIds, type ListSpec } from '../../core/list-query.js';
+import { ListQuerySchema, errorResponses, listEnvelopeSchema, writeEnvelopeSchema } from './schemas.js';
+
+export interface EntityRoutes {
+  service: EntityService;
+  /** Lower-case collection paths; the first is the canonical one shown in docs. */
+  paths: string[];
+  tag: string;
+  record: TSchema;
+  createBody: TSchema;
+  updateBody: TSchema;
+  listSpec: ListSpec;
+  /** Roles `{Entity}-List` etc.; false: full administrators only (users). */
+  roles: boolean;
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  return { userId: request.principal.userId, email: request.principal.email };
+}
+
+/** Parses a path id; anything but a positive integer is a 400 on Id. */
+export function pathId(raw: string): number {
+  const id = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw AppError.field('Id', 'must be a positive integer', raw);
+  return id;
+}
+
+export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, def: EntityRoutes): void {
+  const { service } = def;
+  const entity = service.entity;
+  const role = (action: 'List' | 'Read' | 'Create' | 'Edit' | 'Delete') => (def.roles ? roleName(entity, action) : null);
+  const parser = listQueryParser(def.listSpec);
+  const IdParams = Type.Object({ id: Type.String({ description: `The ${entity} Id.` }) });
+  const listAccess = requireAccess(access, role('List'));
+  const readAccess = requireAccess(access, role('Read'));
+
+  for (const [i, path] of def.paths.entries()) {
+    const hide = i > 0; // aliases work but are not repeated in the OpenAPI document
+    const tags = [def.tag];
+
+    app.get(path, {
+      schema: {
+        hide, tags, summary: `List or search ${entity} records, or get several by id`,
+        description: `Filters: ${def.listSpec.filters.map((f) => f.param).join(', ')}. Ranges: ${def.listSpec.ranges
+          .map((r) => `from_${entity}_${r}, to_${entity}_${r}`).join(', ')}. \`?id=[1,2,3]\` answers a bare array (role ${role('Read') ?? 'full administrator'}).`,
+        querystring: ListQuerySchema,
+        response: { 200: listEnvelopeSchema(def.record), ...errorResponses },
+      },
+      // Batch needs -Read, a list -List: decided from the query before the access check.
+      onRequest: async (request, reply) => {
+        let batch: unknown;
+        try {
+          batch = batchIdsOf(request.query as Record<string, unknown>);
+        } catch {
+          batch = true; // a malformed batch is still a batch: authenticate as one, answer 400 in the handler
+        }
+        await (batch ? readAccess : listAccess).call(app, request, reply);
+      },
+    }, async (request, reply) => {
+      const query = request.query as Record<string, unknown>;
+      const ids = batchIdsOf(query);
+      // The batch form answers a bare array, outside the list envelope's response schema.
+      if (ids) return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(await service.getMany(ids));
+      const q = parser.parse(query);
+      const { records, total } = await service.list(q);
+      return listEnvelope(records, q.page, q.size, q.orderBy, q.descending, total);
+    });
+
+    app.get(`${path}/:id`, {
+      schema: { hide, tags, summary: `Get one ${entity} (the bare record)`, params: IdParams, response: { 200: def.record, ...errorResponses } },
+      onRequest: readAccess,
+    }, async (request) => {
+      const record = await service.get(pathId((request.params as { id: string }).id));
+      if (!record) throw AppError.notFound(`${entity} not found.`);
+      return record;
+    });
+
+    app.post(path, {
+      schema: { hide, tags, summary: `Create a ${entity}`, body: def.createBody, response: { 200: writeEnvelopeSchema(def.record), ...errorResponses } },
+      onRequest: requireAccess(access, role('Create')),
+    }, async (request) => {
+      const record = (await service.create(request.body as Record<string, unknown>, actorOf(request))) as { UpdatedOn: string };
+      return writeEnvelope(`${entity} was successfully created.`, record, record.UpdatedOn, request.principal.email);
+    });
+
+    const update = async (request: FastifyRequest) => {
+      const body = request.body as Record<string, unknown>;
+      const fromPath = (request.params as { id?: string }).id;
+      const bodyId = body.Id === undefined || body.Id === null || body.Id === '' ? undefined : body.Id;
+      let id: number;
+      if (fromPath !== undefined) {
+        id = pathId(fromPath);
+        if (bodyId !== undefined && Number(bodyId) !== id) throw AppError.field('Id', `does not match the Id in the path (${id})`, bodyId);
+      } else {
+        if (bodyId === undefined) throw AppError.field('Id', 'is a required field');
+        id = pathId(String(bodyId).trim());
+      }
+      const { UpdatedOn } = await service.update(id, body, actorOf(request));
+      return writeEnvelope(`${entity} was successfully updated.`, { Id: id }, UpdatedOn, request.principal.email);
+    };
+    const editAccess = requireAccess(access, role('Edit'));
+    const updateSchema = { hide, tags, summary: `Update a ${entity} (full replacement; Id in the body)`, body: def.updateBody, response: { 200: writeEnvelopeSchema(IdOnly), ...errorResponses } };
+    app.put(path, { schema: updateSchema, onRequest: editAccess }, update);
+    app.put(`${path}/:id`, { schema: { ...updateSchema, hide: true, params: IdParams }, onRequest: editAccess }, update);
+
+    app.delete(`${path}/:id`, {
+      schema: { hide, tags, summary: `Delete a ${entity}`, params: IdParams, response: { 200: writeEnvelopeSchema(IdOnly), ...errorResponses } },
+      onRequest: requireAccess(access, role('Delete')),
+    }, async (request) => {
+      const id = pathId((request.params as { id: string }).id);
+      const { UpdatedOn } = await service.remove(id, actorOf(request));
+      return writeEnvelope(`${entity} was successfully deleted.`, { Id: id }, UpdatedOn, request.principal.email);
+    });
+  }
+}
+
+const IdOnly = Type.Object({ Id: Type.Integer() });
+
+/** The batch form `?id=[1,2]` / `?id=1,2` (any case of "id"); a plain `id=5` is the list's Id filter. */
+function batchIdsOf(query: Record<string, unknown>): number[] | undefined {
+  for (const key in query) {
+    if (key.length === 2 && key.toLowerCase() === 'id') {
+      const raw = query[key];
+      const value = Array.isArray(raw) ? raw.join(',') : raw;
+      if (typeof value !== 'string' || value === '') return undefined;
+      return parseBatchIds(value, key);
+    }
+  }
+  return undefined;
+}

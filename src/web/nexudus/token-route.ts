@@ -1,0 +1,74 @@
+/**
+ * POST /api/token (OAuth2 as Nexudus documents it): password and refresh_token grants, form-encoded only,
+ * client_id as header or field, rotating single-use refresh tokens, failed-login throttling.
+ */
+import { parse as parseForm } from 'node:querystring';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { errorEnvelope } from './envelope.js';
+import { httpHeaders } from './error-map.js';
+import { ErrorEnvelopeSchema } from './schemas.js';
+import type { TokenService } from '../../modules/users/token-service.js';
+import { AppError } from '../../core/errors.js';
+
+export interface TokenRouteDeps {
+  tokens: TokenService;
+}
+
+const TokenAnswer = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String(),
+});
+const TokenError = Type.Object({ error: Type.String(), error_description: Type.String() });
+
+export async function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): Promise<void> {
+  // Only form-encoded bodies carry a grant; anything else is read raw and refused as unsupported_grant_type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.post('/api/token', {
+    schema: {
+      tags: ['Authentication'],
+      summary: 'Get a bearer token (password grant) or rotate one (refresh_token grant)',
+      description: 'Body application/x-www-form-urlencoded: grant_type=password&username=&password= or grant_type=refresh_token&refresh_token=. Optional client_id as header or field.',
+      response: { 200: TokenAnswer, 400: TokenError, 409: ErrorEnvelopeSchema },
+    },
+  }, async (request, reply) => {
+    const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (contentType !== 'application/x-www-form-urlencoded' || typeof request.body !== 'string') {
+      return fail(reply, 'unsupported_grant_type', 'The body must be application/x-www-form-urlencoded with a grant_type.');
+    }
+    const form = parseForm(request.body);
+    const field = (name: string) => {
+      const v = form[name];
+      return typeof v === 'string' ? v : Array.isArray(v) ? v[v.length - 1] : undefined;
+    };
+    const headerClient = request.headers['client_id'];
+    const clientId = (typeof headerClient === 'string' && headerClient) || field('client_id') || undefined;
+    const grant = field('grant_type');
+
+    if (grant === 'password') {
+      let result;
+      try {
+        result = await deps.tokens.passwordGrant(field('username')?.trim() ?? '', field('password') ?? '', request.ip, clientId);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return reply.code(409).headers(httpHeaders(err)).send(errorEnvelope(409, err.message, null));
+      }
+      return result.ok ? result.tokens : fail(reply, result.error, result.description);
+    }
+
+    if (grant === 'refresh_token') {
+      const result = await deps.tokens.refreshGrant(field('refresh_token'), clientId);
+      return result.ok ? result.tokens : fail(reply, result.error, result.description);
+    }
+
+    return fail(reply, 'unsupported_grant_type', grant ? `The grant_type "${grant}" is not supported; use password or refresh_token.` : 'The grant_type is missing.');
+  });
+}
+
+function fail(reply: FastifyReply, error: string, description: string) {
+  return reply.code(400).send({ error, error_description: description });
+}

@@ -1,0 +1,88 @@
+/**
+ * Schema errors (Ajv, from the TypeBox schemas) → Nexudus `Errors` entries: one per failing property, with the
+ * messages a Nexudus client expects ("is a required field").
+ */
+import type { FieldError } from '../../core/errors.js';
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Write-only fields: a rejected value is never echoed back as AttemptedValue (passwords never appear in answers). */
+const WRITE_ONLY = new Set(['Password']);
+
+const PRIORITY = ['required', 'format', 'maxLength', 'minLength', 'pattern', 'enum', 'maxItems', 'anyOf', 'type'];
+
+export function fieldErrorsFromSchema(errors: AjvError[], body: unknown): FieldError[] {
+  const byProperty = new Map<string | null, AjvError[]>();
+  for (const e of errors) {
+    let property: string | null;
+    if (e.keyword === 'required' && !e.instancePath) property = String(e.params.missingProperty);
+    else {
+      const segment = e.instancePath.split('/')[1];
+      property = segment === undefined ? null : segment.replace(/~1/g, '/').replace(/~0/g, '~');
+    }
+    if (!byProperty.has(property)) byProperty.set(property, []);
+    byProperty.get(property)!.push(e);
+  }
+  const source = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const out: FieldError[] = [];
+  for (const [property, list] of byProperty) {
+    if (property === null) {
+      out.push({ AttemptedValue: null, Message: 'The request body must be a JSON object (or a form-encoded body).', PropertyName: null });
+      continue;
+    }
+    const attempted = source[property] ?? null;
+    out.push({ AttemptedValue: WRITE_ONLY.has(property) ? null : attempted, Message: messageFor(list, attempted), PropertyName: property });
+  }
+  return out;
+}
+
+function messageFor(list: AjvError[], attempted: unknown): string {
+  const sorted = [...list].sort((a, b) => rank(a.keyword) - rank(b.keyword));
+  const top = sorted[0]!;
+  if (top.keyword === 'required' || attempted === null) return 'is a required field';
+  switch (top.keyword) {
+    case 'format':
+      return top.params.format === 'email'
+        ? 'is not a valid e-mail address'
+        : 'is not a valid date (ISO 8601, for example 2025-01-15T10:30:00Z)';
+    case 'maxLength':
+      return `must be at most ${top.params.limit} characters`;
+    case 'minLength':
+      return `must be at least ${top.params.limit} characters`;
+    case 'pattern':
+      // Required strings carry the pattern "\S" (non-empty after trimming); lenient numbers a digits pattern.
+      if (top.params.pattern === '\\S') return typeof attempted === 'string' ? 'is a required field' : typeWord(list);
+      return typeWord(list);
+    case 'enum':
+      return `must be one of: ${(top.params.allowedValues as unknown[]).join(', ')}`;
+    case 'maxItems':
+      return `must have at most ${top.params.limit} items`;
+    default:
+      return typeWord(list);
+  }
+}
+
+/** "must be an integer" from the first type the schema allowed (the first branch of a lenient union). */
+function typeWord(list: AjvError[]): string {
+  const typeError = list.find((e) => e.keyword === 'type');
+  const type = String(typeError?.params.type ?? '').split(',')[0];
+  switch (type) {
+    case 'integer': return 'must be an integer';
+    case 'number': return 'must be a number';
+    case 'boolean': return 'must be true or false';
+    case 'array': return 'must be a list';
+    case 'object': return 'must be an object';
+    case 'string': return 'must be a string';
+    default: return list[0]?.message ?? 'is not valid';
+  }
+}
+
+function rank(keyword: string): number {
+  const i = PRIORITY.indexOf(keyword);
+  return i < 0 ? PRIORITY.length : i;
+}
