@@ -22,15 +22,24 @@ const pendingAfterCommit = new WeakMap<Transaction<Database>, Array<() => unknow
 
 /** Runs fn in a transaction; the callbacks it registered with afterCommit run after a successful commit. */
 export async function inTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  let callbacks: Array<() => unknown> = [];
-  const result = await db.transaction().execute(async (trx) => {
-    callbacks = [];
-    pendingAfterCommit.set(trx, callbacks);
-    return fn(trx);
-  });
-  for (const cb of callbacks) await cb();
-  return result;
+  for (let attempt = 1; ; attempt++) {
+    let callbacks: Array<() => unknown> = [];
+    try {
+      const result = await db.transaction().execute(async (trx) => {
+        callbacks = [];
+        pendingAfterCommit.set(trx, callbacks);
+        return fn(trx);
+      });
+      for (const cb of callbacks) await cb();
+      return result;
+    } catch (err) {
+      // PostgreSQL resolves a deadlock (or a serialization conflict) by aborting one side: that side runs again.
+      if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
+    }
+  }
 }
+
+const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
  * Inside an open transaction: use it (the caller's unit of work). Outside: start one. Lets a service method be

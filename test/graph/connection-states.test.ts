@@ -1,0 +1,59 @@
+/** The connection state table: every (state, event) pair is either the table's transition or an error. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { CONNECTION_STATES, IllegalTransitionError, TRANSITIONS, nextState, type ConnectionEvent } from '../../src/modules/graph/connection-states.js';
+import { createTestApp } from '../helpers/app.js';
+import { createResource } from '../helpers/factories.js';
+
+const EVENTS = Object.keys(TRANSITIONS) as ConnectionEvent[];
+
+test('nextState follows the table for every state and event, and refuses the rest', () => {
+  let allowed = 0;
+  for (const from of CONNECTION_STATES) {
+    for (const event of EVENTS) {
+      const t = TRANSITIONS[event];
+      if ((t.from as readonly string[]).includes(from)) {
+        assert.equal(nextState(from, event), t.to, `${from} --${event}-->`);
+        allowed++;
+      } else {
+        assert.throws(() => nextState(from, event), IllegalTransitionError, `${from} --${event}--> must be refused`);
+      }
+    }
+  }
+  assert.ok(allowed > 0 && allowed < CONNECTION_STATES.length * EVENTS.length, 'the table allows some pairs and refuses others');
+  // A connection that does not exist yet starts only with events allowed from anywhere.
+  assert.equal(nextState(null, 'attached'), 'renewing');
+  assert.equal(nextState(null, 'detached'), 'credentials_missing');
+  assert.throws(() => nextState(null, 'subscribed'), IllegalTransitionError);
+});
+
+test('the repository writes every allowed transition and refuses a forbidden one without writing', async (ctx) => {
+  const t = await createTestApp();
+  ctx.after(() => t.close());
+  const resource = await createResource(t.app, t.admin);
+  const created = await t.container.calendarService.create(
+    { ResourceId: resource.Id, Name: 'States', SubscriptionId: 's', CalendarId: 'c', SubscriptionExpireDate: '2030-01-01T00:00:00Z' },
+    { userId: 0, email: 'test' },
+  );
+  const repo = t.container.connections;
+  assert.equal((await repo.get(created.Id))?.state, 'credentials_missing', 'a record without a coworker has nothing to subscribe with');
+  for (const from of CONNECTION_STATES) {
+    for (const event of EVENTS) {
+      await sql`UPDATE graph_connections SET state = ${from}, last_error = NULL WHERE calendar_record_id = ${created.Id}`.execute(t.storage.db);
+      const t2 = TRANSITIONS[event];
+      if ((t2.from as readonly string[]).includes(from)) {
+        assert.equal(await repo.transition(created.Id, event, { last_error: event }), t2.to);
+        const row = await repo.get(created.Id);
+        assert.equal(row?.state, t2.to);
+        assert.equal(row?.last_error, event, 'the fields move with the state');
+      } else {
+        await assert.rejects(repo.transition(created.Id, event, { last_error: event }), IllegalTransitionError);
+        const row = await repo.get(created.Id);
+        assert.equal(row?.state, from, `${from} --${event}--> changed nothing`);
+        assert.equal(row?.last_error, null);
+        assert.equal(await repo.transitionIfAllowed(created.Id, event), false);
+      }
+    }
+  }
+});
