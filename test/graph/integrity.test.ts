@@ -2,7 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import path from 'node:path';
 import { startGraphEnv } from '../helpers/graph-env.js';
+import { testConfig } from '../helpers/app.js';
+import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
+import { composeServices } from '../../src/composition-root.js';
+import { openPostgres, openSqlite } from '../../src/storage/database.js';
 
 const CAL = '/api/spaces/coworkermsofficecalendars';
 const ADELE = 'adelev@contoso.onmicrosoft.com';
@@ -64,18 +69,25 @@ test('without a live subscription, SubscriptionId and SubscriptionExpireDate are
   }
 });
 
-test('a record created while no engine works the queue is connected as soon as one does (the job was committed with the record)', async () => {
+test('a record created by an API-only process (SYNC_ENGINE=off) is subscribed by the process that runs the engine', async () => {
   const env = await startGraphEnv();
+  // A second process on the same database, with no engine and no queue: the REST API alone.
+  const storage = testDatabaseUrl ? openPostgres({ url: await postgresUrlFor(env.dir), poolSize: 2 }) : openSqlite({ file: path.join(env.dir, 'calbridge.db') });
+  const apiOnly = composeServices(storage, testConfig);
   try {
-    await env.queue.stop(); // an API-only process: SYNC_ENGINE=off
-    const { recordId } = await env.connectMailbox(ADELE);
-    const conn = await env.connection(recordId);
-    assert.equal(conn?.state, 'renewing', 'the connection row commits with the record');
-    const jobs = await env.storage.db.selectFrom('jobs').select(['type', 'state']).where('dedupe_key', '=', `graph.subscribe:${recordId}`).execute();
-    assert.deepEqual(jobs, [{ type: 'graph.subscribe', state: 'pending' }], 'and so does its subscribe job');
-    env.queue.start();
-    await env.untilState(recordId, 'active');
+    const user = env.seed.users.find((u) => u.userPrincipalName === ADELE)!;
+    const calendar = env.emu.control.defaultCalendar(user.id);
+    const actor = { userId: 0, email: 'api-only@test.local' };
+    const coworker = await apiOnly.coworkerService.create({ FullName: 'Adele', Email: ADELE }, actor);
+    const resource = await apiOnly.resourceService.create({ Name: 'Room' }, actor);
+    const record = await apiOnly.calendarService.create({ ResourceId: resource.Id, CoworkerId: coworker.Id, Name: 'Adele', SubscriptionId: 'pending', CalendarId: calendar.id, SubscriptionExpireDate: '2030-01-01T00:00:00Z' }, actor);
+    const jobs = await storage.db.selectFrom('jobs').select(['type', 'state']).where('dedupe_key', '=', `graph.subscribe:${record.Id}`).execute();
+    assert.deepEqual(jobs.map((j) => j.type), ['graph.subscribe'], 'the subscribe job commits with the record');
+    env.queue.poke();
+    await env.untilState(record.Id, 'active');
+    assert.equal(env.emu.control.listSubscriptions().length, 1);
   } finally {
+    await storage.close();
     await env.close();
   }
 });
