@@ -12,33 +12,12 @@ interface RecordMeta {
   system_id: string | null;
 }
 
-export interface CoworkerMsOfficeCalendarTable extends RecordMeta {
-  resource_id: number;
-  coworker_id: number | null;
-  name: string;
-  subscription_id: string;
-  calendar_id: string;
-  subscription_expire_date: string;
-}
-
-export interface CoworkerTable extends RecordMeta {
-  full_name: string;
-  email: string;
-}
-
-export interface ResourceTable extends RecordMeta {
-  name: string;
-  calendar_email: string | null;
-}
-
-export interface UserTable extends RecordMeta {
-  email: string;
-  full_name: string | null;
-  password_hash: string;
-  full_administrator: number;
-  /** JSON array of role names. */
-  roles: string;
-  coworker_id: number | null;
+/**
+ * The entity tables: their columns are declared once, by each entity's fields (each module's schema.ts, through defineEntity)
+ * and created by the migrations; here they are only the columns every record has, plus any column by name.
+ */
+export interface EntityTable extends RecordMeta {
+  [column: string]: unknown;
 }
 
 export interface AccessTokenTable {
@@ -121,10 +100,10 @@ export interface Database {
   settings: SettingTable;
   jobs: JobTable;
   coworker_ms_office_calendars_name_fts: CalendarNameFtsTable;
-  coworker_ms_office_calendars: CoworkerMsOfficeCalendarTable;
-  coworkers: CoworkerTable;
-  resources: ResourceTable;
-  users: UserTable;
+  coworker_ms_office_calendars: EntityTable;
+  coworkers: EntityTable;
+  resources: EntityTable;
+  users: EntityTable;
   access_tokens: AccessTokenTable;
   refresh_tokens: RefreshTokenTable;
 }

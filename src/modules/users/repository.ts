@@ -26,7 +26,7 @@ export class UserRepository extends RecordRepository<typeof userEntity, User> {
         this.db.selectFrom('users').select(['id', 'email', 'password_hash', 'full_administrator', 'roles'])
           .where((eb) => eb(eb.fn('lower', ['email']), '=', email)),
       1,
-    );
+    ) as PreparedQuery<Credentials, [string]>;
   }
 
   async credentials(email: string, db: Executor = this.db): Promise<Credentials | undefined> {

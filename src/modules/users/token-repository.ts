@@ -45,7 +45,7 @@ export class TokenRepository {
           .select(['t.user_id', 't.expires_at', 'u.email', 'u.full_administrator', 'u.roles'])
           .where('t.token_hash', '=', hash),
       1,
-    );
+    ) as (hash: string) => Promise<TokenUserRow[]>;
   }
 
   async findAccess(token: string): Promise<TokenUserRow | undefined> {
