@@ -12,7 +12,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { openSqlite } from '../src/storage/database.js';
 import { composeServices } from '../src/composition-root.js';
 import { listQueryParser } from '../src/core/list-query.js';
-import { coworkerMsOfficeCalendarListSpec } from '../src/modules/calendars/schema.js';
+import { calendarEntity } from '../src/modules/calendars/schema.js';
 import { ArgError, intArg, parseArgs, usage, type OptionSpec } from './lib/args.js';
 import { CASES, selectCases, type BenchCase } from './lib/cases.js';
 import { readSeedInfo } from './lib/seeder.js';
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 
   const storage = openSqlite({ file });
   const container = composeServices(storage, { scryptCost: 16384 });
-  const parser = listQueryParser(coworkerMsOfficeCalendarListSpec);
+  const parser = listQueryParser(calendarEntity.listSpec);
   explain = new BetterSqlite3(file, { readonly: true });
   const actor = { userId: 1, email: info.email };
   const token = await (async () => {

@@ -25,10 +25,10 @@ import type { CoworkerMsOfficeCalendarService } from '../modules/calendars/servi
 import type { CalendarCommandRunner } from '../modules/calendars/commands.js';
 import type { NotificationIntake } from '../modules/graph/notification-intake.js';
 import type { OperationsService } from '../modules/operations/service.js';
-import { CoworkerMsOfficeCalendarSchema, CreateCoworkerMsOfficeCalendarBody, UpdateCoworkerMsOfficeCalendarBody, coworkerMsOfficeCalendarListSpec } from '../modules/calendars/schema.js';
-import { CoworkerSchema, CreateCoworkerBody, UpdateCoworkerBody, coworkerListSpec } from '../modules/directory/coworker-schema.js';
-import { ResourceSchema, CreateResourceBody, UpdateResourceBody, resourceListSpec } from '../modules/directory/resource-schema.js';
-import { UserSchema, CreateUserBody, UpdateUserBody, userListSpec } from '../modules/users/schema.js';
+import { calendarEntity } from '../modules/calendars/schema.js';
+import { coworkerEntity } from '../modules/directory/coworker-schema.js';
+import { resourceEntity } from '../modules/directory/resource-schema.js';
+import { userEntity } from '../modules/users/schema.js';
 
 export interface AppConfig {
   logLevel: string;
@@ -99,49 +99,16 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   await app.register(operationsRoutes, { operations: services.operations, access });
   await app.register(tokenRoutes, { tokens: services.tokenService });
 
-  registerEntityRoutes(app, access, {
-    service: services.calendarService,
-    paths: ['/api/spaces/coworkermsofficecalendars'],
-    tag: 'CoworkerMsOfficeCalendars',
-    record: CoworkerMsOfficeCalendarSchema,
-    createBody: CreateCoworkerMsOfficeCalendarBody,
-    updateBody: UpdateCoworkerMsOfficeCalendarBody,
-    listSpec: coworkerMsOfficeCalendarListSpec,
-    roles: true,
-  });
+  const entities = [
+    { service: services.calendarService, paths: ['/api/spaces/coworkermsofficecalendars'], tag: 'CoworkerMsOfficeCalendars', schemas: calendarEntity, roles: true },
+    { service: services.coworkerService, paths: ['/api/spaces/coworkers'], tag: 'Coworkers', schemas: coworkerEntity, roles: true },
+    { service: services.resourceService, paths: ['/api/spaces/resources'], tag: 'Resources', schemas: resourceEntity, roles: true },
+    // Users: full administrators only (no roles).
+    { service: services.userService, paths: ['/api/sys/users'], tag: 'Users', schemas: userEntity, roles: false },
+  ];
+  for (const def of entities) registerEntityRoutes(app, access, def);
   registerCalendarCommandRoutes(app, access, services.calendarService, services.commandRunner);
   await app.register(webhookRoutes, { intake: services.intake });
-
-  registerEntityRoutes(app, access, {
-    service: services.coworkerService,
-    paths: ['/api/spaces/coworkers'],
-    tag: 'Coworkers',
-    record: CoworkerSchema,
-    createBody: CreateCoworkerBody,
-    updateBody: UpdateCoworkerBody,
-    listSpec: coworkerListSpec,
-    roles: true,
-  });
-  registerEntityRoutes(app, access, {
-    service: services.resourceService,
-    paths: ['/api/spaces/resources'],
-    tag: 'Resources',
-    record: ResourceSchema,
-    createBody: CreateResourceBody,
-    updateBody: UpdateResourceBody,
-    listSpec: resourceListSpec,
-    roles: true,
-  });
-  registerEntityRoutes(app, access, {
-    service: services.userService,
-    paths: ['/api/sys/users'],
-    tag: 'Users',
-    record: UserSchema,
-    createBody: CreateUserBody,
-    updateBody: UpdateUserBody,
-    listSpec: userListSpec,
-    roles: false,
-  });
 
   return app;
 }

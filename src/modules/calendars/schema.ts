@@ -27,10 +27,5 @@ export const calendarEntity = defineEntity({
   },
 });
 
-export const CoworkerMsOfficeCalendarSchema = calendarEntity.record;
-export const CreateCoworkerMsOfficeCalendarBody = calendarEntity.createBody;
-export const UpdateCoworkerMsOfficeCalendarBody = calendarEntity.updateBody;
-export const coworkerMsOfficeCalendarListSpec = calendarEntity.listSpec;
-
-export type CoworkerMsOfficeCalendar = Static<typeof CoworkerMsOfficeCalendarSchema>;
+export type CoworkerMsOfficeCalendar = Static<typeof calendarEntity.record>;
 export type CoworkerMsOfficeCalendarValues = ValuesOf<typeof calendarEntity.fields>;

@@ -15,9 +15,5 @@ export const coworkerEntity = defineEntity({
   },
 });
 
-export const CoworkerSchema = coworkerEntity.record;
-export const CreateCoworkerBody = coworkerEntity.createBody;
-export const UpdateCoworkerBody = coworkerEntity.updateBody;
-export const coworkerListSpec = coworkerEntity.listSpec;
-export type Coworker = Static<typeof CoworkerSchema>;
+export type Coworker = Static<typeof coworkerEntity.record>;
 export type CoworkerValues = ValuesOf<typeof coworkerEntity.fields>;

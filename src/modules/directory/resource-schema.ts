@@ -15,9 +15,5 @@ export const resourceEntity = defineEntity({
   },
 });
 
-export const ResourceSchema = resourceEntity.record;
-export const CreateResourceBody = resourceEntity.createBody;
-export const UpdateResourceBody = resourceEntity.updateBody;
-export const resourceListSpec = resourceEntity.listSpec;
-export type Resource = Static<typeof ResourceSchema>;
+export type Resource = Static<typeof resourceEntity.record>;
 export type ResourceValues = ValuesOf<typeof resourceEntity.fields>;

@@ -36,9 +36,5 @@ export const userEntity = defineEntity({
   },
 });
 
-export const UserSchema = userEntity.record;
-export const CreateUserBody = userEntity.createBody;
-export const UpdateUserBody = userEntity.updateBody;
-export const userListSpec = userEntity.listSpec;
-export type User = Static<typeof UserSchema>;
+export type User = Static<typeof userEntity.record>;
 export type UserValues = ValuesOf<typeof userEntity.fields>;

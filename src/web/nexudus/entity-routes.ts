@@ -4,13 +4,14 @@
  * entities differ only in schemas and services.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type TSchema } from 'typebox';
+import { Type } from 'typebox';
+import type { Entity } from '../../modules/records/entity.js';
 import { requireAccess, type AccessDeps } from './access.js';
 import { roleName } from '../../modules/users/roles.js';
 import type { EntityService, Actor } from '../../modules/records/record-service.js';
 import { listEnvelope, writeEnvelope } from './envelope.js';
 import { AppError } from '../../core/errors.js';
-import { listQueryParser, parseBatchIds, type ListSpec } from '../../core/list-query.js';
+import { listQueryParser, parseBatchIds } from '../../core/list-query.js';
 import { ListQuerySchema, errorResponses, listEnvelopeSchema, writeEnvelopeSchema } from './schemas.js';
 
 export interface EntityRoutes {
@@ -18,10 +19,8 @@ export interface EntityRoutes {
   /** Lower-case collection paths; the first is the canonical one shown in docs. */
   paths: string[];
   tag: string;
-  record: TSchema;
-  createBody: TSchema;
-  updateBody: TSchema;
-  listSpec: ListSpec;
+  /** The entity's declaration: its record, bodies and list spec. */
+  schemas: Pick<Entity<any>, 'record' | 'createBody' | 'updateBody' | 'listSpec'>;
   /** Roles `{Entity}-List` etc.; false: full administrators only (users). */
   roles: boolean;
 }
@@ -41,7 +40,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
   const { service } = def;
   const entity = service.entity;
   const role = (action: 'List' | 'Read' | 'Create' | 'Edit' | 'Delete') => (def.roles ? roleName(entity, action) : null);
-  const parser = listQueryParser(def.listSpec);
+  const parser = listQueryParser(def.schemas.listSpec);
   const IdParams = Type.Object({ id: Type.String({ description: `The ${entity} Id.` }) });
   const listAccess = requireAccess(access, role('List'));
   const readAccess = requireAccess(access, role('Read'));
@@ -53,10 +52,10 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
     app.get(path, {
       schema: {
         hide, tags, summary: `List or search ${entity} records, or get several by id`,
-        description: `Filters: ${def.listSpec.filters.map((f) => f.param).join(', ')}. Ranges: ${def.listSpec.ranges
+        description: `Filters: ${def.schemas.listSpec.filters.map((f) => f.param).join(', ')}. Ranges: ${def.schemas.listSpec.ranges
           .map((r) => `from_${entity}_${r}, to_${entity}_${r}`).join(', ')}. \`?id=[1,2,3]\` answers a bare array (role ${role('Read') ?? 'full administrator'}).`,
         querystring: ListQuerySchema,
-        response: { 200: listEnvelopeSchema(def.record), ...errorResponses },
+        response: { 200: listEnvelopeSchema(def.schemas.record), ...errorResponses },
       },
       // Batch needs -Read, a list -List: decided from the query before the access check.
       onRequest: async (request, reply) => {
@@ -79,7 +78,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
     });
 
     app.get(`${path}/:id`, {
-      schema: { hide, tags, summary: `Get one ${entity} (the bare record)`, params: IdParams, response: { 200: def.record, ...errorResponses } },
+      schema: { hide, tags, summary: `Get one ${entity} (the bare record)`, params: IdParams, response: { 200: def.schemas.record, ...errorResponses } },
       onRequest: readAccess,
     }, async (request) => {
       const record = await service.get(pathId((request.params as { id: string }).id));
@@ -88,7 +87,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
     });
 
     app.post(path, {
-      schema: { hide, tags, summary: `Create a ${entity}`, body: def.createBody, response: { 200: writeEnvelopeSchema(def.record), ...errorResponses } },
+      schema: { hide, tags, summary: `Create a ${entity}`, body: def.schemas.createBody, response: { 200: writeEnvelopeSchema(def.schemas.record), ...errorResponses } },
       onRequest: requireAccess(access, role('Create')),
     }, async (request) => {
       const record = (await service.create(request.body as Record<string, unknown>, actorOf(request))) as { UpdatedOn: string };
@@ -111,7 +110,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
       return writeEnvelope(`${entity} was successfully updated.`, { Id: id }, UpdatedOn, request.principal.email);
     };
     const editAccess = requireAccess(access, role('Edit'));
-    const updateSchema = { hide, tags, summary: `Update a ${entity} (full replacement; Id in the body)`, body: def.updateBody, response: { 200: writeEnvelopeSchema(IdOnly), ...errorResponses } };
+    const updateSchema = { hide, tags, summary: `Update a ${entity} (full replacement; Id in the body)`, body: def.schemas.updateBody, response: { 200: writeEnvelopeSchema(IdOnly), ...errorResponses } };
     app.put(path, { schema: updateSchema, onRequest: editAccess }, update);
     app.put(`${path}/:id`, { schema: { ...updateSchema, hide: true, params: IdParams }, onRequest: editAccess }, update);
 
