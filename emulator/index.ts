@@ -14,6 +14,7 @@ import { RequestLog } from './lib/request-log.js';
 import { buildServer, bundledTls, type TlsMaterial } from './lib/server.js';
 import { DEFAULT_SETTINGS, type EmulatorSettings } from './lib/settings.js';
 import { SubscriptionService } from './lib/subscriptions.js';
+import { MailboxThrottle } from './lib/throttling.js';
 import { TokenService } from './lib/tokens.js';
 
 export { EmulatorControl } from './lib/control.js';
@@ -23,6 +24,7 @@ export type { EmulatorSettings } from './lib/settings.js';
 export type { FaultSpec, FaultRule } from './lib/faults.js';
 export type { DeliveryRecord, DeliveryFilter, NotificationFaultSpec } from './lib/notifier.js';
 export type { RequestRecord, RequestFilter } from './lib/request-log.js';
+export type { ThrottleStats, MailboxThrottleStats } from './lib/throttling.js';
 export type { AppRecord, TenantRecord, UserRecord, CalendarRecord } from './lib/directory.js';
 export type * from './lib/graph-types.js';
 export { trustEmulatorCertificate, EMULATOR_CA_PATH } from './lib/trust.js';
@@ -67,6 +69,7 @@ export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Pr
     tokens: new TokenService(settings, clock, directory),
     faults: new FaultInjector(),
     requests: new RequestLog(settings.requestLogLimit),
+    throttle: new MailboxThrottle(settings, clock),
     caCertificate: tls.ca,
   } as EmulatorContext;
   ctx.subscriptions = new SubscriptionService(ctx);

@@ -30,6 +30,12 @@ import { NotificationIntake } from './modules/graph/notification-intake.js';
 import { startGraphEngine, type EngineOptions, type GraphEngine } from './modules/graph/engine.js';
 import type { GraphEndpoints } from './modules/graph/graph-client.js';
 import { OperationsService } from './modules/operations/service.js';
+import { BookingRepository, CancelledBookingRepository } from './modules/bookings/repository.js';
+import { BookingService } from './modules/bookings/service.js';
+import { BookingSync } from './modules/bookings/booking-sync.js';
+import { OutlookWriter } from './modules/bookings/outlook-writer.js';
+import { RecordReader } from './modules/records/record-service.js';
+import { CANCELLED_BOOKING } from './modules/bookings/schema.js';
 
 type Tunables = 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds' | 'syncDelayMs';
 export type ServiceConfig = Pick<Config, 'scryptCost'> & Partial<Pick<Config, Tunables>>;
@@ -47,6 +53,7 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
   const resources = new ResourceRepository(storage);
   const calendars = new CoworkerMsOfficeCalendarRepository(storage);
   const connections = new ConnectionRepository(db, clock);
+  const bookings = new BookingRepository(storage);
 
   const login = new PasswordLogin(users, new WindowCounter(config.loginFailureLimit ?? 10, (config.loginFailureWindowSeconds ?? 300) * 1000, clock), config.scryptCost);
   const calendarService = new CoworkerMsOfficeCalendarService(calendars, resources, coworkers, deps);
@@ -55,6 +62,7 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
   calendarService.observe(connectionService);
   calendarService.setSubscriptionOwnership(connectionService.manages);
   const throttleLimit = config.throttleLimit ?? 1000;
+  const bookingService = new BookingService(bookings, resources, coworkers, { ...deps, jobs, poke });
 
   return {
     storage, clock, jobs, tokens, users, coworkers, resources, calendars, connections, connectionService,
@@ -62,6 +70,11 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
     coworkerService: new CoworkerService(coworkers, deps),
     resourceService: new ResourceService(resources, deps),
     calendarService,
+    bookings,
+    bookingService,
+    cancelledBookings: new RecordReader(CANCELLED_BOOKING, new CancelledBookingRepository(storage)),
+    /** Delta rounds become bookings (the engine's event sink). */
+    bookingSync: new BookingSync({ db, bookings, connections, calendars, jobs, clock, poke }),
     authenticator: new Authenticator(tokens, users, login, clock),
     apiThrottle: throttleLimit > 0 ? new WindowCounter(throttleLimit, (config.throttleWindowSeconds ?? 10) * 1000, clock) : null,
     tokenService: new TokenService(tokens, login, clock, { accessSeconds: config.accessTokenTtlSeconds ?? 3600, refreshSeconds: config.refreshTokenTtlSeconds ?? 15 * 86400 }),
@@ -83,7 +96,7 @@ interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-export interface SyncEngineOptions extends Partial<Pick<EngineOptions, 'retry' | 'sweepEveryMs' | 'horizonPastDays' | 'horizonFutureDays' | 'sink'>> {
+export interface SyncEngineOptions extends Partial<Pick<EngineOptions, 'retry' | 'sweepEveryMs' | 'reconcileEveryMs' | 'horizonPastDays' | 'horizonFutureDays' | 'sink'>> {
   config: Pick<Config, 'graph' | 'tokenEncryptionKey' | 'dataDir' | 'publicUrl' | 'graphEmulatorPort'>;
   services: Services;
   queue: JobQueue;
@@ -112,9 +125,13 @@ export async function startSyncEngine(o: SyncEngineOptions): Promise<SyncEngine>
   const { services } = o;
   try {
     const engine = await startGraphEngine({
-      ...o, endpoints, tokenEncryptionKey: tokenEncryptionKey(o.config, o.log), publicUrl: o.config.publicUrl,
+      ...o, endpoints, tokenEncryptionKey: tokenEncryptionKey(o.config, o.log), publicUrl: o.config.publicUrl, sink: o.sink ?? services.bookingSync,
       calendars: services.calendars, connections: services.connections, connectionService: services.connectionService, clock: services.clock,
     });
+    new OutlookWriter({
+      graph: engine.graph, authFor: (conn) => engine.manager.authFor(conn), connections: services.connections, bookings: services.bookings,
+      resources: services.resources, sync: services.bookingSync,
+    }).register(o.queue);
     return { ...engine, mode: emulator ? 'emulator' : 'microsoft', emulator, close: async () => emulator?.close() };
   } catch (err) {
     await emulator?.close();
@@ -132,7 +149,9 @@ async function startEmbeddedEmulator(port: number, log: Logger) {
   trustEmulatorCertificate();
   const emu = await startGraphEmulator({ port, host: '127.0.0.1' });
   const seed = emu.control.seed();
-  log.info({ mailboxes: seed.users.map((u) => u.userPrincipalName) }, 'Graph emulator mailboxes (coworkers with these e-mails get live subscriptions)');
+  // What a demo needs, without another README: where to create events, and which mailboxes and calendars exist.
+  const mailboxes = seed.users.map((u) => ({ mailbox: u.userPrincipalName, calendarId: emu.control.defaultCalendar(u.id).id }));
+  log.info({ control: `${emu.httpUrl}/_control`, mailboxes }, 'Graph emulator: control API and seeded mailboxes (a coworker with one of these e-mails and a calendar record on its calendarId gets a live subscription)');
   const endpoints: GraphEndpoints = {
     tenantId: seed.tenant.id, clientId: seed.app.clientId, clientSecret: seed.app.clientSecret, authorityHost: emu.url, graphBaseUrl: emu.url,
   };

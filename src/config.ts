@@ -37,6 +37,11 @@ export interface Config {
   syncEngine: boolean;
   /** How long a notification-triggered sync waits so a burst of notifications becomes one delta round. */
   syncDelayMs: number;
+  /** How often each subscription is checked at Graph and its calendar read whole. */
+  reconcileIntervalMinutes: number;
+  /** The booking horizon: events from this many days back to this many days ahead book. */
+  bookingHorizonPastDays: number;
+  bookingHorizonFutureDays: number;
 }
 
 export interface GraphAppConfig {
@@ -107,6 +112,9 @@ export function loadConfig(env: Env = process.env): Config {
     graphEmulatorPort: int('GRAPH_EMULATOR_PORT', 0, 0, 65535),
     syncEngine: true,
     syncDelayMs: int('SYNC_DELAY_MS', 1000, 0, 600_000),
+    reconcileIntervalMinutes: int('RECONCILE_INTERVAL_MINUTES', 360, 5, 24 * 60),
+    bookingHorizonPastDays: int('BOOKING_HORIZON_PAST_DAYS', 1, 0, 365),
+    bookingHorizonFutureDays: int('BOOKING_HORIZON_FUTURE_DAYS', 180, 1, 730),
   };
   const engine = (env.SYNC_ENGINE ?? 'on').trim().toLowerCase();
   if (!['on', 'off', 'true', 'false'].includes(engine)) problems.push(`SYNC_ENGINE must be on or off (got "${env.SYNC_ENGINE}")`);

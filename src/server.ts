@@ -33,7 +33,12 @@ async function main(): Promise<void> {
   const queue = new JobQueue(services.jobs, logger.child({ component: 'jobs' }), { clock });
   services.attachQueue(queue);
   const engine = config.syncEngine
-    ? await startSyncEngine({ config, services, queue, log: logger.child({ component: 'graph' }) })
+    ? await startSyncEngine({
+        config, services, queue, log: logger.child({ component: 'graph' }),
+        reconcileEveryMs: config.reconcileIntervalMinutes * 60_000,
+        horizonPastDays: config.bookingHorizonPastDays,
+        horizonFutureDays: config.bookingHorizonFutureDays,
+      })
     : (logger.warn('SYNC_ENGINE=off: this process serves the API only; another process with the engine subscribes and renews'), undefined);
   const app = await buildApp({ logLevel: config.logLevel, logRequests: process.env.LOG_REQUESTS !== 'false' }, services, { logger });
   const sweep = setInterval(() => {

@@ -7,6 +7,7 @@ import type { Notifier } from './notifier.js';
 import type { RequestLog } from './request-log.js';
 import type { EmulatorSettings } from './settings.js';
 import type { SubscriptionService } from './subscriptions.js';
+import type { MailboxThrottle } from './throttling.js';
 import type { TokenService } from './tokens.js';
 
 /** Everything one emulator instance holds (in memory). */
@@ -21,6 +22,7 @@ export interface EmulatorContext {
   delta: DeltaService;
   faults: FaultInjector;
   requests: RequestLog;
+  throttle: MailboxThrottle;
   /** PEM of the CA that signed the emulator's TLS certificate. */
   caCertificate: string;
 }

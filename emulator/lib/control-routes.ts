@@ -126,6 +126,8 @@ export function registerControlRoutes(app: FastifyInstance, control: EmulatorCon
   });
   r('DELETE', '/requests', () => control.clearRequests());
   r('POST', '/delta/invalidate', (req) => ({ invalidated: control.invalidateDeltaTokens(body(req).user as string | undefined) }));
+  r('GET', '/throttling', () => control.throttling());
+  r('DELETE', '/throttling', () => control.resetThrottling());
   r('GET', '/settings', () => control.settings());
   r('PATCH', '/settings', (req) => control.updateSettings(body(req) as Partial<EmulatorSettings>));
 }

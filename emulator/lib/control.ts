@@ -10,6 +10,7 @@ import type { DeliveryFilter, DeliveryRecord, NotificationFaultSpec } from './no
 import type { RequestFilter, RequestRecord } from './request-log.js';
 import type { EmulatorSettings } from './settings.js';
 import type { SubscriptionRecord } from './subscriptions.js';
+import type { ThrottleStats } from './throttling.js';
 
 /** A subscription as the control API shows it (clientState included, times in ISO). */
 export interface ControlSubscription {
@@ -112,13 +113,13 @@ export class EmulatorControl {
     const u = this.user(user);
     const cal = opts.calendarId ? this.ctx.directory.calendars.get(opts.calendarId) : this.ctx.directory.defaultCalendar(u.id);
     if (!cal || cal.userId !== u.id) throw new GraphError(404, 'ErrorItemNotFound', 'The calendar was not found.');
-    return renderEvent(this.ctx.events.create(cal, event, { allowReadOnly: true }), { tz: opts.tz ?? null });
+    return renderEvent(this.ctx.events.create(cal, event, { allowReadOnly: true }), { tz: opts.tz ?? null, extendedProperties: 'all' });
   }
 
   /** PATCH an event or occurrence; also accepts read-only fields Graph sets itself (isCancelled, organizer). */
   updateEvent(user: string, id: string, patch: GraphEvent, opts: { tz?: string } = {}): GraphEvent {
     const u = this.user(user);
-    return renderEvent(this.ctx.events.update(u.id, id, patch, { allowReadOnly: true }), { tz: opts.tz ?? null });
+    return renderEvent(this.ctx.events.update(u.id, id, patch, { allowReadOnly: true }), { tz: opts.tz ?? null, extendedProperties: 'all' });
   }
 
   deleteEvent(user: string, id: string): void {
@@ -126,13 +127,13 @@ export class EmulatorControl {
   }
 
   getEvent(user: string, id: string, opts: { tz?: string } = {}): GraphEvent {
-    return renderEvent(this.ctx.events.find(this.user(user).id, id), { tz: opts.tz ?? null });
+    return renderEvent(this.ctx.events.find(this.user(user).id, id), { tz: opts.tz ?? null, extendedProperties: 'all' });
   }
 
   listEvents(user: string, opts: { calendarId?: string; tz?: string } = {}): GraphEvent[] {
     const u = this.user(user);
     const cal = opts.calendarId ?? this.ctx.directory.defaultCalendar(u.id).id;
-    return this.ctx.events.listItems(cal).map((e) => renderEvent(e, { tz: opts.tz ?? null }));
+    return this.ctx.events.listItems(cal).map((e) => renderEvent(e, { tz: opts.tz ?? null, extendedProperties: 'all' }));
   }
 
   /* ---------- tokens ---------- */
@@ -328,6 +329,16 @@ export class EmulatorControl {
     this.ctx.requests.clear();
   }
 
+  /** Outlook throttling counters per app and mailbox: 429s sent (by limit), highest concurrency, requests counted. */
+  throttling(): ThrottleStats {
+    return this.ctx.throttle.stats();
+  }
+
+  /** Zeroes the throttling counters and empties the request-rate windows (e.g. between benchmark runs or tests). */
+  resetThrottling(): void {
+    this.ctx.throttle.reset();
+  }
+
   settings(): EmulatorSettings {
     return { ...this.ctx.settings };
   }
@@ -356,6 +367,7 @@ export class EmulatorControl {
       pendingNotifications: this.ctx.notifier.pending,
       deliveries: this.ctx.notifier.deliveries.length,
       requests: this.ctx.requests.entries.length,
+      throttled: this.ctx.throttle.stats().throttled,
     };
   }
 
@@ -370,6 +382,7 @@ export class EmulatorControl {
     this.ctx.directory.clear();
     this.ctx.faults.clear();
     this.ctx.requests.clear();
+    this.ctx.throttle.reset();
   }
 
   caCertificate(): string {

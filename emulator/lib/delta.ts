@@ -94,7 +94,8 @@ export class DeltaService {
     for (const inst of instances) {
       const v = instanceVersion(inst);
       nextSnapshot.set(inst.id, v);
-      if (base.snapshot.get(inst.id) !== v) items.push(renderEvent(inst, req.render));
+      // Graph names the type on every delta item, not only on @removed ones.
+      if (base.snapshot.get(inst.id) !== v) items.push({ '@odata.type': '#microsoft.graph.event', ...renderEvent(inst, req.render) });
     }
     for (const id of base.snapshot.keys()) {
       if (!nextSnapshot.has(id)) items.push({ '@odata.type': '#microsoft.graph.event', id, '@removed': { reason: 'deleted' } });

@@ -36,6 +36,13 @@ export interface EventFields {
   hideAttendees: boolean;
   transactionId: string | null;
   isCancelled: boolean;
+  /** singleValueExtendedProperties, in the order first set; ids as the client first wrote them. */
+  extendedProperties: ExtendedProperty[];
+}
+
+export interface ExtendedProperty {
+  id: string;
+  value: string;
 }
 
 export interface OccurrenceException {
@@ -58,6 +65,13 @@ export interface StoredEvent {
   recurrence: NormalizedRecurrence | null;
   /** Keyed by the occurrence's original start (epoch ms). */
   exceptions: Map<number, OccurrenceException>;
+}
+
+/** A transactionId used in a mailbox: the event it created and the request body that created it. */
+interface TransactionRecord {
+  eventId: string;
+  calendarId: string;
+  fingerprint: string;
 }
 
 /** One item as calendarView shows it: a single instance, an occurrence or an exception of a series. */
@@ -122,6 +136,57 @@ function normalizeAttendee(a: Attendee): Attendee {
   };
 }
 
+const PROPERTY_TYPES = ['binary', 'boolean', 'clsid', 'currency', 'double', 'float', 'integer', 'long', 'short', 'systemtime', 'string'];
+const GUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const NAMED_ID = new RegExp(`^(\\w+)\\s+\\{(${GUID})\\}\\s+name\\s+(\\S.*)$`, 'i');
+const NUMBERED_ID = new RegExp(`^(\\w+)\\s+\\{(${GUID})\\}\\s+id\\s+(0x[0-9a-f]+|\\d+)$`, 'i');
+const TAG_ID = /^(\w+)\s+(0x[0-9a-f]{1,4})$/i;
+
+/**
+ * Identity of an extended property id ("String {GUID} Name X", "Integer {GUID} Id 0x8005", "String 0x0037"): the
+ * type, the GUID and the keywords match in any case, the name is case-sensitive (Graph documents filtering on it so).
+ */
+export function extendedPropertyKey(id: string): string {
+  const text = id.trim();
+  const invalid = (): GraphError => new GraphError(400, 'ErrorInvalidProperty', `The extended property id '${id}' is not valid.`);
+  const named = NAMED_ID.exec(text);
+  const numbered = named ? null : NUMBERED_ID.exec(text);
+  const tag = named || numbered ? null : TAG_ID.exec(text);
+  const type = (named ?? numbered ?? tag)?.[1]?.toLowerCase();
+  if (!type || !PROPERTY_TYPES.includes(type)) throw invalid();
+  if (named) return `${type} {${named[2]!.toLowerCase()}} name ${named[3]}`;
+  if (numbered) return `${type} {${numbered[2]!.toLowerCase()}} id ${Number(numbered[3])}`;
+  return `${type} ${Number(tag![2])}`;
+}
+
+function mergeExtendedProperties(base: ExtendedProperty[], input: unknown): ExtendedProperty[] {
+  if (!Array.isArray(input)) throw invalidRequest("'singleValueExtendedProperties' must be an array.");
+  const out = base.map((p) => ({ ...p }));
+  for (const raw of input as { id?: unknown; value?: unknown }[]) {
+    if (!raw || typeof raw.id !== 'string') throw invalidRequest('An extended property needs an id.');
+    const key = extendedPropertyKey(raw.id);
+    const type = key.split(' ')[0]!;
+    const value = raw.value;
+    if (typeof value !== 'string') throw new GraphError(400, 'ErrorInvalidProperty', `The value of the extended property '${raw.id}' must be a string.`);
+    if ((['integer', 'long', 'short'].includes(type) && !/^-?\d+$/.test(value)) || (type === 'boolean' && !/^(true|false)$/i.test(value))) {
+      throw new GraphError(400, 'ErrorInvalidProperty', `The value '${value}' is not valid for the extended property '${raw.id}'.`);
+    }
+    const existing = out.find((p) => extendedPropertyKey(p.id) === key);
+    if (existing) existing.value = value;
+    else out.push({ id: raw.id.trim(), value });
+  }
+  return out;
+}
+
+/** Canonical JSON (keys sorted at every level): two requests with the same content compare equal. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
 function pick<T>(allowed: readonly T[], value: unknown, field: string): T {
   if (!allowed.includes(value as T)) throw invalidRequest(`The value '${String(value)}' is not valid for '${field}'.`);
   return value as T;
@@ -155,6 +220,7 @@ export function mergeFields(input: GraphEvent, base: EventFields | null, owner: 
         hideAttendees: false,
         transactionId: null,
         isCancelled: false,
+        extendedProperties: [],
       };
   if (has('subject')) f.subject = input.subject == null ? '' : String(input.subject);
   if (has('body') && input.body) {
@@ -174,7 +240,9 @@ export function mergeFields(input: GraphEvent, base: EventFields | null, owner: 
   if (has('allowNewTimeProposals')) f.allowNewTimeProposals = Boolean(input.allowNewTimeProposals);
   if (has('isOnlineMeeting')) f.isOnlineMeeting = Boolean(input.isOnlineMeeting);
   if (has('hideAttendees')) f.hideAttendees = Boolean(input.hideAttendees);
-  if (has('transactionId')) f.transactionId = input.transactionId ?? null;
+  // Set at creation only: Graph documents that an update cannot change it.
+  if (has('transactionId') && !base) f.transactionId = input.transactionId == null ? null : String(input.transactionId);
+  if (has('singleValueExtendedProperties')) f.extendedProperties = mergeExtendedProperties(f.extendedProperties, input.singleValueExtendedProperties);
   if (has('attendees')) {
     if (!Array.isArray(input.attendees)) throw invalidRequest("'attendees' must be an array.");
     f.attendees = input.attendees.map(normalizeAttendee);
@@ -211,6 +279,8 @@ export function mergeFields(input: GraphEvent, base: EventFields | null, owner: 
 export interface RenderOptions {
   /** Zone name from Prefer: outlook.timezone, or null for UTC. */
   tz: string | null;
+  /** singleValueExtendedProperties to include: those whose key (extendedPropertyKey) is in the set, or all. */
+  extendedProperties?: Set<string> | 'all';
 }
 
 function renderTime(t: StoredTime, epochMs: number, isAllDay: boolean, opts: RenderOptions): { dateTime: string; timeZone: string } {
@@ -233,6 +303,8 @@ export const etagOf = (changeKey: string): string => `W/"${changeKey}"`;
 /** Event store for all mailboxes; every mutation emits an EventChange. */
 export class EventStore {
   readonly events = new Map<string, StoredEvent>();
+  /** By `${userId}|${transactionId}`; kept when the event is deleted (a transactionId is used once per mailbox). */
+  private readonly transactions = new Map<string, TransactionRecord>();
   private readonly listeners = new Set<(c: EventChange) => void>();
 
   constructor(
@@ -258,9 +330,21 @@ export class EventStore {
     return u;
   }
 
+  /**
+   * Creates an event. With a transactionId already used in the mailbox, an identical request (a client's retry) gets
+   * the event the first one created, unchanged and without a notification; anything else is 400.
+   */
   create(calendar: CalendarRecord, input: GraphEvent, opts: { allowReadOnly?: boolean } = {}): StoredEvent {
     const owner = this.owner(calendar.userId);
     const fields = mergeFields(input, null, owner, opts);
+    const txKey = fields.transactionId === null ? null : `${calendar.userId}|${fields.transactionId}`;
+    const fingerprint = canonical(input);
+    const used = txKey === null ? undefined : this.transactions.get(txKey);
+    if (used) {
+      const earlier = this.events.get(used.eventId);
+      if (earlier && used.calendarId === calendar.id && used.fingerprint === fingerprint) return earlier;
+      throw new GraphError(400, 'ErrorDuplicateTransactionId', "Your request can't be completed. The TransactionId specified in the request has already been used to create a different event.");
+    }
     const now = this.now();
     const ev: StoredEvent = {
       id: outlookId(),
@@ -277,6 +361,7 @@ export class EventStore {
     };
     if (input.recurrence) ev.recurrence = this.recurrenceFor(input.recurrence, fields);
     this.events.set(ev.id, ev);
+    if (txKey !== null) this.transactions.set(txKey, { eventId: ev.id, calendarId: calendar.id, fingerprint });
     this.emit(ev, 'created');
     return ev;
   }
@@ -431,6 +516,7 @@ export class EventStore {
 
   clear(): void {
     this.events.clear();
+    this.transactions.clear();
   }
 }
 
@@ -489,7 +575,15 @@ export function renderEvent(item: StoredEvent | Instance, opts: RenderOptions): 
     attendees: f.attendees.map((a) => ({ ...a })),
     organizer: f.organizer,
     onlineMeeting: null,
+    ...extendedPropertiesOut(f.extendedProperties, opts.extendedProperties),
   };
+}
+
+/** Graph returns singleValueExtendedProperties only when expanded, and leaves the collection out when none matches. */
+function extendedPropertiesOut(props: ExtendedProperty[], wanted: RenderOptions['extendedProperties']): Pick<GraphEvent, 'singleValueExtendedProperties'> {
+  if (!wanted) return {};
+  const out = props.filter((p) => wanted === 'all' || wanted.has(extendedPropertyKey(p.id))).map((p) => ({ ...p }));
+  return out.length ? { singleValueExtendedProperties: out } : {};
 }
 
 /** A version string of what a delta client has seen of an instance. */

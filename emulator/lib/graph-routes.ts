@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EmulatorContext } from './context.js';
 import type { CalendarRecord, UserRecord } from './directory.js';
 import { GraphError } from './errors.js';
-import { renderEvent, type Instance, type RenderOptions, type StoredEvent } from './events.js';
+import { extendedPropertyKey, renderEvent, type Instance, type RenderOptions, type StoredEvent } from './events.js';
 import type { GraphCalendar, GraphEvent, GraphUser } from './graph-types.js';
 import { baseUrlOf } from './identity.js';
 import { parseQueryInstant } from './time.js';
@@ -60,9 +60,50 @@ function applySelect<T extends object>(obj: T, select: string | undefined): T {
   const wanted = new Set(select.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (k.startsWith('@odata.') || k === 'id' || wanted.has(k.toLowerCase())) out[k] = v;
+    // $expand is not restricted by $select.
+    if (k.startsWith('@odata.') || k === 'id' || k === 'singleValueExtendedProperties' || wanted.has(k.toLowerCase())) out[k] = v;
   }
   return out as T;
+}
+
+/**
+ * The extended property ids asked for by `$expand=singleValueExtendedProperties($filter=id eq '…' [or id eq '…'])`,
+ * as keys (extendedPropertyKey); undefined when not expanded. Other expansions are ignored.
+ */
+export function expandedProperties(expand: string | undefined): Set<string> | undefined {
+  if (!expand) return undefined;
+  const name = 'singlevalueextendedproperties';
+  const at = expand.toLowerCase().indexOf(name);
+  if (at < 0) return undefined;
+  const bad = (why: string): GraphError => new GraphError(400, 'ErrorInvalidUrlQuery', `Invalid $expand of singleValueExtendedProperties: ${why}`);
+  let i = at + name.length;
+  while (expand[i] === ' ') i++;
+  if (expand[i] !== '(') throw bad("it needs a $filter on the property id, e.g. ($filter=id eq 'String {guid} Name x').");
+  // The options in parentheses, up to the closing one outside quoted strings ('' escapes a quote).
+  let inner = '';
+  let quoted = false;
+  for (i++; i < expand.length; i++) {
+    const ch = expand[i]!;
+    if (ch === "'") quoted = !quoted;
+    else if (ch === ')' && !quoted) break;
+    inner += ch;
+  }
+  if (i >= expand.length) throw bad('unbalanced parentheses.');
+  const filter = /^\s*\$filter\s*=\s*(.*)$/is.exec(inner)?.[1];
+  if (filter === undefined) throw bad('it needs a $filter on the property id.');
+  const keys = new Set<string>();
+  const term = /^\s*id\s+eq\s+'((?:[^']|'')*)'\s*/i;
+  let rest = filter;
+  for (;;) {
+    const m = term.exec(rest);
+    if (!m) throw bad(`unsupported $filter '${filter}' (use id eq '…', joined with or).`);
+    keys.add(extendedPropertyKey(m[1]!.replace(/''/g, "'")));
+    rest = rest.slice(m[0].length);
+    if (!rest.trim()) return keys;
+    const or = /^or\s+/i.exec(rest);
+    if (!or) throw bad(`unsupported $filter '${filter}' (use id eq '…', joined with or).`);
+    rest = rest.slice(or[0].length);
+  }
 }
 
 const unknownSegment = (seg: string): GraphError => new GraphError(400, 'BadRequest', `Resource not found for the segment '${seg}'.`);
@@ -181,7 +222,7 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: EmulatorContext):
   ): Promise<unknown> => {
     const method = req.method.toUpperCase();
     const q = req.query as Record<string, string | undefined>;
-    const render: RenderOptions = { tz: prefer.tz };
+    const render: RenderOptions = { tz: prefer.tz, extendedProperties: expandedProperties(q.$expand) };
     const base = baseUrlOf(req);
     const kw = rest.map((s) => s.toLowerCase());
     const cal = calendar ?? directory.defaultCalendar(user.id);
@@ -257,7 +298,7 @@ export function registerGraphRoutes(app: FastifyInstance, ctx: EmulatorContext):
       for (const opt of ['$select', '$expand', '$filter', '$orderby', '$search']) {
         if (q[opt] !== undefined) throw new GraphError(400, 'ErrorInvalidUrlQuery', `The query parameter '${opt}' is not supported with delta on calendarView.`);
       }
-      const dreq = { userId: user.id, calendarId: cal.id, linkBase, pageSize: prefer.maxPageSize, render };
+      const dreq = { userId: user.id, calendarId: cal.id, linkBase, pageSize: prefer.maxPageSize, render: { tz: prefer.tz } };
       const deltatoken = q.$deltatoken ?? q.$deltaToken;
       const skiptoken = q.$skiptoken ?? q.$skipToken;
       if (deltatoken) return ctx.delta.fromDeltaToken(dreq, deltatoken);

@@ -12,6 +12,7 @@ import { defaultFaultError } from './faults.js';
 import { registerGraphRoutes } from './graph-routes.js';
 import { guid } from './ids.js';
 import { registerIdentityRoutes } from './identity.js';
+import { chargedTo } from './throttling.js';
 
 export interface TlsMaterial {
   key: string | Buffer;
@@ -64,6 +65,8 @@ export function buildServer(ctx: EmulatorContext, control: EmulatorControl, tls:
     logger: opts.logger ?? false,
     serverFactory: polyglotServerFactory(tls, sockets),
     bodyLimit: 4 * 1024 * 1024,
+    // Graph ids are long (event ids ~150 characters, occurrence ids longer); Fastify's default of 100 answers 414.
+    routerOptions: { maxParamLength: 1000 },
     return503OnClosing: false,
   }) as unknown as FastifyInstance;
 
@@ -83,6 +86,12 @@ export function buildServer(ctx: EmulatorContext, control: EmulatorControl, tls:
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, text, done) => done(null, String(text)));
 
   const started = new WeakMap<object, number>();
+  /** Releases the Outlook concurrency slot of a request; called once its answer is on its way (or it was aborted). */
+  const releases = new WeakMap<object, () => void>();
+  const release = (req: object): void => {
+    releases.get(req)?.();
+    releases.delete(req);
+  };
 
   app.addHook('onRequest', async (req, reply) => {
     started.set(req, Date.now());
@@ -97,6 +106,9 @@ export function buildServer(ctx: EmulatorContext, control: EmulatorControl, tls:
     const requestId = String(reply.getHeader('request-id'));
     const clientRequestId = String(reply.getHeader('client-request-id'));
     if (req.url.startsWith('/_control')) return;
+    // Outlook's limits come first, so a request slowed by a fault below holds its concurrency slot meanwhile.
+    const charge = chargedTo(ctx, req.url, req.headers.authorization);
+    if (charge) releases.set(req, ctx.throttle.admit(charge.appId, charge.user.id, charge.user.userPrincipalName));
     const path = req.url.split('?')[0]!;
     const fault = ctx.faults.take(req.method, path);
     if (!fault) return;
@@ -110,7 +122,13 @@ export function buildServer(ctx: EmulatorContext, control: EmulatorControl, tls:
     }
   });
 
+  // The slot is freed before the answer is written: a client that sends its next request as soon as it has an
+  // answer never finds its previous request still counted.
+  app.addHook('onSend', async (req) => release(req));
+  app.addHook('onRequestAbort', async (req) => release(req));
+
   app.addHook('onResponse', async (req, reply) => {
+    release(req);
     if (req.url.startsWith('/_control')) return;
     const h = req.headers;
     const headers: Record<string, string> = {};

@@ -28,11 +28,28 @@ export interface EmulatorSettings {
   minSubscriptionMinutes: number;
   maxSubscriptionsPerMailbox: number;
   /**
-   * When set, a subscription with a lifecycleNotificationUrl gets one reauthorizationRequired this many minutes before
-   * its expiry or before the access token it was (re)authorized with expires; PATCH or reauthorize re-arms it.
-   * null (default) = only on demand through the control API.
+   * Graph warns with reauthorizationRequired before a subscription (with a lifecycleNotificationUrl) expires: one is
+   * sent when less than min(reauthorizeBeforeExpiryMaxMinutes, reauthorizeBeforeExpiryFraction × lifetime) is left,
+   * once per expiry (a renewal that moves the expiry re-arms it). false = only on demand or by autoReauthorizationMinutes.
+   */
+  reauthorizeBeforeExpiry: boolean;
+  reauthorizeBeforeExpiryMaxMinutes: number;
+  /** Share of the lifetime (from creation or the last renewal to the expiry) that triggers it for short subscriptions. */
+  reauthorizeBeforeExpiryFraction: number;
+  /**
+   * When set, a subscription with a lifecycleNotificationUrl also gets one reauthorizationRequired this many minutes
+   * before its expiry or before the access token it was (re)authorized with expires; PATCH or reauthorize re-arms it.
+   * null (default) = no token-driven ones (access tokens live an hour: on by default it would fire every hour).
    */
   autoReauthorizationMinutes: number | null;
+  /** Outlook: concurrent requests per app and mailbox (Graph: 4); the next one is answered 429. 0 = unlimited. */
+  mailboxConcurrencyLimit: number;
+  /** Retry-After (seconds) of a 429 for concurrency. */
+  mailboxConcurrencyRetryAfterSec: number;
+  /** Outlook: requests per app and mailbox within mailboxRequestWindowMs (Graph: 10,000 per 10 minutes). 0 = unlimited. */
+  mailboxRequestLimit: number;
+  /** Sliding window of mailboxRequestLimit, on the emulator clock. */
+  mailboxRequestWindowMs: number;
   /** Reject http:// notification URLs as Graph does (off by default so local receivers work). */
   requireHttpsNotificationUrl: boolean;
   /** Delta tokens older than this (emulator time) answer 410 resyncRequired. */
@@ -66,7 +83,14 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   maxSubscriptionMinutesWithResourceData: 1_440,
   minSubscriptionMinutes: 45,
   maxSubscriptionsPerMailbox: 1_000,
+  reauthorizeBeforeExpiry: true,
+  reauthorizeBeforeExpiryMaxMinutes: 60,
+  reauthorizeBeforeExpiryFraction: 0.1,
   autoReauthorizationMinutes: null,
+  mailboxConcurrencyLimit: 4,
+  mailboxConcurrencyRetryAfterSec: 1,
+  mailboxRequestLimit: 10_000,
+  mailboxRequestWindowMs: 600_000,
   requireHttpsNotificationUrl: false,
   deltaTokenMaxAgeMs: 30 * 24 * 3600 * 1000,
   deltaDefaultPageSize: 10,

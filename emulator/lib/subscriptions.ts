@@ -25,6 +25,10 @@ export interface SubscriptionRecord {
   lifecycleNotificationUrl: string | null;
   clientState: string | null;
   expiresAt: number;
+  /** When expiresAt was last set (creation or renewal): the lifetime the reauthorizationRequired lead is a share of. */
+  expirySetAt: number;
+  /** The expiresAt a reauthorizationRequired was sent ahead of (once per expiry). */
+  expiryWarnedFor: number | null;
   createdAt: number;
   includeResourceData: boolean;
   latestSupportedTlsVersion: string;
@@ -159,10 +163,13 @@ export class SubscriptionService {
     const expiresAt = this.expiryFrom(body.expirationDateTime, includeResourceData);
     const clientState = body.clientState == null ? null : String(body.clientState);
     if (clientState !== null && clientState.length > 128) throw invalidRequest('The clientState value exceeds the maximum length of 128 characters.');
+    // Graph: "same values for changeType and resource as an existing subscription" → 409, whatever the URLs. The
+    // resource is compared by what it watches (mailbox + calendar), so /users/{upn}/events = /users/{id}/calendar/events.
     const sameKey = (s: SubscriptionRecord): boolean =>
-      s.appId === p.appId && s.userId === userId && s.calendarId === calendarId && s.notificationUrl === notificationUrl && [...s.changeTypes].sort().join() === [...changeTypes].sort().join();
+      s.appId === p.appId && s.userId === userId && s.calendarId === calendarId && [...s.changeTypes].sort().join() === [...changeTypes].sort().join();
+    const conflict = (s: SubscriptionRecord): GraphError => new GraphError(409, 'ObjectIdentifierInUse', `Subscription Id ${s.id} already exists for the requested combination`);
     const dup = [...this.subscriptions.values()].find(sameKey);
-    if (dup) throw new GraphError(409, 'Conflict', `Subscription Id ${dup.id} already exists for the requested combination`);
+    if (dup) throw conflict(dup);
     const perMailbox = [...this.subscriptions.values()].filter((s) => s.userId === userId).length;
     if (perMailbox >= this.ctx.settings.maxSubscriptionsPerMailbox) {
       throw new GraphError(403, 'ExtensionError', `Operation: Create; Exception: [Status Code: Forbidden; Reason: The mailbox has reached its quota of ${this.ctx.settings.maxSubscriptionsPerMailbox} subscriptions.]`);
@@ -172,7 +179,7 @@ export class SubscriptionService {
     if (lifecycleNotificationUrl) await this.handshake(lifecycleNotificationUrl, [id]);
     // A concurrent identical create may have won while we were validating.
     const raced = [...this.subscriptions.values()].find(sameKey);
-    if (raced) throw new GraphError(409, 'Conflict', `Subscription Id ${raced.id} already exists for the requested combination`);
+    if (raced) throw conflict(raced);
     const app = this.ctx.directory.apps.get(p.appId);
     const sub: SubscriptionRecord = {
       id,
@@ -188,6 +195,8 @@ export class SubscriptionService {
       lifecycleNotificationUrl,
       clientState,
       expiresAt,
+      expirySetAt: this.ctx.clock.now(),
+      expiryWarnedFor: null,
       createdAt: this.ctx.clock.now(),
       includeResourceData,
       latestSupportedTlsVersion: typeof body.latestSupportedTlsVersion === 'string' ? body.latestSupportedTlsVersion : 'v1_2',
@@ -202,7 +211,10 @@ export class SubscriptionService {
   async update(p: Principal, id: string, body: Record<string, unknown>): Promise<SubscriptionRecord> {
     const sub = this.require(p, id);
     const next = { ...sub };
-    if (body.expirationDateTime !== undefined) next.expiresAt = this.expiryFrom(body.expirationDateTime, sub.includeResourceData);
+    if (body.expirationDateTime !== undefined) {
+      next.expiresAt = this.expiryFrom(body.expirationDateTime, sub.includeResourceData);
+      next.expirySetAt = this.ctx.clock.now();
+    }
     if (body.notificationUrl !== undefined && body.notificationUrl !== sub.notificationUrl) {
       next.notificationUrl = this.checkUrl(body.notificationUrl, 'notificationUrl');
       await this.handshake(next.notificationUrl, [id]);
@@ -242,19 +254,32 @@ export class SubscriptionService {
     return [...this.subscriptions.values()].filter((s) => this.visible(s, p)).sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /** Removes expired subscriptions; Graph sends nothing when a subscription expires. */
+  /**
+   * Removes expired subscriptions (Graph sends nothing when a subscription expires), then sends the
+   * reauthorizationRequired that are due. Expiry goes first, so a clock jump past the expiry sends nothing.
+   */
   sweep(): void {
     const now = this.ctx.clock.now();
     for (const sub of [...this.subscriptions.values()]) if (sub.expiresAt <= now) this.drop(sub, 'expired');
-    const lead = this.ctx.settings.autoReauthorizationMinutes;
-    if (lead === null) return;
+    const s = this.ctx.settings;
+    const tokenNow = s.tokensFollowClock ? now : Date.now();
     for (const sub of this.subscriptions.values()) {
-      if (sub.reauthorizationSent || !sub.lifecycleNotificationUrl) continue;
-      const tokenNow = this.ctx.settings.tokensFollowClock ? now : Date.now();
-      if (sub.expiresAt - now <= lead * 60_000 || sub.authorizedUntil - tokenNow <= lead * 60_000) {
-        sub.reauthorizationSent = true;
-        this.sendLifecycle(sub, 'reauthorizationRequired');
+      if (!sub.lifecycleNotificationUrl) continue;
+      let due = false;
+      if (s.reauthorizeBeforeExpiry && sub.expiryWarnedFor !== sub.expiresAt) {
+        const lead = Math.min(s.reauthorizeBeforeExpiryMaxMinutes * 60_000, s.reauthorizeBeforeExpiryFraction * (sub.expiresAt - sub.expirySetAt));
+        if (sub.expiresAt - now <= lead) {
+          sub.expiryWarnedFor = sub.expiresAt;
+          due = true;
+        }
       }
+      const tokenLead = s.autoReauthorizationMinutes;
+      if (tokenLead !== null && !sub.reauthorizationSent && (sub.expiresAt - now <= tokenLead * 60_000 || sub.authorizedUntil - tokenNow <= tokenLead * 60_000)) {
+        sub.reauthorizationSent = true;
+        due = true;
+      }
+      // Both reasons at once still make one notification.
+      if (due) this.sendLifecycle(sub, 'reauthorizationRequired');
     }
   }
 

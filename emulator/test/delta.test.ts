@@ -75,6 +75,9 @@ describe('calendarView/delta', () => {
     assert.equal(updated.find((e) => e.subject === 'E5').id, added.json.id);
     assert.deepEqual(removed.map((e) => e.id).sort(), [ids[1], ids[2], ids[3]].sort());
     for (const r of removed) assert.deepEqual(r['@removed'], { reason: 'deleted' });
+    for (const e of [...first.items, ...second.items]) assert.equal(e['@odata.type'], '#microsoft.graph.event', `every delta item names its type (${e.subject ?? e.id})`);
+    const plain = await g('GET', `${calPath}/events/${added.json.id}`);
+    assert.equal(plain.json['@odata.type'], undefined, 'a plain GET does not (the type is the declared one)');
 
     // an old deltaLink can be replayed (same answer as before)
     const replay = await round(quiet.deltaLink, 50);
@@ -88,6 +91,7 @@ describe('calendarView/delta', () => {
     const occ = first.items.filter((e) => e.seriesMasterId === master.json.id);
     assert.equal(occ.length, 3);
     assert.ok(!first.items.some((e) => e.id === master.json.id), 'series masters are not in calendarView delta');
+    assert.ok(occ.every((e) => e['@odata.type'] === '#microsoft.graph.event'), 'occurrences name their type too');
 
     await g('DELETE', `${calPath}/events/${occ[0].id}`);
     await g('PATCH', `${calPath}/events/${occ[1].id}`, { start: utc('2032-02-03T09:00:00'), end: utc('2032-02-03T12:00:00') });

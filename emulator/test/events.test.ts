@@ -187,6 +187,37 @@ describe('events CRUD, calendars and recurrence expansion in calendarView', () =
     assert.equal((await series()).length, 2);
   });
 
+  it('transactionId: a retried POST returns the event already created; reusing it for another event is 400', async () => {
+    const cal = (await g('POST', `${base}/calendars`, { name: 'Transactions' })).json;
+    const events = `${base}/calendars/${cal.id}/events`;
+    const body = { subject: 'Booking 42', start: utc('2031-12-01T10:00:00'), end: utc('2031-12-01T11:00:00'), transactionId: 'calbridge-booking-42' };
+    const first = await g('POST', events, body);
+    assert.equal(first.status, 201);
+    assert.equal(first.json.transactionId, 'calbridge-booking-42');
+    const retry = await g('POST', events, { ...body, start: { timeZone: 'UTC', dateTime: '2031-12-01T10:00:00' } });
+    assert.equal(retry.status, 201, 'the retry succeeds…');
+    assert.equal(retry.json.id, first.json.id, '…with the event the first POST created');
+    assert.equal(retry.json.changeKey, first.json.changeKey, 'unchanged');
+    assert.deepEqual((await g('GET', events)).json.value.map((e: { id: string }) => e.id), [first.json.id], 'one event, not two');
+
+    const other = await g('POST', events, { ...body, subject: 'Booking 43' });
+    assert.equal(other.status, 400);
+    assert.equal(other.json.error.code, 'ErrorDuplicateTransactionId');
+    assert.equal(other.json.error.message, "Your request can't be completed. The TransactionId specified in the request has already been used to create a different event.");
+    assert.equal((await g('POST', `${base}/events`, body)).status, 400, 'another calendar of the same mailbox is another event too');
+    const alex = await g('POST', `/users/${env.alex.id}/events`, body);
+    assert.equal(alex.status, 201, 'another mailbox may use the same transactionId');
+    assert.notEqual(alex.json.id, first.json.id);
+
+    const renamed = await g('PATCH', `${events}/${first.json.id}`, { subject: 'Booking 42 (moved)', transactionId: 'something-else' });
+    assert.equal(renamed.status, 200);
+    assert.equal(renamed.json.transactionId, 'calbridge-booking-42', 'set at creation, it cannot be changed');
+    assert.equal((await g('DELETE', `${events}/${first.json.id}`)).status, 204);
+    const again = await g('POST', events, body);
+    assert.equal(again.status, 400, 'a deleted event keeps its transactionId used');
+    assert.equal(again.json.error.code, 'ErrorDuplicateTransactionId');
+  });
+
   it('pages calendarView with $top/$skip nextLinks and Prefer: odata.maxpagesize; needs a window', async () => {
     const cal = (await g('POST', `${base}/calendars`, { name: 'Paging' })).json;
     for (let i = 0; i < 5; i++) await g('POST', `${base}/calendars/${cal.id}/events`, { subject: `P${i}`, start: utc(`2031-11-0${i + 1}T10:00:00`), end: utc(`2031-11-0${i + 1}T11:00:00`) });

@@ -114,9 +114,25 @@ describe('subscriptions: validation handshake and Outlook rules', () => {
     assert.equal(first.status, 201);
     const dup = await g('POST', '/subscriptions', sub({ clientState: 'other', expirationDateTime: inMinutes(env.emu, 100) }));
     assert.equal(dup.status, 409);
-    assert.match(dup.json.error.message, new RegExp(first.json.id));
+    assert.equal(dup.json.error.code, 'ObjectIdentifierInUse');
+    assert.equal(dup.json.error.message, `Subscription Id ${first.json.id} already exists for the requested combination`);
     assert.equal((await g('POST', '/subscriptions', sub({ changeType: 'deleted' }))).status, 201, 'another changeType is another subscription');
-    assert.equal((await g('POST', '/subscriptions', sub({ notificationUrl: hook.url('/notify?tenant=other') }))).status, 201, 'another URL too');
+    const handshakes = hook.handshakes().length;
+    for (const [what, over] of [
+      ['another notificationUrl', { notificationUrl: hook.url('/notify?tenant=other') }],
+      ['another lifecycleNotificationUrl', { notificationUrl: hook.url('/elsewhere'), lifecycleNotificationUrl: hook.url('/elsewhere-lc') }],
+      ['the change types in another order', { changeType: 'deleted,created,updated', notificationUrl: hook.url('/reordered') }],
+      ['the mailbox by its UPN', { resource: `/Users/${env.adele.userPrincipalName}/events`, notificationUrl: hook.url('/by-upn') }],
+    ] as const) {
+      const r = await g('POST', '/subscriptions', sub(over));
+      assert.equal(r.status, 409, `same changeType and resource, ${what}`);
+      assert.match(r.json.error.message, new RegExp(first.json.id));
+    }
+    assert.equal(hook.handshakes().length, handshakes, 'a duplicate is refused before any handshake');
+    const otherApp = env.emu.control.issueAppToken(env.emu.control.createApp({ tenantId: env.seed.tenant.id }).clientId);
+    const byOtherApp = await graph(env.emu, otherApp, 'POST', '/subscriptions', sub());
+    assert.equal(byOtherApp.status, 201, 'another app may watch the same resource');
+    env.emu.control.expireSubscription(byOtherApp.json.id);
 
     const id = first.json.id;
     const got = await g('GET', `/subscriptions/${id}`);
@@ -129,7 +145,7 @@ describe('subscriptions: validation handshake and Outlook rules', () => {
     assert.equal((await g('PATCH', `/subscriptions/${id}`, { lifecycleNotificationUrl: hook.url('/late') })).status, 400, 'a lifecycle URL cannot be added later');
     assert.equal((await g('POST', `/subscriptions/${id}/reauthorize`)).status, 204);
     const list = await g('GET', '/subscriptions');
-    assert.equal(list.json.value.length, 3);
+    assert.equal(list.json.value.length, 2);
 
     assert.equal((await g('DELETE', `/subscriptions/${id}`)).status, 204);
     for (const [m, body] of [['GET'], ['PATCH', { expirationDateTime: inMinutes(env.emu, 100) }], ['DELETE']] as const) {
@@ -158,10 +174,12 @@ describe('subscriptions: validation handshake and Outlook rules', () => {
 
   it('accepts calendar resources and refuses single events, other mailboxes for delegated tokens, and /me app-only', async () => {
     const cal = env.emu.control.createCalendar(env.adele.id, 'Room bookings');
-    for (const resource of [`/users/${env.adele.userPrincipalName}/calendars/${cal.id}/events`, `users/${env.adele.id}/calendar/events`, `Users/${env.adele.id}/Events`]) {
-      const r = await g('POST', '/subscriptions', sub({ resource, notificationUrl: hook.url(`/r${resource.length}`) }));
+    for (const [resource, changeType] of [[`/users/${env.adele.userPrincipalName}/calendars/${cal.id}/events`, 'created'], [`users/${env.adele.id}/calendar/events`, 'created'], [`Users/${env.adele.id}/Events`, 'updated']] as const) {
+      const r = await g('POST', '/subscriptions', sub({ resource, changeType, notificationUrl: hook.url(`/r${resource.length}`) }));
       assert.equal(r.status, 201, resource);
     }
+    const sameCalendar = await g('POST', '/subscriptions', sub({ resource: `users/${env.adele.id}/events`, changeType: 'created', notificationUrl: hook.url('/r-same') }));
+    assert.equal(sameCalendar.status, 409, '…/events and …/calendar/events both watch the default calendar');
     const ev = env.emu.control.createEvent(env.adele.id, { subject: 'x', start: { dateTime: '2032-01-01T10:00:00', timeZone: 'UTC' }, end: { dateTime: '2032-01-01T11:00:00', timeZone: 'UTC' } });
     const single = await g('POST', '/subscriptions', sub({ resource: `users/${env.adele.id}/events/${ev.id}` }));
     assert.equal(single.status, 400);

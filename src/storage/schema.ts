@@ -76,6 +76,9 @@ export interface GraphConnectionTable {
   last_synced_at: string | null;
   last_error: string | null;
   updated_at: string;
+  /** 1: a dedicated booking calendar (every busy event books the record's resource). */
+  dedicated: number;
+  last_full_sync_at: string | null;
 }
 
 export interface GraphNotificationTable {
@@ -94,7 +97,24 @@ export interface SettingTable {
   value: string;
 }
 
+export interface BookingConflictTable {
+  id: Generated<number>;
+  coworker_ms_office_calendar_id: number;
+  event_key: string;
+  resource_id: number;
+  coworker_id: number | null;
+  from_time: string;
+  to_time: string;
+  tentative: number;
+  subject: string | null;
+  blocking_booking_id: number | null;
+  detected_on: string;
+  marked: number;
+}
+
 export interface Database {
+  bookings: EntityTable;
+  booking_conflicts: BookingConflictTable;
   graph_connections: GraphConnectionTable;
   graph_notifications: GraphNotificationTable;
   settings: SettingTable;

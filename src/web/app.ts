@@ -25,6 +25,11 @@ import type { CoworkerMsOfficeCalendarService } from '../modules/calendars/servi
 import type { CalendarCommandRunner } from '../modules/calendars/commands.js';
 import type { NotificationIntake } from '../modules/graph/notification-intake.js';
 import type { OperationsService } from '../modules/operations/service.js';
+import type { BookingService } from '../modules/bookings/service.js';
+import type { BookingRepository } from '../modules/bookings/repository.js';
+import type { EntityReader } from '../modules/records/record-service.js';
+import { bookingEntity, cancelledBookingEntity } from '../modules/bookings/schema.js';
+import { registerBookingConflictRoutes } from './nexudus/booking-conflicts.js';
 import { calendarEntity } from '../modules/calendars/schema.js';
 import { coworkerEntity } from '../modules/directory/coworker-schema.js';
 import { resourceEntity } from '../modules/directory/resource-schema.js';
@@ -45,6 +50,9 @@ export interface WebServices {
   coworkerService: CoworkerService;
   resourceService: ResourceService;
   calendarService: CoworkerMsOfficeCalendarService;
+  bookingService: BookingService;
+  cancelledBookings: EntityReader;
+  bookings: BookingRepository;
   commandRunner: CalendarCommandRunner;
   intake: NotificationIntake;
   operations: OperationsService;
@@ -103,11 +111,17 @@ export async function buildApp(config: AppConfig, services: WebServices, options
     { service: services.calendarService, paths: ['/api/spaces/coworkermsofficecalendars'], tag: 'CoworkerMsOfficeCalendars', schemas: calendarEntity, roles: true },
     { service: services.coworkerService, paths: ['/api/spaces/coworkers'], tag: 'Coworkers', schemas: coworkerEntity, roles: true },
     { service: services.resourceService, paths: ['/api/spaces/resources'], tag: 'Resources', schemas: resourceEntity, roles: true },
+    { service: services.bookingService, paths: ['/api/spaces/bookings'], tag: 'Bookings', schemas: bookingEntity, roles: true },
+    {
+      service: services.cancelledBookings, paths: ['/api/spaces/cancelledbookings'], tag: 'Bookings', schemas: cancelledBookingEntity, roles: true,
+      roleEntity: 'Booking', readOnly: true,
+    },
     // Users: full administrators only (no roles).
     { service: services.userService, paths: ['/api/sys/users'], tag: 'Users', schemas: userEntity, roles: false },
   ];
   for (const def of entities) registerEntityRoutes(app, access, def);
-  registerCalendarCommandRoutes(app, access, services.calendarService, services.commandRunner);
+  registerBookingConflictRoutes(app, access, services.bookings);
+  registerCalendarCommandRoutes(app, access, services.calendarService, services.commandRunner, services.bookings);
   await app.register(webhookRoutes, { intake: services.intake });
 
   return app;

@@ -1,9 +1,9 @@
 /** List filters of CoworkerMsOfficeCalendars: exact, substring (FTS5 trigram and LIKE), dates at precision, ranges. */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, testApp, type TestApp } from '../helpers/app.js';
 import { calendarBody, createCalendar, createCoworker, createResource } from '../helpers/factories.js';
-import { CAL, COWORKERS, assertValidation, call, sleep } from '../helpers/api.js';
+import { CAL, COWORKERS, assertValidation, call } from '../helpers/api.js';
 
 const P = 'CoworkerMsOfficeCalendar';
 
@@ -96,56 +96,48 @@ describe('integer and exact string filters', () => {
 });
 
 describe(`${P}_Coworker_FullName`, () => {
-  test('matches a case-insensitive substring of the coworker name, and a rename shows at once', async () => {
-    const t = await createTestApp();
-    try {
-      const r = await createResource(t.app, t.admin);
-      const ada = await createCoworker(t.app, t.admin, { FullName: 'Ada Lovelace' });
-      const bab = await createCoworker(t.app, t.admin, { FullName: 'Charles Babbage' });
-      const a = await createCalendar(t.app, t.admin, r.Id, { CoworkerId: ada.Id });
-      const b = await createCalendar(t.app, t.admin, r.Id, { CoworkerId: bab.Id });
-      const none = await createCalendar(t.app, t.admin, r.Id);
-      const F = `${P}_Coworker_FullName`;
+  test('matches a case-insensitive substring of the coworker name, and a rename shows at once', async (ctx) => {
+    const t = await testApp(ctx);
+    const r = await createResource(t.app, t.admin);
+    const ada = await createCoworker(t.app, t.admin, { FullName: 'Ada Lovelace' });
+    const bab = await createCoworker(t.app, t.admin, { FullName: 'Charles Babbage' });
+    const a = await createCalendar(t.app, t.admin, r.Id, { CoworkerId: ada.Id });
+    const b = await createCalendar(t.app, t.admin, r.Id, { CoworkerId: bab.Id });
+    const none = await createCalendar(t.app, t.admin, r.Id);
+    const F = `${P}_Coworker_FullName`;
 
-      assert.deepEqual(await matching(t, q(F, 'love')), [a.Id]);
-      assert.deepEqual(await matching(t, q(F, 'LOVELACE')), [a.Id]);
-      assert.deepEqual(await matching(t, q(F, 'a')), [a.Id, b.Id]);
-      assert.deepEqual(await matching(t, q(F, 'es B')), [b.Id]);
-      assert.deepEqual(await matching(t, q(F, 'Hopper')), []);
-      assert.ok(!(await matching(t, q(F, 'a'))).includes(none.Id), 'records without a coworker never match');
+    assert.deepEqual(await matching(t, q(F, 'love')), [a.Id]);
+    assert.deepEqual(await matching(t, q(F, 'LOVELACE')), [a.Id]);
+    assert.deepEqual(await matching(t, q(F, 'a')), [a.Id, b.Id]);
+    assert.deepEqual(await matching(t, q(F, 'es B')), [b.Id]);
+    assert.deepEqual(await matching(t, q(F, 'Hopper')), []);
+    assert.ok(!(await matching(t, q(F, 'a'))).includes(none.Id), 'records without a coworker never match');
 
-      // Ask first (so any cached count would be stale), then rename the coworker.
-      assert.deepEqual(await matching(t, q(F, 'hopper')), []);
-      const put = await call(t, 'PUT', COWORKERS, { Id: ada.Id, FullName: 'Grace Hopper', Email: ada.Email });
-      assert.equal(put.status, 200, put.raw);
-      assert.deepEqual(await matching(t, q(F, 'hopper')), [a.Id]);
-      assert.deepEqual(await matching(t, q(F, 'love')), []);
-      const rec = (await call(t, 'GET', `${CAL}/${a.Id}`)).body;
-      assert.equal(rec.CoworkerFullName, 'Grace Hopper');
-      const listed = (await call(t, 'GET', `${CAL}?${q(F, 'grace')}`)).body.Records[0];
-      assert.equal(listed.CoworkerFullName, 'Grace Hopper');
-    } finally {
-      await t.close();
-    }
+    // Ask first (so any cached count would be stale), then rename the coworker.
+    assert.deepEqual(await matching(t, q(F, 'hopper')), []);
+    const put = await call(t, 'PUT', COWORKERS, { Id: ada.Id, FullName: 'Grace Hopper', Email: ada.Email });
+    assert.equal(put.status, 200, put.raw);
+    assert.deepEqual(await matching(t, q(F, 'hopper')), [a.Id]);
+    assert.deepEqual(await matching(t, q(F, 'love')), []);
+    const rec = (await call(t, 'GET', `${CAL}/${a.Id}`)).body;
+    assert.equal(rec.CoworkerFullName, 'Grace Hopper');
+    const listed = (await call(t, 'GET', `${CAL}?${q(F, 'grace')}`)).body.Records[0];
+    assert.equal(listed.CoworkerFullName, 'Grace Hopper');
   });
 
-  test('LIKE wildcards in the value match themselves', async () => {
-    const t = await createTestApp();
-    try {
-      const r = await createResource(t.app, t.admin);
-      const odd = await createCoworker(t.app, t.admin, { FullName: 'Per_cent 100% \\ "Q"' });
-      const plain = await createCoworker(t.app, t.admin, { FullName: 'Percent 100 Q' });
-      const a = await createCalendar(t.app, t.admin, r.Id, { CoworkerId: odd.Id });
-      await createCalendar(t.app, t.admin, r.Id, { CoworkerId: plain.Id });
-      const F = `${P}_Coworker_FullName`;
-      assert.deepEqual(await matching(t, q(F, '%')), [a.Id]);
-      assert.deepEqual(await matching(t, q(F, '_')), [a.Id]);
-      assert.deepEqual(await matching(t, q(F, 'r_c')), [a.Id]);
-      assert.deepEqual(await matching(t, q(F, '\\')), [a.Id]);
-      assert.deepEqual(await matching(t, q(F, '"q"')), [a.Id]);
-    } finally {
-      await t.close();
-    }
+  test('LIKE wildcards in the value match themselves', async (ctx) => {
+    const t = await testApp(ctx);
+    const r = await createResource(t.app, t.admin);
+    const odd = await createCoworker(t.app, t.admin, { FullName: 'Per_cent 100% \\ "Q"' });
+    const plain = await createCoworker(t.app, t.admin, { FullName: 'Percent 100 Q' });
+    const a = await createCalendar(t.app, t.admin, r.Id, { CoworkerId: odd.Id });
+    await createCalendar(t.app, t.admin, r.Id, { CoworkerId: plain.Id });
+    const F = `${P}_Coworker_FullName`;
+    assert.deepEqual(await matching(t, q(F, '%')), [a.Id]);
+    assert.deepEqual(await matching(t, q(F, '_')), [a.Id]);
+    assert.deepEqual(await matching(t, q(F, 'r_c')), [a.Id]);
+    assert.deepEqual(await matching(t, q(F, '\\')), [a.Id]);
+    assert.deepEqual(await matching(t, q(F, '"q"')), [a.Id]);
   });
 });
 
@@ -260,36 +252,32 @@ describe(`${P}_Name substring filter`, () => {
 });
 
 describe('paging a larger name-filtered set', () => {
-  test('60 matching records among others, ordered by fields with many ties, page by page', async () => {
-    const t = await createTestApp();
-    try {
-      const r = await createResource(t.app, t.admin);
-      const actor = { userId: 0, email: 'seed@test.local' };
-      const names = new Map<number, string>();
-      for (let i = 0; i < 90; i++) {
-        const name = i % 3 === 2 ? `Other ${i}` : ['Team Blue', 'team blue', 'TEAM RED', 'Team red'][i % 4]!;
-        const rec = await t.container.calendarService.create(calendarBody(r.Id, { Name: name, SubscriptionExpireDate: `2030-01-0${1 + (i % 3)}T00:00:00Z` }), actor);
-        names.set(rec.Id, name);
-      }
-      for (const [value, order] of [['team', 'Name'], ['team', 'SubscriptionExpireDate'], ['eam', 'Id'], ['te', 'Name'], ['TEAM B', 'UpdatedOn']] as const) {
-        const expected = [...names].filter(([, n]) => n.toLowerCase().includes(value.toLowerCase())).map(([id]) => id);
-        assert.ok(expected.length >= 30);
-        for (const dir of ['0', '1']) {
-          const seen: number[] = [];
-          let last: any;
-          for (let page = 1; page < 100; page++) {
-            last = (await call(t, 'GET', `${CAL}?${q(`${P}_Name`, value)}&orderBy=${order}&dir=${dir}&size=7&page=${page}`)).body;
-            seen.push(...last.Records.map((x: any) => x.Id));
-            if (!last.HasNextPage) break;
-          }
-          assert.equal(new Set(seen).size, seen.length, `no duplicates (${value} ${order} ${dir})`);
-          assert.deepEqual([...seen].sort((x, y) => x - y), expected, `${value} ${order} ${dir}`);
-          assert.equal(last.TotalItems, expected.length);
-          assert.equal(last.TotalPages, Math.ceil(expected.length / 7));
+  test('60 matching records among others, ordered by fields with many ties, page by page', async (ctx) => {
+    const t = await testApp(ctx);
+    const r = await createResource(t.app, t.admin);
+    const actor = { userId: 0, email: 'seed@test.local' };
+    const names = new Map<number, string>();
+    for (let i = 0; i < 90; i++) {
+      const name = i % 3 === 2 ? `Other ${i}` : ['Team Blue', 'team blue', 'TEAM RED', 'Team red'][i % 4]!;
+      const rec = await t.container.calendarService.create(calendarBody(r.Id, { Name: name, SubscriptionExpireDate: `2030-01-0${1 + (i % 3)}T00:00:00Z` }), actor);
+      names.set(rec.Id, name);
+    }
+    for (const [value, order] of [['team', 'Name'], ['team', 'SubscriptionExpireDate'], ['eam', 'Id'], ['te', 'Name'], ['TEAM B', 'UpdatedOn']] as const) {
+      const expected = [...names].filter(([, n]) => n.toLowerCase().includes(value.toLowerCase())).map(([id]) => id);
+      assert.ok(expected.length >= 30);
+      for (const dir of ['0', '1']) {
+        const seen: number[] = [];
+        let last: any;
+        for (let page = 1; page < 100; page++) {
+          last = (await call(t, 'GET', `${CAL}?${q(`${P}_Name`, value)}&orderBy=${order}&dir=${dir}&size=7&page=${page}`)).body;
+          seen.push(...last.Records.map((x: any) => x.Id));
+          if (!last.HasNextPage) break;
         }
+        assert.equal(new Set(seen).size, seen.length, `no duplicates (${value} ${order} ${dir})`);
+        assert.deepEqual([...seen].sort((x, y) => x - y), expected, `${value} ${order} ${dir}`);
+        assert.equal(last.TotalItems, expected.length);
+        assert.equal(last.TotalPages, Math.ceil(expected.length / 7));
       }
-    } finally {
-      await t.close();
     }
   });
 });
@@ -378,43 +366,39 @@ describe('date filters and ranges', () => {
 });
 
 describe('CreatedOn and UpdatedOn ranges', () => {
-  test('from_ and to_ on CreatedOn and UpdatedOn, at millisecond and day precision', async () => {
-    const t = await createTestApp();
-    try {
-      const r = await createResource(t.app, t.admin);
-      const a = await createCalendar(t.app, t.admin, r.Id);
-      await sleep(10);
-      const between = new Date().toISOString();
-      await sleep(10);
-      const b = await createCalendar(t.app, t.admin, r.Id);
-      assert.ok(a.CreatedOn < between && between < b.CreatedOn);
+  test('from_ and to_ on CreatedOn and UpdatedOn, at millisecond and day precision', async (ctx) => {
+    const t = await testApp(ctx);
+    const r = await createResource(t.app, t.admin);
+    const a = await createCalendar(t.app, t.admin, r.Id);
+    t.clock.advance(10);
+    const between = new Date(t.clock.now()).toISOString();
+    t.clock.advance(10);
+    const b = await createCalendar(t.app, t.admin, r.Id);
+    assert.ok(a.CreatedOn < between && between < b.CreatedOn);
 
-      assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, between)), [b.Id]);
-      assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, between)), [a.Id]);
-      assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, a.CreatedOn)), [a.Id], 'to_ includes the instant given');
-      assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, b.CreatedOn)), [b.Id], 'from_ includes the instant given');
-      assert.deepEqual(await matching(t, q(`from_${P}_UpdatedOn`, between)), [b.Id]);
+    assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, between)), [b.Id]);
+    assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, between)), [a.Id]);
+    assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, a.CreatedOn)), [a.Id], 'to_ includes the instant given');
+    assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, b.CreatedOn)), [b.Id], 'from_ includes the instant given');
+    assert.deepEqual(await matching(t, q(`from_${P}_UpdatedOn`, between)), [b.Id]);
 
-      await sleep(10);
-      const beforeUpdate = new Date().toISOString();
-      await sleep(10);
-      const put = await call(t, 'PUT', CAL, { ...calendarBody(r.Id), Id: a.Id });
-      assert.equal(put.status, 200, put.raw);
-      assert.deepEqual(await matching(t, q(`from_${P}_UpdatedOn`, beforeUpdate)), [a.Id]);
-      assert.deepEqual(await matching(t, q(`to_${P}_UpdatedOn`, beforeUpdate)), [b.Id]);
-      assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, beforeUpdate)), [], 'CreatedOn does not move on update');
+    t.clock.advance(10);
+    const beforeUpdate = new Date(t.clock.now()).toISOString();
+    t.clock.advance(10);
+    const put = await call(t, 'PUT', CAL, { ...calendarBody(r.Id), Id: a.Id });
+    assert.equal(put.status, 200, put.raw);
+    assert.deepEqual(await matching(t, q(`from_${P}_UpdatedOn`, beforeUpdate)), [a.Id]);
+    assert.deepEqual(await matching(t, q(`to_${P}_UpdatedOn`, beforeUpdate)), [b.Id]);
+    assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, beforeUpdate)), [], 'CreatedOn does not move on update');
 
-      const today = new Date().toISOString().slice(0, 10);
-      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-      const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-      if (b.CreatedOn.slice(0, 10) === today && a.CreatedOn.slice(0, 10) === today) {
-        assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, today)), [a.Id, b.Id], 'to_ a day includes that whole day');
-        assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, today)), [a.Id, b.Id]);
-      }
-      assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, tomorrow)), []);
-      assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, yesterday)), []);
-    } finally {
-      await t.close();
+    const today = new Date(t.clock.now()).toISOString().slice(0, 10);
+    const tomorrow = new Date(t.clock.now() + 86_400_000).toISOString().slice(0, 10);
+    const yesterday = new Date(t.clock.now() - 86_400_000).toISOString().slice(0, 10);
+    if (b.CreatedOn.slice(0, 10) === today && a.CreatedOn.slice(0, 10) === today) {
+      assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, today)), [a.Id, b.Id], 'to_ a day includes that whole day');
+      assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, today)), [a.Id, b.Id]);
     }
+    assert.deepEqual(await matching(t, q(`from_${P}_CreatedOn`, tomorrow)), []);
+    assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, yesterday)), []);
   });
 });

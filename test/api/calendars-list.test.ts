@@ -1,7 +1,7 @@
 /** Listing CoworkerMsOfficeCalendars: the list envelope, paging, ordering, and query parameter handling. */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, testApp, type TestApp } from '../helpers/app.js';
 import { calendarBody, createCalendar, createCoworker, createResource } from '../helpers/factories.js';
 import { CAL, assertValidation, call } from '../helpers/api.js';
 
@@ -117,22 +117,18 @@ describe('list envelope and paging', () => {
 });
 
 describe('a size cap of 1000 with more than 1000 records', () => {
-  test('size=5000 answers 1000 records, TotalPages 2, HasNextPage true; page 2 has the rest', async () => {
-    const t = await createTestApp();
-    try {
-      const resource = await createResource(t.app, t.admin);
-      const actor = { userId: 0, email: 'seed@test.local' };
-      for (let i = 0; i < 1003; i++) await t.container.calendarService.create(calendarBody(resource.Id), actor);
-      const p1 = (await call(t, 'GET', `${CAL}?size=5000`)).body;
-      assertPage(p1, { CurrentPageSize: 1000, FirstItem: 1, LastItem: 1000, TotalItems: 1003, TotalPages: 2, HasNextPage: true, HasPreviousPage: false });
-      assert.equal(p1.Records.length, 1000);
-      const p2 = (await call(t, 'GET', `${CAL}?size=5000&page=2`)).body;
-      assertPage(p2, { CurrentPage: 2, CurrentPageSize: 1000, FirstItem: 1001, LastItem: 1003, HasNextPage: false, HasPreviousPage: true });
-      assert.equal(p2.Records.length, 3);
-      assert.equal(new Set([...ids(p1), ...ids(p2)]).size, 1003);
-    } finally {
-      await t.close();
-    }
+  test('size=5000 answers 1000 records, TotalPages 2, HasNextPage true; page 2 has the rest', async (ctx) => {
+    const t = await testApp(ctx);
+    const resource = await createResource(t.app, t.admin);
+    const actor = { userId: 0, email: 'seed@test.local' };
+    for (let i = 0; i < 1003; i++) await t.container.calendarService.create(calendarBody(resource.Id), actor);
+    const p1 = (await call(t, 'GET', `${CAL}?size=5000`)).body;
+    assertPage(p1, { CurrentPageSize: 1000, FirstItem: 1, LastItem: 1000, TotalItems: 1003, TotalPages: 2, HasNextPage: true, HasPreviousPage: false });
+    assert.equal(p1.Records.length, 1000);
+    const p2 = (await call(t, 'GET', `${CAL}?size=5000&page=2`)).body;
+    assertPage(p2, { CurrentPage: 2, CurrentPageSize: 1000, FirstItem: 1001, LastItem: 1003, HasNextPage: false, HasPreviousPage: true });
+    assert.equal(p2.Records.length, 3);
+    assert.equal(new Set([...ids(p1), ...ids(p2)]).size, 1003);
   });
 });
 
@@ -161,14 +157,14 @@ describe('ordering', () => {
     const created: any[] = [];
     for (const s of specs) {
       created.push(await createCalendar(t.app, t.admin, s.ResourceId as number, s));
-      await new Promise((r) => setTimeout(r, 2)); // distinct CreatedOn
+      t.clock.advance(2); // distinct CreatedOn
     }
     // Some updates: UpdatedOn/UpdatedBy/IsNew differ between records (updated in an order unlike the Id order).
     for (const i of [5, 1, 6]) {
       const rec = created[i];
       const res = await call(t, 'PUT', CAL, { ...specs[i], Id: rec.Id }, { auth: editor.auth });
       assert.equal(res.status, 200, res.raw);
-      await new Promise((r) => setTimeout(r, 2));
+      t.clock.advance(2);
     }
     records = (await call(t, 'GET', `${CAL}?size=100`)).body.Records;
     assert.equal(records.length, specs.length);
@@ -278,31 +274,23 @@ describe('ordering', () => {
   });
 });
 
-test('a repeated query parameter counts once: the last one wins', async () => {
-  const t = await createTestApp();
-  try {
-    const r = await createResource(t.app, t.admin);
-    for (let i = 0; i < 3; i++) await createCalendar(t.app, t.admin, r.Id);
-    const res = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars?size=1&size=2&page=5&page=1', headers: { authorization: t.admin } });
-    assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.json().CurrentPageSize, 2);
-    assert.equal(res.json().CurrentPage, 1);
-    const bad = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars?Id=abc', headers: { authorization: t.admin } });
-    assert.equal(bad.statusCode, 400);
-    assert.equal(bad.json().Errors[0].PropertyName, 'Id', 'the error names the parameter as it was sent');
-  } finally {
-    await t.close();
-  }
+test('a repeated query parameter counts once: the last one wins', async (ctx) => {
+  const t = await testApp(ctx);
+  const r = await createResource(t.app, t.admin);
+  for (let i = 0; i < 3; i++) await createCalendar(t.app, t.admin, r.Id);
+  const res = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars?size=1&size=2&page=5&page=1', headers: { authorization: t.admin } });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json().CurrentPageSize, 2);
+  assert.equal(res.json().CurrentPage, 1);
+  const bad = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars?Id=abc', headers: { authorization: t.admin } });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().Errors[0].PropertyName, 'Id', 'the error names the parameter as it was sent');
 });
 
-test('a date that lands past year 9999 after its zone offset is refused', async () => {
-  const t = await createTestApp();
-  try {
-    const r = await createResource(t.app, t.admin);
-    const res = await t.app.inject({ method: 'POST', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: t.admin }, payload: calendarBody(r.Id, { SubscriptionExpireDate: '9999-12-31T23:00-05:00' }) });
-    assert.equal(res.statusCode, 400);
-    assert.equal(res.json().Errors[0].PropertyName, 'SubscriptionExpireDate');
-  } finally {
-    await t.close();
-  }
+test('a date that lands past year 9999 after its zone offset is refused', async (ctx) => {
+  const t = await testApp(ctx);
+  const r = await createResource(t.app, t.admin);
+  const res = await t.app.inject({ method: 'POST', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: t.admin }, payload: calendarBody(r.Id, { SubscriptionExpireDate: '9999-12-31T23:00-05:00' }) });
+  assert.equal(res.statusCode, 400);
+  assert.equal(res.json().Errors[0].PropertyName, 'SubscriptionExpireDate');
 });

@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { createTestApp, testApp, type TestApp } from '../helpers/app.js';
 import { calendarBody, createCalendar, createCoworker, createResource } from '../helpers/factories.js';
 import { CAL, assertFailure, assertValidation, call, countRows } from '../helpers/api.js';
 
@@ -291,13 +291,9 @@ describe('update validation', () => {
 });
 
 describe('other failures', () => {
-  test('DELETE with a non-numeric id is 400; of an unknown id 404', async () => {
-    const t = await createTestApp();
-    try {
-      assertValidation(await call(t, 'DELETE', `${CAL}/abc`), ['Id']);
-      assertFailure(await call(t, 'DELETE', `${CAL}/12345`), 404, 'CoworkerMsOfficeCalendar not found.');
-    } finally {
-      await t.close();
-    }
+  test('DELETE with a non-numeric id is 400; of an unknown id 404', async (ctx) => {
+    const t = await testApp(ctx);
+    assertValidation(await call(t, 'DELETE', `${CAL}/abc`), ['Id']);
+    assertFailure(await call(t, 'DELETE', `${CAL}/12345`), 404, 'CoworkerMsOfficeCalendar not found.');
   });
 });

@@ -4,30 +4,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestApp } from '../helpers/app.js';
+import { testApp } from '../helpers/app.js';
 import { createCalendar, createResource } from '../helpers/factories.js';
 import { testDatabaseUrl } from '../helpers/database.js';
 
-test('a cached total moves on with every write, including writes by another process on PostgreSQL', async () => {
-  const t = await createTestApp();
+test('a cached total moves on with every write, including writes by another process on PostgreSQL', async (ctx) => {
+  const t = await testApp(ctx);
   // On PostgreSQL a second app on the same database stands in for another process (its own pool and cache).
-  const other = testDatabaseUrl ? await createTestApp({ dir: t.dir }) : t;
-  try {
-    const resource = await createResource(t.app, t.admin);
-    const total = async () => {
-      const res = await t.app.inject({ method: 'GET', url: `/api/spaces/coworkermsofficecalendars?CoworkerMsOfficeCalendar_Name=quistorp&CoworkerMsOfficeCalendar_Resource=${resource.Id}`, headers: { authorization: t.admin } });
-      return res.json().TotalItems as number;
-    };
-    assert.equal(await total(), 0);
-    assert.equal(await total(), 0, 'read twice: the second comes from the cache');
-    const first = await createCalendar(other.app, other.admin, resource.Id, { Name: 'Ida Quistorp' });
-    assert.equal(await total(), 1);
-    await createCalendar(other.app, other.admin, resource.Id, { Name: 'Max QUISTORP' });
-    assert.equal(await total(), 2);
-    await other.app.inject({ method: 'DELETE', url: `/api/spaces/coworkermsofficecalendars/${first.Id}`, headers: { authorization: other.admin } });
-    assert.equal(await total(), 1);
-  } finally {
-    if (other !== t) await other.close();
-    await t.close();
-  }
+  const other = testDatabaseUrl ? await testApp(ctx, { dir: t.dir }) : t;
+  const resource = await createResource(t.app, t.admin);
+  const total = async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/api/spaces/coworkermsofficecalendars?CoworkerMsOfficeCalendar_Name=quistorp&CoworkerMsOfficeCalendar_Resource=${resource.Id}`, headers: { authorization: t.admin } });
+    return res.json().TotalItems as number;
+  };
+  assert.equal(await total(), 0);
+  assert.equal(await total(), 0, 'read twice: the second comes from the cache');
+  const first = await createCalendar(other.app, other.admin, resource.Id, { Name: 'Ida Quistorp' });
+  assert.equal(await total(), 1);
+  await createCalendar(other.app, other.admin, resource.Id, { Name: 'Max QUISTORP' });
+  assert.equal(await total(), 2);
+  await other.app.inject({ method: 'DELETE', url: `/api/spaces/coworkermsofficecalendars/${first.Id}`, headers: { authorization: other.admin } });
+  assert.equal(await total(), 1);
 });

@@ -9,10 +9,10 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, passwordGrant, type 
 import { calendarBody, createCalendar, createCoworker, createResource } from '../helpers/factories.js';
 import { KNOWN_ROLES } from '../../src/modules/users/roles.js';
 import { newToken } from '../../src/modules/users/token-repository.js';
-import { assertEnvelope, assertUnauthorized, send, type Answer, type Req } from './support.js';
+import { assertFailure, assertUnauthorized, send, type Answer, type Req } from '../helpers/api.js';
 
 type Action = 'List' | 'Read' | 'Create' | 'Edit' | 'Delete';
-type Table = 'coworker_ms_office_calendars' | 'coworkers' | 'resources' | 'users' | 'jobs';
+type Table = 'coworker_ms_office_calendars' | 'coworkers' | 'resources' | 'users' | 'jobs' | 'bookings';
 
 interface Endpoint {
   /** "GET /api/spaces/coworkers/{id}" */
@@ -36,7 +36,7 @@ interface Endpoint {
 
 let t: TestApp;
 /** Records made in `before`, read by the request builders. */
-const fx = { resourceId: 0, coworkerId: 0, calendarId: 0, userId: 0, userEmail: '', adminId: 0, seq: 0 };
+const fx = { resourceId: 0, coworkerId: 0, calendarId: 0, userId: 0, userEmail: '', adminId: 0, bookingId: 0, cancelledId: 0, seq: 0 };
 
 interface EntityDef {
   entity: string;
@@ -49,6 +49,14 @@ interface EntityDef {
   createBody(): Record<string, unknown>;
   updateBody(): Record<string, unknown>;
   fresh(): Promise<number>;
+  /** Whether a deleted record is gone (bookings are cancelled, not removed). */
+  gone?(id: number): Promise<boolean>;
+}
+
+/** A booking an hour long, on its own day, so matrix bookings never collide. */
+function bookingBody(extra: Record<string, unknown> = {}) {
+  const day = new Date(Date.UTC(2031, 0, 1) + next() * 86_400_000).toISOString().slice(0, 10);
+  return { ResourceId: fx.resourceId, CoworkerId: fx.coworkerId, FromTime: `${day}T10:00:00Z`, ToTime: `${day}T11:00:00Z`, ...extra };
 }
 
 const next = () => ++fx.seq;
@@ -86,6 +94,18 @@ const ENTITIES: EntityDef[] = [
     createBody: () => ({ Name: `Matrix room ${next()}` }),
     updateBody: () => ({ Name: `Renamed room ${next()}` }),
     fresh: async () => (await createResource(t.app, t.admin)).Id,
+  },
+  {
+    entity: 'Booking',
+    path: '/api/spaces/bookings',
+    table: 'bookings',
+    roles: true,
+    unrelatedEntity: 'Resource',
+    fixtureId: () => fx.bookingId,
+    createBody: () => bookingBody(),
+    updateBody: () => ({ ResourceId: fx.resourceId, FromTime: '2030-12-31T10:00:00Z', ToTime: `2030-12-31T${String(11 + (next() % 8)).padStart(2, '0')}:00:00Z` }),
+    fresh: async () => (await t.container.bookingService.create(bookingBody(), { userId: 0, email: 'test' })).Id,
+    gone: async (id) => (await t.storage.db.selectFrom('bookings').select('cancelled_on').where('id', '=', id).executeTakeFirst())?.cancelled_on != null,
   },
   {
     entity: 'User',
@@ -189,8 +209,8 @@ function endpointsOf(def: EntityDef, alias = false): Endpoint[] {
         assert.equal(a.body.WasSuccessful, true, a.raw);
         const id = Number(req.url.split('/').pop());
         assert.deepEqual(a.body.Value, { Id: id });
-        const stored = await t.storage.db.selectFrom(def.table).select('id').where('id', '=', id).executeTakeFirst();
-        assert.equal(stored, undefined, 'the record is gone');
+        if (def.gone) assert.ok(await def.gone(id), 'the record is gone');
+        else assert.equal(await t.storage.db.selectFrom(def.table).select('id').where('id', '=', id).executeTakeFirst(), undefined, 'the record is gone');
       },
     },
   ];
@@ -245,7 +265,7 @@ const CALENDAR_EXTRAS: Endpoint[] = [
     broken: () => ({ req: { method: 'GET', url: '/api/spaces/coworkermsofficecalendars/commands?id=999999' }, status: 404 }),
     async check(a) {
       assert.equal(a.status, 200, a.raw);
-      assert.deepEqual(a.body.map((c: { Key: string }) => c.Key), ['RENEW_SUBSCRIPTION', 'RESYNC', 'DISCONNECT']);
+      assert.deepEqual(a.body.map((c: { Key: string }) => c.Key), ['RENEW_SUBSCRIPTION', 'RESYNC', 'DISCONNECT', 'MARK_DEDICATED', 'UNMARK_DEDICATED']);
     },
   },
   {
@@ -282,10 +302,33 @@ const CALENDAR_EXTRAS: Endpoint[] = [
   },
 ];
 
+/** Cancelled bookings (read-only, Booking-List/-Read) and booking conflicts (Booking-List). */
+const BOOKING_EXTRAS: Endpoint[] = [
+  ...endpointsOf({
+    entity: 'Booking', path: '/api/spaces/cancelledbookings', table: 'bookings', roles: true, unrelatedEntity: 'Resource',
+    fixtureId: () => fx.cancelledId, createBody: () => ({}), updateBody: () => ({}), fresh: async () => 0,
+  }).filter((e) => e.method === 'GET'),
+  {
+    name: 'GET /api/spaces/bookingconflicts',
+    method: 'GET',
+    template: '/api/spaces/bookingconflicts',
+    action: 'List',
+    role: 'Booking-List',
+    unrelatedRole: 'Resource-List',
+    table: 'bookings',
+    request: async () => ({ method: 'GET', url: `/api/spaces/bookingconflicts?BookingConflict_Resource=${fx.resourceId}` }),
+    broken: () => ({ req: { method: 'GET', url: '/api/spaces/bookingconflicts?BookingConflict_Resource=x' }, status: 400 }),
+    async check(a) {
+      assert.equal(a.status, 200, a.raw);
+      assert.ok(Array.isArray(a.body.Records), a.raw);
+    },
+  },
+];
+
 /** Routes that are open by design: the token endpoint, the health checks and Graph's webhooks. */
 const UNAUTHENTICATED = new Set(['/api/token', '/healthz', '/readyz', '/graph/notifications', '/graph/lifecycle']);
 
-const MATRIX: Endpoint[] = [...ENTITIES.flatMap((d) => endpointsOf(d)), ...endpointsOf(ALIAS, true), ...OPERATIONS, ...CALENDAR_EXTRAS];
+const MATRIX: Endpoint[] = [...ENTITIES.flatMap((d) => endpointsOf(d)), ...endpointsOf(ALIAS, true), ...OPERATIONS, ...CALENDAR_EXTRAS, ...BOOKING_EXTRAS];
 
 /** Users minted once per role set. */
 const minted = new Map<string, Promise<string>>();
@@ -339,12 +382,15 @@ describe('auth matrix', () => {
     fx.userEmail = 'matrix-fixture-user@test.local';
     fx.userId = (await t.container.userService.create({ Email: fx.userEmail, Password: 'matrix-password-0' }, { userId: 0, email: 'test' })).Id;
     fx.adminId = (await t.container.users.findIdByEmail(ADMIN_EMAIL))!;
+    fx.bookingId = (await t.container.bookingService.create(bookingBody(), { userId: 0, email: 'test' })).Id;
+    fx.cancelledId = (await t.container.bookingService.create(bookingBody(), { userId: 0, email: 'test' })).Id;
+    await t.container.bookingService.remove(fx.cancelledId, { userId: 0, email: 'test' });
 
     const grant = await passwordGrant(t.app, ADMIN_EMAIL, ADMIN_PASSWORD);
     assert.equal(grant.status, 200);
     adminBearer = `Bearer ${grant.body.access_token}`;
     const expired = newToken();
-    await t.container.tokens.insertAccess(fx.adminId, 'matrix', expired, Date.now() - 1000);
+    await t.container.tokens.insertAccess(fx.adminId, 'matrix', expired, t.clock.now() - 1000);
     expiredAdminBearer = `Bearer ${expired}`;
   });
   after(async () => {
@@ -380,7 +426,7 @@ describe('auth matrix', () => {
           const a = await send(t.app, req, auth);
           if (c.expect === 401) assertUnauthorized(a);
           else if (c.expect === 403) {
-            assertEnvelope(a, 403);
+            assertFailure(a, 403);
             assert.ok(a.body.Message.includes(ep.role ?? 'full administrator'), `the 403 says what is needed: ${a.body.Message}`);
             assert.equal(a.headers['www-authenticate'], undefined, 'a 403 is not a credentials challenge');
           } else await ep.check(a, req);
@@ -398,11 +444,11 @@ describe('auth matrix', () => {
         });
         it('a broken request from a user with every other role → 403', async () => {
           const auth = await bearerWithRoles(KNOWN_ROLES.filter((r) => r !== ep.role));
-          assertEnvelope(await send(t.app, ep.broken().req, auth), 403);
+          assertFailure(await send(t.app, ep.broken().req, auth), 403);
         });
         it('the same request from a full administrator → 400/404', async () => {
           const { req, status } = ep.broken();
-          assertEnvelope(await send(t.app, req, t.admin), status);
+          assertFailure(await send(t.app, req, t.admin), status);
         });
       });
     }

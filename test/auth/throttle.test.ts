@@ -1,8 +1,8 @@
 /** The API throttle: per client (the token's user, else the IP), 409 with Retry-After when over the limit. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, passwordGrant, type TestApp } from '../helpers/app.js';
-import { assertEnvelope, assertThrottled, assertUnauthorized, send, sleep, tokenCall } from './support.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, testApp, passwordGrant, type TestApp } from '../helpers/app.js';
+import { assertFailure, assertThrottled, assertUnauthorized, send, tokenCall } from '../helpers/api.js';
 
 const LIST = { method: 'GET' as const, url: '/api/spaces/resources' };
 
@@ -50,7 +50,7 @@ describe('throttling (5 requests per 10 s)', () => {
 
   it('a user is throttled before being refused for a missing role (409 before 403)', async () => {
     const u = await t.userWithRoles([]);
-    for (let i = 1; i <= 5; i++) assertEnvelope(await send(t.app, LIST, u.auth), 403);
+    for (let i = 1; i <= 5; i++) assertFailure(await send(t.app, LIST, u.auth), 403);
     assertThrottled(await send(t.app, LIST, u.auth), 10);
   });
 
@@ -85,47 +85,35 @@ describe('throttling (5 requests per 10 s)', () => {
 });
 
 describe('throttle window', () => {
-  it('the count starts again after the window', async () => {
-    const t = await createTestApp({ config: { throttleLimit: 2, throttleWindowSeconds: 2 } });
-    try {
-      const u = await t.userWithRoles(['Resource-List']);
-      for (let i = 1; i <= 2; i++) assert.equal((await send(t.app, LIST, u.auth)).status, 200);
-      assertThrottled(await send(t.app, LIST, u.auth), 2);
-      await sleep(2100);
-      assert.equal((await send(t.app, LIST, u.auth)).status, 200);
-    } finally {
-      await t.close();
-    }
+  it('the count starts again after the window', async (ctx) => {
+    const t = await testApp(ctx, { config: { throttleLimit: 2, throttleWindowSeconds: 2 } });
+    const u = await t.userWithRoles(['Resource-List']);
+    for (let i = 1; i <= 2; i++) assert.equal((await send(t.app, LIST, u.auth)).status, 200);
+    assertThrottled(await send(t.app, LIST, u.auth), 2);
+    t.clock.advance(2100);
+    assert.equal((await send(t.app, LIST, u.auth)).status, 200);
   });
 
-  it('throttleLimit 0 switches throttling off', async () => {
-    const t = await createTestApp({ config: { throttleLimit: 0 } });
-    try {
-      for (let i = 1; i <= 30; i++) assert.equal((await send(t.app, LIST, t.admin)).status, 200, `request ${i}`);
-    } finally {
-      await t.close();
-    }
+  it('throttleLimit 0 switches throttling off', async (ctx) => {
+    const t = await testApp(ctx, { config: { throttleLimit: 0 } });
+    for (let i = 1; i <= 30; i++) assert.equal((await send(t.app, LIST, t.admin)).status, 200, `request ${i}`);
   });
 });
 
 describe('failed-login limit on HTTP Basic', () => {
-  it('wrong Basic passwords count like failed password grants, and then even the right one gets 409', async () => {
-    const t = await createTestApp({ config: { loginFailureLimit: 3 } });
-    try {
-      const user = await t.userWithRoles(['Resource-List']);
-      const get = (auth: string) => t.app.inject({ method: 'GET', url: '/api/spaces/resources', headers: { authorization: auth } });
-      for (let i = 0; i < 3; i++) assert.equal((await get(basic(user.email, `wrong-password-${i}`))).statusCode, 401);
-      const blocked = await get(basic(user.email, user.password));
-      assert.equal(blocked.statusCode, 409);
-      assert.ok(Number(blocked.headers['retry-after']) >= 1);
-      assert.equal(blocked.json().Message, 'You must wait before accessing this url again.');
-      // The same limit guards the token endpoint for that username.
-      const grant = await passwordGrant(t.app, user.email, user.password);
-      assert.equal(grant.status, 409);
-      // The bearer token minted before the guessing still works: the limit is on passwords, not on the user.
-      assert.equal((await get(user.auth)).statusCode, 200);
-    } finally {
-      await t.close();
-    }
+  it('wrong Basic passwords count like failed password grants, and then even the right one gets 409', async (ctx) => {
+    const t = await testApp(ctx, { config: { loginFailureLimit: 3 } });
+    const user = await t.userWithRoles(['Resource-List']);
+    const get = (auth: string) => t.app.inject({ method: 'GET', url: '/api/spaces/resources', headers: { authorization: auth } });
+    for (let i = 0; i < 3; i++) assert.equal((await get(basic(user.email, `wrong-password-${i}`))).statusCode, 401);
+    const blocked = await get(basic(user.email, user.password));
+    assert.equal(blocked.statusCode, 409);
+    assert.ok(Number(blocked.headers['retry-after']) >= 1);
+    assert.equal(blocked.json().Message, 'You must wait before accessing this url again.');
+    // The same limit guards the token endpoint for that username.
+    const grant = await passwordGrant(t.app, user.email, user.password);
+    assert.equal(grant.status, 409);
+    // The bearer token minted before the guessing still works: the limit is on passwords, not on the user.
+    assert.equal((await get(user.auth)).statusCode, 200);
   });
 });

@@ -1,9 +1,9 @@
 /** POST /api/token: password and refresh_token grants, client_id rules, revocation, failed-login limit. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, type TestApp } from '../helpers/app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, testApp, type TestApp } from '../helpers/app.js';
 import { newToken } from '../../src/modules/users/token-repository.js';
-import { THROTTLED, assertEnvelope, assertGrantError, assertThrottled, assertUnauthorized, send, sleep, tokenCall, type Answer } from './support.js';
+import { THROTTLED, assertFailure, assertGrantError, assertThrottled, assertUnauthorized, send, tokenCall, type Answer } from '../helpers/api.js';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const PROBE = { method: 'GET' as const, url: '/api/spaces/resources' };
@@ -279,18 +279,14 @@ describe('POST /api/token', () => {
 });
 
 describe('access token lifetime', () => {
-  it('an access token dies after expires_in; its refresh token still gets a new one', async () => {
-    const t = await createTestApp({ config: { accessTokenTtlSeconds: 2 } });
-    try {
-      const a = assertIssued(await password(t, ADMIN_EMAIL, ADMIN_PASSWORD), 2);
-      assert.equal(await apiStatus(t, a.access), 200);
-      await sleep(2100);
-      assertUnauthorized(await send(t.app, PROBE, `Bearer ${a.access}`));
-      const b = assertIssued(await refresh(t, a.refresh), 2);
-      assert.equal(await apiStatus(t, b.access), 200);
-    } finally {
-      await t.close();
-    }
+  it('an access token dies after expires_in; its refresh token still gets a new one', async (ctx) => {
+    const t = await testApp(ctx, { config: { accessTokenTtlSeconds: 2 } });
+    const a = assertIssued(await password(t, ADMIN_EMAIL, ADMIN_PASSWORD), 2);
+    assert.equal(await apiStatus(t, a.access), 200);
+    t.clock.advance(2100);
+    assertUnauthorized(await send(t.app, PROBE, `Bearer ${a.access}`));
+    const b = assertIssued(await refresh(t, a.refresh), 2);
+    assert.equal(await apiStatus(t, b.access), 200);
   });
 });
 
@@ -307,7 +303,7 @@ describe('failed-login limit', () => {
     const u = await t.userWithRoles([]);
     for (let i = 0; i < 3; i++) assertGrantError(await password(t, u.email, `wrong-password-${i}`), 'invalid_grant');
     const blocked = await password(t, u.email, u.password);
-    assertEnvelope(blocked, 409, THROTTLED);
+    assertFailure(blocked, 409, THROTTLED);
     assertThrottled(blocked, 300);
     assertThrottled(await password(t, u.email, 'wrong-password-again'), 300);
     // The username counts case-insensitively.

@@ -1,9 +1,9 @@
 /** /api/sys/users: write-only passwords, e-mail rules, roles, the last full administrator, CoworkerId. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, passwordGrant, type TestApp } from '../helpers/app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, testApp, passwordGrant, type TestApp } from '../helpers/app.js';
 import { createCoworker } from '../helpers/factories.js';
-import { assertEnvelope, send, type Answer } from './support.js';
+import { assertFailure, send, type Answer } from '../helpers/api.js';
 
 const USERS = '/api/sys/users';
 let seq = 0;
@@ -11,7 +11,7 @@ const email = (label = 'user') => `${label}-${++seq}@users.test`;
 
 /** A 400 envelope whose Errors include an entry for this property. */
 function assertFieldError(a: Answer, property: string): void {
-  assertEnvelope(a, 400);
+  assertFailure(a, 400);
   assert.ok(Array.isArray(a.body.Errors), a.raw);
   assert.ok(a.body.Errors.some((e: { PropertyName: string }) => e.PropertyName === property), `expected an error on ${property}: ${a.raw}`);
 }
@@ -74,7 +74,7 @@ describe('/api/sys/users', () => {
 
       // Ordering or filtering by Password is not possible either.
       const ordered = await call('GET', `${USERS}?orderBy=Password`);
-      assertEnvelope(ordered, 400);
+      assertFailure(ordered, 400);
     });
 
     it('a Password sent on create is the one that logs in', async () => {
@@ -214,15 +214,15 @@ describe('/api/sys/users', () => {
       const bearer = `Bearer ${grant.body.access_token}`;
       const probe = () => send(t.app, { method: 'GET', url: '/api/spaces/resources' }, bearer);
       const usersProbe = () => send(t.app, { method: 'GET', url: USERS }, bearer);
-      assertEnvelope(await probe(), 403);
+      assertFailure(await probe(), 403);
       assert.equal((await call('PUT', USERS, { Id: u.Id, Email: e, Roles: ['Resource-List'] })).status, 200);
       assert.equal((await probe()).status, 200);
-      assertEnvelope(await usersProbe(), 403);
+      assertFailure(await usersProbe(), 403);
       assert.equal((await call('PUT', USERS, { Id: u.Id, Email: e, FullAdministrator: true })).status, 200);
       assert.equal((await usersProbe()).status, 200);
       assert.equal((await call('PUT', USERS, { Id: u.Id, Email: e, FullAdministrator: false })).status, 200);
-      assertEnvelope(await usersProbe(), 403);
-      assertEnvelope(await probe(), 403);
+      assertFailure(await usersProbe(), 403);
+      assertFailure(await probe(), 403);
     });
   });
 
@@ -251,79 +251,71 @@ describe('/api/sys/users', () => {
   });
 
   describe('the last full administrator', () => {
-    it('cannot be deleted or demoted (400), and stays as it was', async () => {
+    it('cannot be deleted or demoted (400), and stays as it was', async (ctx) => {
       // Only the built-in administrator is a full administrator in a fresh app.
-      const fresh = await createTestApp();
-      try {
-        const freshAdminId = (await fresh.container.users.findIdByEmail(ADMIN_EMAIL))!;
-        const c = (method: 'PUT' | 'DELETE' | 'GET', url: string, payload?: Record<string, unknown>) =>
-          send(fresh.app, { method, url, ...(payload ? { payload } : {}) }, fresh.admin);
-        assertFieldError(await c('DELETE', `${USERS}/${freshAdminId}`), 'Id');
-        assertFieldError(await c('PUT', USERS, { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: false }), 'FullAdministrator');
-        // PUT replaces every field: leaving FullAdministrator out is a demotion too.
-        assertFieldError(await c('PUT', `${USERS}/${freshAdminId}`, { Email: ADMIN_EMAIL, Roles: ['Resource-List'] }), 'FullAdministrator');
-        const still = await c('GET', `${USERS}/${freshAdminId}`);
-        assert.equal(still.body.FullAdministrator, true);
-        assert.deepEqual(still.body.Roles, []);
-        // Keeping it an administrator is fine.
-        assert.equal((await c('PUT', USERS, { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: true, FullName: 'Root' })).status, 200);
+      const fresh = await testApp(ctx);
+      const freshAdminId = (await fresh.container.users.findIdByEmail(ADMIN_EMAIL))!;
+      const c = (method: 'PUT' | 'DELETE' | 'GET', url: string, payload?: Record<string, unknown>) =>
+        send(fresh.app, { method, url, ...(payload ? { payload } : {}) }, fresh.admin);
+      assertFieldError(await c('DELETE', `${USERS}/${freshAdminId}`), 'Id');
+      assertFieldError(await c('PUT', USERS, { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: false }), 'FullAdministrator');
+      // PUT replaces every field: leaving FullAdministrator out is a demotion too.
+      assertFieldError(await c('PUT', `${USERS}/${freshAdminId}`, { Email: ADMIN_EMAIL, Roles: ['Resource-List'] }), 'FullAdministrator');
+      const still = await c('GET', `${USERS}/${freshAdminId}`);
+      assert.equal(still.body.FullAdministrator, true);
+      assert.deepEqual(still.body.Roles, []);
+      // Keeping it an administrator is fine.
+      assert.equal((await c('PUT', USERS, { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: true, FullName: 'Root' })).status, 200);
 
-        // With a second administrator, the first can be demoted, and then the second is the last one.
-        const second = await fresh.userWithRoles([], { fullAdministrator: true });
-        assert.equal((await c('PUT', USERS, { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: false })).status, 200);
-        const secondBasic = basic(second.email, second.password);
-        assertFieldError(await send(fresh.app, { method: 'DELETE', url: `${USERS}/${second.id}` }, secondBasic), 'Id');
-        assertFieldError(await send(fresh.app, { method: 'PUT', url: USERS, payload: { Id: second.id, Email: second.email } }, secondBasic), 'FullAdministrator');
-        // Promote the first again; now the second can go.
-        assert.equal((await send(fresh.app, { method: 'PUT', url: USERS, payload: { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: true } }, secondBasic)).status, 200);
-        assert.equal((await c('DELETE', `${USERS}/${second.id}`)).status, 200);
-        assert.equal((await c('GET', `${USERS}/${second.id}`)).status, 404);
-      } finally {
-        await fresh.close();
-      }
+      // With a second administrator, the first can be demoted, and then the second is the last one.
+      const second = await fresh.userWithRoles([], { fullAdministrator: true });
+      assert.equal((await c('PUT', USERS, { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: false })).status, 200);
+      const secondBasic = basic(second.email, second.password);
+      assertFieldError(await send(fresh.app, { method: 'DELETE', url: `${USERS}/${second.id}` }, secondBasic), 'Id');
+      assertFieldError(await send(fresh.app, { method: 'PUT', url: USERS, payload: { Id: second.id, Email: second.email } }, secondBasic), 'FullAdministrator');
+      // Promote the first again; now the second can go.
+      assert.equal((await send(fresh.app, { method: 'PUT', url: USERS, payload: { Id: freshAdminId, Email: ADMIN_EMAIL, FullAdministrator: true } }, secondBasic)).status, 200);
+      assert.equal((await c('DELETE', `${USERS}/${second.id}`)).status, 200);
+      assert.equal((await c('GET', `${USERS}/${second.id}`)).status, 404);
     });
   });
 
   describe('the last full administrator under concurrency', () => {
-    it('concurrent demotions and deletions of the last two administrators always leave one', async () => {
-      const fresh = await createTestApp();
-      try {
-        let remaining = (await fresh.container.users.findIdByEmail(ADMIN_EMAIL))!;
-        const emailOf = async (id: number) => (await fresh.container.userService.get(id))!.Email;
-        const kinds = [['demote', 'demote'], ['delete', 'delete'], ['demote', 'delete'], ['delete', 'demote']] as const;
-        for (let round = 0; round < 12; round++) {
-          const other = await fresh.userWithRoles([], { fullAdministrator: true });
-          assert.deepEqual((await fresh.container.users.fullAdministratorIds()).sort((x, y) => x - y), [remaining, other.id].sort((x, y) => x - y));
-          const [kindA, kindB] = kinds[round % kinds.length]!;
-          const emails = new Map([[remaining, await emailOf(remaining)], [other.id, other.email]]);
-          const act = (kind: 'demote' | 'delete', id: number) =>
-            kind === 'delete'
-              ? send(fresh.app, { method: 'DELETE', url: `${USERS}/${id}` }, other.auth)
-              : send(fresh.app, { method: 'PUT', url: USERS, payload: { Id: id, Email: emails.get(id), FullAdministrator: false } }, other.auth);
-          const answers = await Promise.all([act(kindA, remaining), act(kindB, other.id)]);
-          const admins = await fresh.container.users.fullAdministratorIds();
-          const raw = answers.map((a) => a.raw).join(' | ');
-          assert.equal(admins.length, 1, `round ${round} (${kindA}/${kindB}) left ${admins.length} full administrators: ${raw}`);
-          // One wins; the other is refused as the last administrator (400), or, when the caller's own demotion or
-          // deletion landed before its second request was authorised, as no longer an administrator (403/401).
-          assert.equal(answers.filter((a) => a.status === 200).length, 1, raw);
-          for (const a of answers.filter((x) => x.status !== 200)) {
-            if (a.status === 400) assertEnvelope(a, 400, /last full administrator/);
-            else assert.ok(a.status === 403 || a.status === 401, raw);
-          }
-          remaining = admins[0]!;
+    it('concurrent demotions and deletions of the last two administrators always leave one', async (ctx) => {
+      const fresh = await testApp(ctx);
+      let remaining = (await fresh.container.users.findIdByEmail(ADMIN_EMAIL))!;
+      const emailOf = async (id: number) => (await fresh.container.userService.get(id))!.Email;
+      const kinds = [['demote', 'demote'], ['delete', 'delete'], ['demote', 'delete'], ['delete', 'demote']] as const;
+      for (let round = 0; round < 12; round++) {
+        const other = await fresh.userWithRoles([], { fullAdministrator: true });
+        assert.deepEqual((await fresh.container.users.fullAdministratorIds()).sort((x, y) => x - y), [remaining, other.id].sort((x, y) => x - y));
+        const [kindA, kindB] = kinds[round % kinds.length]!;
+        const emails = new Map([[remaining, await emailOf(remaining)], [other.id, other.email]]);
+        const act = (kind: 'demote' | 'delete', id: number) =>
+          kind === 'delete'
+            ? send(fresh.app, { method: 'DELETE', url: `${USERS}/${id}` }, other.auth)
+            : send(fresh.app, { method: 'PUT', url: USERS, payload: { Id: id, Email: emails.get(id), FullAdministrator: false } }, other.auth);
+        const answers = await Promise.all([act(kindA, remaining), act(kindB, other.id)]);
+        const admins = await fresh.container.users.fullAdministratorIds();
+        const raw = answers.map((a) => a.raw).join(' | ');
+        assert.equal(admins.length, 1, `round ${round} (${kindA}/${kindB}) left ${admins.length} full administrators: ${raw}`);
+        // One wins; the other is refused as the last administrator (400), or, when the caller's own demotion or
+        // deletion landed before its second request was authorised, as no longer an administrator (403/401).
+        assert.equal(answers.filter((a) => a.status === 200).length, 1, raw);
+        for (const a of answers.filter((x) => x.status !== 200)) {
+          if (a.status === 400) assertFailure(a, 400, /last full administrator/);
+          else assert.ok(a.status === 403 || a.status === 401, raw);
         }
-      } finally {
-        await fresh.close();
+        remaining = admins[0]!;
       }
     });
   });
 
   describe('not found', () => {
     it('GET, PUT and DELETE of an unknown user → 404', async () => {
-      assertEnvelope(await call('GET', `${USERS}/999999`), 404);
-      assertEnvelope(await call('PUT', USERS, { Id: 999999, Email: email() }), 404);
-      assertEnvelope(await call('DELETE', `${USERS}/999999`), 404);
+      assertFailure(await call('GET', `${USERS}/999999`), 404);
+      assertFailure(await call('PUT', USERS, { Id: 999999, Email: email() }), 404);
+      assertFailure(await call('DELETE', `${USERS}/999999`), 404);
     });
   });
 

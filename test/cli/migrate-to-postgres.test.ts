@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../../src/web/app.js';
 import { composeServices } from '../../src/composition-root.js';
 import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
 import type { Database } from '../../src/storage/schema.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp, testConfig } from '../helpers/app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, testApp, testConfig } from '../helpers/app.js';
+import { tempDir, type Scope } from '../helpers/cleanup.js';
 import { createCalendar, createCoworker, createResource } from '../helpers/factories.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
 
@@ -29,8 +28,8 @@ function runCli(from: string, to: string) {
 test('npm run migrate-to-postgres copies every record, keeps ids, and the service continues on PostgreSQL', {
   skip: !testDatabaseUrl && 'needs PostgreSQL',
   timeout: 120_000,
-}, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-migrate-'));
+}, async (ctx) => {
+  const dir = tempDir(ctx, 'calbridge-migrate-');
   const file = path.join(dir, 'calbridge.db');
   const sqlite = openSqlite({ file });
   const app = await appOn(sqlite);
@@ -87,8 +86,8 @@ async function rowsOf(db: Kysely<Database>, table: string): Promise<string[]> {
 const GRAPH = { recordId: 11, subscriptionId: 'graph-sub-11', clientState: 'client-state-11-secret' };
 
 /** A SQLite database made by the project's migrations with rows in every table, copied by the CLI into a new database. */
-async function copied(name: string, spoil?: (db: Kysely<Database>) => Promise<unknown>) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `calbridge-migrate-${name}-`));
+async function copied(ctx: Scope, name: string, spoil?: (db: Kysely<Database>) => Promise<unknown>) {
+  const dir = tempDir(ctx, `calbridge-migrate-${name}-`);
   const file = path.join(dir, 'calbridge.db');
   const source = openSqlite({ file });
   await migrate(source);
@@ -110,7 +109,7 @@ async function copied(name: string, spoil?: (db: Kysely<Database>) => Promise<un
     dedupe_key: key, locked_by: null, lock_expires_at: state === 'done' ? ms : null, last_error: state === 'dead' ? 'Graph said 503' : null, created_at: ms, updated_at: ms + id,
   });
   await db.insertInto('jobs').values([job(20, 'graph.renew', 'pending', `graph.renew:${GRAPH.recordId}`), job(21, 'graph.sync', 'done', `graph.sync:${GRAPH.recordId}`), job(22, 'graph.subscribe', 'dead', null)]).execute();
-  const connection = { auth_mode: 'app' as const, mailbox: '', refresh_token_sealed: null, subscription_id: null, subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null, next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null, updated_at: iso };
+  const connection = { auth_mode: 'app' as const, mailbox: '', dedicated: 0, refresh_token_sealed: null, subscription_id: null, subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null, next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null, updated_at: iso };
   await db.insertInto('graph_connections').values([
     { ...connection, calendar_record_id: 10, state: 'credentials_missing', last_error: 'no coworker' },
     {
@@ -124,6 +123,17 @@ async function copied(name: string, spoil?: (db: Kysely<Database>) => Promise<un
     { id: 31, calendar_record_id: GRAPH.recordId, subscription_id: GRAPH.subscriptionId, kind: 'lifecycle', change_type: null, lifecycle_event: 'reauthorizationRequired', resource: null, received_at: iso },
   ]).execute();
   await db.insertInto('settings').values({ key: 'token-encryption-check', value: 'v1.sealed-check' }).execute();
+  // Bookings: one from Outlook (active), one from the API (cancelled), and a conflict waiting for the room.
+  await db.insertInto('bookings').values([
+    { ...meta(30), resource_id: 7, coworker_id: 40, from_time: '2030-01-06T10:00:00.000Z', to_time: '2030-01-06T11:00:00.000Z', notes: 'Planning', tentative: 0,
+      office365_event_id: 'evt-1', coworker_ms_office_calendar_id: GRAPH.recordId, source: 'outlook', event_key: 'evt-1', cancelled_on: null, cancellation_reason: null },
+    { ...meta(31), resource_id: 7, coworker_id: 3, from_time: '2030-01-06T10:00:00.000Z', to_time: '2030-01-06T12:00:00.000Z', notes: null, tentative: 1,
+      office365_event_id: null, coworker_ms_office_calendar_id: null, source: 'api', event_key: null, cancelled_on: '2029-12-01T00:00:00.000Z', cancellation_reason: 'Customer' },
+  ]).execute();
+  await db.insertInto('booking_conflicts').values({
+    id: 2, coworker_ms_office_calendar_id: 12, event_key: 'evt-9', resource_id: 7, coworker_id: 3, from_time: '2030-01-06T10:30:00.000Z',
+    to_time: '2030-01-06T11:30:00.000Z', tentative: 0, subject: 'Team sync', blocking_booking_id: 30, detected_on: '2029-12-01T00:00:00.000Z', marked: 1,
+  }).execute();
   await spoil?.(db);
   await source.close();
 
@@ -135,8 +145,8 @@ async function copied(name: string, spoil?: (db: Kysely<Database>) => Promise<un
 test('migrate-to-postgres copies every table the migrations make, Graph state included, and moves every sequence', {
   skip: !testDatabaseUrl && 'needs PostgreSQL',
   timeout: 60_000,
-}, async () => {
-  const { file, url, run } = await copied('tables');
+}, async (ctx) => {
+  const { file, url, run } = await copied(ctx, 'tables');
   assert.equal(run.status, 0, run.stderr);
   assert.doesNotMatch(run.stderr, /exists only/, 'both sides have the same columns');
   const source = openSqlite({ file, backgroundCheckpoints: false });
@@ -175,33 +185,29 @@ test('migrate-to-postgres copies every table the migrations make, Graph state in
 test('after migrate-to-postgres, the service on PostgreSQL still takes notifications for the copied subscriptions', {
   skip: !testDatabaseUrl && 'needs PostgreSQL',
   timeout: 60_000,
-}, async () => {
-  const { run, targetDir } = await copied('webhooks');
+}, async (ctx) => {
+  const { run, targetDir } = await copied(ctx, 'webhooks');
   assert.equal(run.status, 0, run.stderr);
   // The test app on PostgreSQL opens the database of its directory: the one the CLI copied into.
-  const t = await createTestApp({ dir: targetDir });
-  try {
-    const res = await t.app.inject({
-      method: 'POST', url: '/graph/notifications', headers: { 'content-type': 'application/json' },
-      payload: { value: [{ subscriptionId: GRAPH.subscriptionId, clientState: GRAPH.clientState, changeType: 'updated', resource: 'x' }] },
-    });
-    assert.equal(res.statusCode, 202, res.body);
-    const db = t.storage.db;
-    const kept = await db.selectFrom('graph_notifications').selectAll().where('calendar_record_id', '=', GRAPH.recordId).where('resource', '=', 'x').execute();
-    assert.equal(kept.length, 1, 'the notification matched the copied subscription and clientState');
-    const sync = await db.selectFrom('jobs').selectAll().where('type', '=', 'graph.sync').where('state', '=', 'pending').execute();
-    assert.deepEqual(sync.map((j) => JSON.parse(j.payload)), [{ recordId: GRAPH.recordId }], 'a sync of the calendar is queued');
-  } finally {
-    await t.close();
-  }
+  const t = await testApp(ctx, { dir: targetDir });
+  const res = await t.app.inject({
+    method: 'POST', url: '/graph/notifications', headers: { 'content-type': 'application/json' },
+    payload: { value: [{ subscriptionId: GRAPH.subscriptionId, clientState: GRAPH.clientState, changeType: 'updated', resource: 'x' }] },
+  });
+  assert.equal(res.statusCode, 202, res.body);
+  const db = t.storage.db;
+  const kept = await db.selectFrom('graph_notifications').selectAll().where('calendar_record_id', '=', GRAPH.recordId).where('resource', '=', 'x').execute();
+  assert.equal(kept.length, 1, 'the notification matched the copied subscription and clientState');
+  const sync = await db.selectFrom('jobs').selectAll().where('type', '=', 'graph.sync').where('state', '=', 'pending').execute();
+  assert.deepEqual(sync.map((j) => JSON.parse(j.payload)), [{ recordId: GRAPH.recordId }], 'a sync of the calendar is queued');
 });
 
 test('migrate-to-postgres commits nothing when a row cannot be copied', {
   skip: !testDatabaseUrl && 'needs PostgreSQL',
   timeout: 60_000,
-}, async () => {
+}, async (ctx) => {
   // SQLite keeps text in an integer column; PostgreSQL refuses it. refresh_tokens comes last (it needs users).
-  const { file, url, run } = await copied('rollback', (db) => sql`UPDATE refresh_tokens SET expires_at = 'never'`.execute(db));
+  const { file, url, run } = await copied(ctx, 'rollback', (db) => sql`UPDATE refresh_tokens SET expires_at = 'never'`.execute(db));
   assert.equal(run.status, 1);
   assert.match(run.stderr, /nothing was committed/);
   assert.match(run.stdout, /^coworkers: 2 \/ 2 copied$/m, 'tables before it were copied, inside the transaction');

@@ -1,13 +1,11 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createTestApp, basic } from '../helpers/app.js';
+import { testApp, basic } from '../helpers/app.js';
+import { tempDir } from '../helpers/cleanup.js';
 import { processDatabaseEnv } from '../helpers/database.js';
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-cli-'));
+const dataDir = tempDir({ after }, 'calbridge-cli-');
 const env = { ...process.env, ...(await processDatabaseEnv({ DATA_DIR: dataDir })), SCRYPT_COST: '1024' };
 
 function users(...args: string[]) {
@@ -15,7 +13,7 @@ function users(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-test('the users command line manages users in the service database, with the API rules', async () => {
+test('the users command line manages users in the service database, with the API rules', async (ctx) => {
   let r = users('add', 'boss@cli.test', '--admin', '--password', 'boss-password-1');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /Added user \d+ boss@cli\.test \(full administrator\)/);
@@ -35,15 +33,12 @@ test('the users command line manages users in the service database, with the API
   assert.doesNotMatch(r.out, /scrypt|password/i);
 
   // The service (same database) accepts the generated password and the roles.
-  const t = await createTestApp({ dir: dataDir });
-  try {
-    const list = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: basic('ops@cli.test', generated!) } });
-    assert.equal(list.statusCode, 200);
-    const create = await t.app.inject({ method: 'POST', url: '/api/spaces/resources', headers: { authorization: basic('ops@cli.test', generated!) }, payload: { Name: 'R' } });
-    assert.equal(create.statusCode, 403);
-  } finally {
-    await t.close();
-  }
+  const t = await testApp(ctx, { dir: dataDir });
+  const list = await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: basic('ops@cli.test', generated!) } });
+  assert.equal(list.statusCode, 200);
+  const create = await t.app.inject({ method: 'POST', url: '/api/spaces/resources', headers: { authorization: basic('ops@cli.test', generated!) }, payload: { Name: 'R' } });
+  assert.equal(create.statusCode, 403);
+  await t.close();
 
   r = users('set-roles', 'ops@cli.test', '--roles', 'Resource-Create,Resource-List');
   assert.equal(r.code, 0, r.err);
@@ -52,15 +47,12 @@ test('the users command line manages users in the service database, with the API
   r = users('set-password', 'ops@cli.test', '--password', 'a-new-password-2');
   assert.equal(r.code, 0, r.err);
 
-  const t2 = await createTestApp({ dir: dataDir });
-  try {
-    const oldPw = await t2.app.inject({ method: 'GET', url: '/api/spaces/resources', headers: { authorization: basic('ops@cli.test', generated!) } });
-    assert.equal(oldPw.statusCode, 401);
-    const newPw = await t2.app.inject({ method: 'POST', url: '/api/spaces/resources', headers: { authorization: basic('ops@cli.test', 'a-new-password-2') }, payload: { Name: 'R' } });
-    assert.equal(newPw.statusCode, 200);
-  } finally {
-    await t2.close();
-  }
+  const t2 = await testApp(ctx, { dir: dataDir });
+  const oldPw = await t2.app.inject({ method: 'GET', url: '/api/spaces/resources', headers: { authorization: basic('ops@cli.test', generated!) } });
+  assert.equal(oldPw.statusCode, 401);
+  const newPw = await t2.app.inject({ method: 'POST', url: '/api/spaces/resources', headers: { authorization: basic('ops@cli.test', 'a-new-password-2') }, payload: { Name: 'R' } });
+  assert.equal(newPw.statusCode, 200);
+  await t2.close();
 
   // The last full administrator can be neither demoted nor removed.
   assert.notEqual(users('set-roles', 'boss@cli.test', '--no-admin').code, 0);

@@ -5,15 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from './server-process.js';
+import { tempDir } from '../helpers/cleanup.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-test('GET /api/openapi.json describes every operation from the validating schemas, without authentication', async () => {
-  const server = await startServer({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-docs-')) });
+test('GET /api/openapi.json describes every operation from the validating schemas, without authentication', async (ctx) => {
+  const server = await startServer({ DATA_DIR: tempDir(ctx, 'calbridge-docs-') });
   try {
     const res = await fetch(`${server.url}/api/openapi.json`);
     assert.equal(res.status, 200);
@@ -33,8 +32,8 @@ test('GET /api/openapi.json describes every operation from the validating schema
   }
 });
 
-test('the /docs page renders the API in a real browser', { skip: !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
-  const server = await startServer({ DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-docs-')) });
+test('the /docs page renders the API in a real browser', { skip: !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async (ctx) => {
+  const server = await startServer({ DATA_DIR: tempDir(ctx, 'calbridge-docs-') });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -4,19 +4,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { startServer, type ServerProcess } from './server-process.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
+import { tempDir } from '../helpers/cleanup.js';
 
 const ADMIN = { ADMIN_EMAIL: 'ops@multi.test', ADMIN_PASSWORD: 'multi-process-pw' };
 
 test('two processes on one PostgreSQL database act as one service', {
   skip: !testDatabaseUrl && 'several processes share a database only on PostgreSQL',
   timeout: 120_000,
-}, async () => {
-  const url = await postgresUrlFor(fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-multi-')));
+}, async (ctx) => {
+  const url = await postgresUrlFor(tempDir(ctx, 'calbridge-multi-'));
   const servers: ServerProcess[] = await Promise.all([1, 2].map(() => startServer({ DATABASE_URL: url, ...ADMIN, THROTTLE_LIMIT: '0' })));
   const [a, b] = servers as [ServerProcess, ServerProcess];
   try {

@@ -1,22 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { runToExit, startServer } from './server-process.js';
+import { tempDir, type Scope } from '../helpers/cleanup.js';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-e2e-'));
+const tmp = (ctx: Scope) => tempDir(ctx, 'calbridge-e2e-');
 
-test('bad configuration stops the start with one clear line per problem', async () => {
-  const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', ADMIN_PASSWORD: 'short', DATA_DIR: tmp() });
+test('bad configuration stops the start with one clear line per problem', async (ctx) => {
+  const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', ADMIN_PASSWORD: 'short', DATA_DIR: tmp(ctx) });
   assert.equal(code, 2);
   assert.match(output, /PORT must be a whole number from 0 to 65535 \(got "eighty"\)/);
   assert.match(output, /LOG_LEVEL must be one of/);
   assert.match(output, /ADMIN_PASSWORD must be at least 10 characters/);
 });
 
-test('first start creates an administrator once; data and tokens survive a restart; SIGTERM stops cleanly; no secret is logged', async () => {
-  const dir = tmp();
+test('first start creates an administrator once; data and tokens survive a restart; SIGTERM stops cleanly; no secret is logged', async (ctx) => {
+  const dir = tmp(ctx);
   const first = await startServer({ DATA_DIR: dir });
   const password = /password: (\S+)/.exec(first.output())?.[1];
   assert.ok(password, `the generated password is printed:\n${first.output()}`);
@@ -55,8 +53,8 @@ test('first start creates an administrator once; data and tokens survive a resta
   assert.ok(!first.output().split('password:')[1]!.includes(token.access_token));
 });
 
-test('ADMIN_EMAIL and ADMIN_PASSWORD set the first administrator', async () => {
-  const server = await startServer({ DATA_DIR: tmp(), ADMIN_EMAIL: 'owner@space.test', ADMIN_PASSWORD: 'owner-password-1' });
+test('ADMIN_EMAIL and ADMIN_PASSWORD set the first administrator', async (ctx) => {
+  const server = await startServer({ DATA_DIR: tmp(ctx), ADMIN_EMAIL: 'owner@space.test', ADMIN_PASSWORD: 'owner-password-1' });
   try {
     assert.doesNotMatch(server.output(), /owner-password-1/);
     const res = await fetch(`${server.url}/api/spaces/coworkermsofficecalendars`, {
@@ -68,8 +66,8 @@ test('ADMIN_EMAIL and ADMIN_PASSWORD set the first administrator', async () => {
   }
 });
 
-test('a token-encryption key that cannot open what the database sealed stops the start with a clear message', async () => {
-  const dir = tmp();
+test('a token-encryption key that cannot open what the database sealed stops the start with a clear message', async (ctx) => {
+  const dir = tmp(ctx);
   const keyA = Buffer.alloc(32, 1).toString('base64');
   const keyB = Buffer.alloc(32, 2).toString('base64');
   const first = await startServer({ DATA_DIR: dir, TOKEN_ENCRYPTION_KEY: keyA });

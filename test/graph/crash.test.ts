@@ -5,8 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
@@ -16,6 +14,7 @@ import { freePort, startServer, type ServerProcess } from '../e2e/server-process
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
 import { basic } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
+import { tempDir } from '../helpers/cleanup.js';
 
 trustEmulatorCertificate();
 
@@ -38,10 +37,10 @@ async function openReader(dir: string) {
   return { all: async (sql: string, params: unknown[] = []) => db.prepare(sql).all(...params) as any[], close: async () => db.close() };
 }
 
-test('SIGKILL right after the 202: after a restart the notification is still processed', { timeout: 120_000 }, async () => {
+test('SIGKILL right after the 202: after a restart the notification is still processed', { timeout: 120_000 }, async (ctx) => {
   const emu = await startGraphEmulator({ port: 0, validationTimeoutMs: 5_000 });
   const seed = emu.control.seed();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-crash-'));
+  const dir = tempDir(ctx, 'calbridge-crash-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const serverEnv = {

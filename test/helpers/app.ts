@@ -1,9 +1,8 @@
 /**
  * Builds the real app on a real SQLite file (a fresh temporary directory per call) for inject() tests,
  * with a full administrator and helpers to mint users with exactly the roles a test needs.
+ * `testApp(ctx)` is the usual way in: the app closes, and its directory goes, when the test ends.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppConfig } from '../../src/web/app.js';
@@ -11,6 +10,7 @@ import { OffsetClock } from '../../src/core/clock.js';
 import { composeServices, type ServiceConfig, type Services } from '../../src/composition-root.js';
 import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
 import { postgresUrlFor, testDatabaseUrl } from './database.js';
+import { defer, makeTempDir, removeTempDir, type Scope } from './cleanup.js';
 
 export const ADMIN_EMAIL = 'admin@test.local';
 export const ADMIN_PASSWORD = 'admin-password-123';
@@ -37,11 +37,13 @@ export interface TestApp {
   /** The one clock of the app under test: tests move it instead of sleeping. */
   clock: OffsetClock;
   storage: Storage;
+  /** The data directory: made (and removed on close) by createTestApp unless the caller passed one. */
   dir: string;
   /** Authorization header value of the full administrator (Basic). */
   admin: string;
   /** A bearer Authorization header for a new user holding exactly these roles. */
   userWithRoles(roles: string[], opts?: { fullAdministrator?: boolean }): Promise<{ auth: string; email: string; password: string; id: number }>;
+  /** Closes the app and its storage; removes the directory (and its PostgreSQL database) if this app made it. */
   close(): Promise<void>;
 }
 
@@ -61,23 +63,55 @@ export async function passwordGrant(app: FastifyInstance, email: string, passwor
   return { status: res.statusCode, body: res.json() as Record<string, any> };
 }
 
-export async function createTestApp(options: { dir?: string; config?: Partial<TestConfig> } = {}): Promise<TestApp> {
-  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-test-'));
-  const storage = testDatabaseUrl
-    ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 5 })
-    : openSqlite({ file: path.join(dir, 'calbridge.db') });
-  await migrate(storage);
+export interface TestAppOptions {
+  /** Open this existing data directory (a restart); the caller made it and removes it. */
+  dir?: string;
+  config?: Partial<TestConfig>;
+}
+
+/**
+ * The app for one test: `test('…', async (ctx) => { const t = await testApp(ctx); … })`. It is closed, and its
+ * directory removed, when the test ends, pass or fail; several apps in one test close in reverse order.
+ */
+export async function testApp(scope: Scope, options: TestAppOptions = {}): Promise<TestApp> {
+  const t = await createTestApp(options);
+  defer(scope, () => t.close());
+  return t;
+}
+
+/** An app the caller closes itself (describe-level `before`/`after`, or a restart in the middle of a test). */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? makeTempDir('calbridge-test-');
+  const removeOwnDir = () => (ownDir ? removeTempDir(dir) : undefined);
   const clock = new OffsetClock();
   const config = { ...testConfig, ...options.config };
-  const container = composeServices(storage, config, clock);
-  if ((await container.users.count()) === 0) {
-    await container.userService.create(
-      { Email: ADMIN_EMAIL, Password: ADMIN_PASSWORD, FullAdministrator: true },
-      { userId: 0, email: 'test' },
-    );
+  let storage: Storage | undefined;
+  let app: FastifyInstance | undefined;
+  let container: Services;
+  try {
+    storage = testDatabaseUrl
+      ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 5 })
+      : openSqlite({ file: path.join(dir, 'calbridge.db') });
+    await migrate(storage);
+    container = composeServices(storage, config, clock);
+    if ((await container.users.count()) === 0) {
+      await container.userService.create(
+        { Email: ADMIN_EMAIL, Password: ADMIN_PASSWORD, FullAdministrator: true },
+        { userId: 0, email: 'test' },
+      );
+    }
+    app = await buildApp(config, container);
+    await app.ready();
+  } catch (e) {
+    // A start that fails half-way leaves nothing open and no directory behind.
+    await app?.close().catch(() => {});
+    await storage?.close().catch(() => {});
+    await removeOwnDir();
+    throw e;
   }
-  const app = await buildApp(config, container);
-  await app.ready();
+  const opened = { app, storage };
+  let closing: Promise<void> | undefined;
   return {
     app,
     container,
@@ -92,13 +126,23 @@ export async function createTestApp(options: { dir?: string; config?: Partial<Te
         { Email: email, Password: password, Roles: roles, FullAdministrator: opts.fullAdministrator ?? false },
         { userId: 0, email: 'test' },
       );
-      const grant = await passwordGrant(app, email, password);
+      const grant = await passwordGrant(opened.app, email, password);
       if (grant.status !== 200) throw new Error(`token for ${email} failed: ${JSON.stringify(grant.body)}`);
       return { auth: `Bearer ${grant.body.access_token}`, email, password, id: user.Id };
     },
-    async close() {
-      await app.close();
-      await storage.close();
+    close() {
+      closing ??= (async () => {
+        try {
+          await opened.app.close();
+        } finally {
+          try {
+            await opened.storage.close();
+          } finally {
+            await removeOwnDir();
+          }
+        }
+      })();
+      return closing;
     },
   };
 }

@@ -3,8 +3,6 @@
  * on a free port (so the emulator's webhooks reach it over HTTP), the real job queue and Graph engine, and one
  * OffsetClock that `advance()` moves together with the emulator's clock.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +19,7 @@ import { migrate, openPostgres, openSqlite, type Storage } from '../../src/stora
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SCRYPT_COST, basic, testConfig } from './app.js';
 import { postgresUrlFor, testDatabaseUrl } from './database.js';
 import { until } from './until.js';
+import { defer, makeTempDir, removeTempDir, type Scope } from './cleanup.js';
 
 trustEmulatorCertificate();
 
@@ -45,6 +44,7 @@ export interface GraphEnv {
   engine: SyncEngine;
   clock: OffsetClock;
   sink: CountingSink;
+  /** The data directory: made (and removed on close) by startGraphEnv unless the caller passed one. */
   dir: string;
   /** Every log line (JSON) of the app, queue and engine, when started with `captureLogs`. */
   logs: string[];
@@ -61,11 +61,13 @@ export interface GraphEnv {
   request(method: string, path: string, body?: unknown, auth?: string | null): Promise<{ status: number; body: any; headers: Headers; text: string }>;
   /** The Graph connection row, waiting until its state is `state`. */
   untilState(recordId: number, state: string, timeoutMs?: number): Promise<GraphConnection>;
+  /** Stops everything; removes the directory (and its PostgreSQL database) if this environment made it. */
   close(): Promise<void>;
 }
 
 export interface GraphEnvOptions {
   emulator?: GraphEmulatorOptions;
+  /** Open this existing data directory; the caller made it and removes it. */
   dir?: string;
   /** The webhook base calbridge gives Graph (default: the app's own URL). */
   publicUrl?: (appUrl: string) => string;
@@ -77,10 +79,18 @@ export interface GraphEnvOptions {
   redirectUris?: string[];
 }
 
+/** The environment for one test: stopped, and its directory removed, when the test ends (`graphEnv(ctx)`). */
+export async function graphEnv(scope: Scope, options: GraphEnvOptions = {}): Promise<GraphEnv> {
+  const env = await startGraphEnv(options);
+  defer(scope, () => env.close());
+  return env;
+}
+
 export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<GraphEnv> {
   const emu = await startGraphEmulator({ ...FAST_EMULATOR, ...options.emulator, port: 0 });
   const seed = emu.control.seed(options.redirectUris ? { redirectUris: options.redirectUris } : {});
-  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-graph-'));
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? makeTempDir('calbridge-graph-');
   const storage = testDatabaseUrl ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 8 }) : openSqlite({ file: path.join(dir, 'calbridge.db') });
   await migrate(storage);
   const clock = new OffsetClock();
@@ -97,7 +107,7 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
   const app = await buildApp({ ...appConfig, ...(captured ? { logRequests: true } : {}) }, container, captured ? { logger: captured as FastifyBaseLogger } : {});
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const sink = new CountingSink();
+  const sink = new CountingSink(container.bookingSync);
   const engine = await startSyncEngine({
     config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url, dataDir: dir, tokenEncryptionKey: randomBytes(32).toString('base64'), graphEmulatorPort: 0 },
     services: container, queue, log: quiet, sink,
@@ -106,6 +116,7 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
   });
   queue.start();
 
+  let closing: Promise<void> | undefined;
   const env: GraphEnv = {
     emu, seed, app, url, admin: basic(ADMIN_EMAIL, ADMIN_PASSWORD), container, storage, queue, engine, clock, sink, dir, logs,
     advance(ms) {
@@ -161,12 +172,19 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
       if (record.statusCode !== 200) throw new Error(`record create failed: ${record.body}`);
       return { recordId: record.json().Value.Id as number, calendarId: calendar!.id, userId: user.id };
     },
-    async close() {
-      await queue.stop();
-      await app.close();
-      await engine.close();
-      await emu.close();
-      await storage.close();
+    close() {
+      closing ??= (async () => {
+        try {
+          await queue.stop();
+          await app.close();
+          await engine.close();
+          await emu.close();
+          await storage.close();
+        } finally {
+          if (ownDir) await removeTempDir(dir);
+        }
+      })();
+      return closing;
     },
   };
   return env;

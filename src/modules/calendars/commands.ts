@@ -14,12 +14,17 @@ export interface ConnectionStatus {
   NextRenewal: string | null;
   LastSync: string | null;
   LastError: string | null;
+  /** Every busy event of the calendar books the record's resource. */
+  DedicatedBookingCalendar: boolean;
+  LastFullSync: string | null;
 }
 
 /** What the sync engine offers the commands. */
 export interface CalendarCommandRunner {
   renewNow(recordId: number): Promise<void>;
   resync(recordId: number): Promise<void>;
+  /** Marks (or unmarks) the connection as a dedicated booking calendar, and reads the calendar again. */
+  setDedicated(recordId: number, dedicated: boolean): Promise<void>;
   status(recordId: number): Promise<Omit<ConnectionStatus, 'Id' | 'SubscriptionId' | 'SubscriptionExpireDate'> | undefined>;
 }
 
@@ -27,5 +32,7 @@ export const COMMANDS = [
   { Key: 'RENEW_SUBSCRIPTION', Name: 'Renew the Microsoft Graph subscription now', action: 'Edit' as const, Order: 1 },
   { Key: 'RESYNC', Name: 'Read the whole calendar again', action: 'Edit' as const, Order: 2 },
   { Key: 'DISCONNECT', Name: 'Disconnect: delete the Graph subscription and the record', action: 'Delete' as const, Order: 3 },
+  { Key: 'MARK_DEDICATED', Name: "Dedicated booking calendar: every busy event books the record's resource", action: 'Edit' as const, Order: 4 },
+  { Key: 'UNMARK_DEDICATED', Name: 'Not a dedicated booking calendar: only events that invite a resource book it', action: 'Edit' as const, Order: 5 },
 ];
 

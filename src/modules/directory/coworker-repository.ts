@@ -16,10 +16,11 @@ export class CoworkerRepository extends RecordRepository<typeof coworkerEntity, 
 
   /** Ids of calendar records and users that reference this coworker. */
   async holders(id: number, db: Executor = this.db) {
-    const [calendars, users] = await Promise.all([
+    const [calendars, users, bookings] = await Promise.all([
       db.selectFrom('coworker_ms_office_calendars').select('id').where('coworker_id', '=', id).orderBy('id').limit(11).execute(),
       db.selectFrom('users').select('id').where('coworker_id', '=', id).orderBy('id').limit(11).execute(),
+      db.selectFrom('bookings').select('id').where('coworker_id', '=', id).where('cancelled_on', 'is', null).orderBy('id').limit(11).execute(),
     ]);
-    return { calendars: calendars.map((r) => r.id), users: users.map((r) => r.id) };
+    return { calendars: calendars.map((r) => r.id), users: users.map((r) => r.id), bookings: bookings.map((r) => r.id) };
   }
 }

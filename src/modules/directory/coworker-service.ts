@@ -23,10 +23,11 @@ export class CoworkerService extends RecordService<Coworker, CoworkerValues> {
   }
 
   protected override async referencedBy(id: number, trx: Executor): Promise<string[]> {
-    const { calendars, users } = await this.coworkers.holders(id, trx);
+    const { calendars, users, bookings } = await this.coworkers.holders(id, trx);
     return [
       ...(calendars.length ? [describeHolders('CoworkerMsOfficeCalendar', calendars)] : []),
       ...(users.length ? [describeHolders('User', users)] : []),
+      ...(bookings.length ? [describeHolders('Booking', bookings)] : []),
     ];
   }
 }

@@ -14,4 +14,10 @@ export class ResourceRepository extends RecordRepository<typeof resourceEntity, 
     const rows = await db.selectFrom('coworker_ms_office_calendars').select('id').where('resource_id', '=', id).orderBy('id').limit(11).execute();
     return rows.map((r) => r.id);
   }
+
+  /** Ids of active bookings of this resource. */
+  async bookingHolders(id: number, db: Executor = this.db): Promise<number[]> {
+    const rows = await db.selectFrom('bookings').select('id').where('resource_id', '=', id).where('cancelled_on', 'is', null).orderBy('id').limit(11).execute();
+    return rows.map((r) => r.id);
+  }
 }

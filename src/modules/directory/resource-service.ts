@@ -18,7 +18,10 @@ export class ResourceService extends RecordService<Resource, ResourceValues> {
   }
 
   protected override async referencedBy(id: number, trx: Executor): Promise<string[]> {
-    const calendars = await this.resources.calendarHolders(id, trx);
-    return calendars.length ? [describeHolders('CoworkerMsOfficeCalendar', calendars)] : [];
+    const [calendars, bookings] = await Promise.all([this.resources.calendarHolders(id, trx), this.resources.bookingHolders(id, trx)]);
+    return [
+      ...(calendars.length ? [describeHolders('CoworkerMsOfficeCalendar', calendars)] : []),
+      ...(bookings.length ? [describeHolders('Booking', bookings)] : []),
+    ];
   }
 }

@@ -80,7 +80,8 @@ export class CalendarSync {
         continue;
       }
       await this.d.sink.apply(conn.calendar_record_id, items, full);
-      const fields = { delta_link: answer['@odata.deltaLink'] ?? null, last_synced_at: new Date(this.d.clock.now()).toISOString(), last_error: null };
+      const nowIso = new Date(this.d.clock.now()).toISOString();
+      const fields = { delta_link: answer['@odata.deltaLink'] ?? null, last_synced_at: nowIso, last_error: null, ...(full ? { last_full_sync_at: nowIso } : {}) };
       if (conn.state === 'failed') await this.d.connections.transition(conn.calendar_record_id, 'syncRecovered', fields);
       else await this.d.connections.update(conn.calendar_record_id, fields);
       return;
@@ -97,10 +98,12 @@ export class CalendarSync {
   }
 }
 
-/** Until bookings exist, a round's changes are only counted. */
+/** Counts each round's changes (tests and benchmarks watch them), then hands them on (to the bookings). */
 export class CountingSink implements EventSink {
   readonly rounds: Array<{ recordId: number; items: number; removed: number; full: boolean }> = [];
+  constructor(private readonly next?: EventSink) {}
   async apply(recordId: number, items: DeltaItem[], full: boolean): Promise<void> {
+    await this.next?.apply(recordId, items, full);
     this.rounds.push({ recordId, items: items.length, removed: items.filter((i) => i['@removed']).length, full });
     if (this.rounds.length > 1000) this.rounds.shift();
   }

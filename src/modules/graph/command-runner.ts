@@ -32,6 +32,11 @@ export class QueueCommandRunner implements CalendarCommandRunner {
     this.poke();
   }
 
+  async setDedicated(recordId: number, dedicated: boolean): Promise<void> {
+    await this.connections.update(recordId, { dedicated: dedicated ? 1 : 0 });
+    await this.resync(recordId);
+  }
+
   async status(recordId: number) {
     const c = await this.connections.get(recordId);
     if (!c) return undefined;
@@ -44,6 +49,8 @@ export class QueueCommandRunner implements CalendarCommandRunner {
       NextRenewal: c.next_renewal_at,
       LastSync: c.last_synced_at,
       LastError: c.last_error,
+      DedicatedBookingCalendar: c.dedicated === 1,
+      LastFullSync: c.last_full_sync_at,
     };
   }
 }

@@ -72,7 +72,7 @@ export class ConnectionRepository {
     await db.insertInto('graph_connections').values({
       calendar_record_id: recordId, auth_mode: 'app', mailbox: '', refresh_token_sealed: null, subscription_id: null,
       subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null,
-      next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null,
+      next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null, dedicated: 0, last_full_sync_at: null,
       ...fields, state, updated_at: this.nowIso(),
     }).execute();
     return state;
@@ -132,6 +132,26 @@ export class ConnectionRepository {
     const rows = await this.db.selectFrom('graph_connections').select('calendar_record_id')
       .where('state', '=', 'active').where('client_state', 'is not', null)
       .where((eb) => eb.or([eb('last_synced_at', 'is', null), eb('last_synced_at', '<', beforeIso)])).limit(limit).execute();
+    return rows.map((r) => r.calendar_record_id);
+  }
+
+  /** A live connection of a coworker's (the first calendar record of theirs with a subscription). */
+  async liveOfCoworker(coworkerId: number): Promise<GraphConnection | undefined> {
+    return this.db.selectFrom('graph_connections as g').innerJoin('coworker_ms_office_calendars as c', 'c.id', 'g.calendar_record_id')
+      .selectAll('g').where('c.coworker_id', '=', coworkerId).where('g.subscription_id', 'is not', null).orderBy('c.id').limit(1)
+      .executeTakeFirst() as Promise<GraphConnection | undefined>;
+  }
+
+  async calendarIdOf(recordId: number): Promise<string | undefined> {
+    const row = await this.db.selectFrom('coworker_ms_office_calendars').select('calendar_id').where('id', '=', recordId).executeTakeFirst();
+    return row?.calendar_id as string | undefined;
+  }
+
+  /** Live connections whose last full round is older than `beforeIso` (or that never had one): time to reconcile. */
+  async dueForReconciliation(beforeIso: string, limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('graph_connections').select('calendar_record_id')
+      .where('state', '=', 'active').where('subscription_id', 'is not', null)
+      .where((eb) => eb.or([eb('last_full_sync_at', 'is', null), eb('last_full_sync_at', '<', beforeIso)])).limit(limit).execute();
     return rows.map((r) => r.calendar_record_id);
   }
 

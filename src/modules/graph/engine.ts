@@ -7,7 +7,7 @@ import type { Clock } from '../../core/clock.js';
 import { SecretBox, SecretBoxError } from '../../core/secret-box.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
-import { CalendarSync, CountingSink, type EventSink } from './calendar-sync.js';
+import { CalendarSync, type EventSink } from './calendar-sync.js';
 import type { ConnectionRepository } from './connection-repository.js';
 import type { ConnectionService } from './connection-service.js';
 import { GraphClient, type GraphEndpoints, type RetryPolicy } from './graph-client.js';
@@ -43,9 +43,12 @@ export interface EngineOptions {
   log: Logger;
   retry?: Partial<RetryPolicy>;
   sweepEveryMs?: number;
+  /** How often each subscription is checked at Graph and its calendar read whole (default 6 h). */
+  reconcileEveryMs?: number;
   horizonPastDays?: number;
   horizonFutureDays?: number;
-  sink?: EventSink;
+  /** Where each delta round's changes go (the bookings). */
+  sink: EventSink;
 }
 
 const KEY_CHECK = 'token_encryption_check';
@@ -58,7 +61,7 @@ export async function startGraphEngine(o: EngineOptions): Promise<GraphEngine> {
   const manager = new SubscriptionManager({
     graph, connectionService: o.connectionService, calendars, connections, queue, clock, secrets, publicUrl: o.publicUrl, log,
   });
-  const sink = o.sink ?? new CountingSink();
+  const sink = o.sink;
   const sync = new CalendarSync({
     graph, manager, calendars, connections, clock, sink,
     horizonPastDays: o.horizonPastDays ?? 1, horizonFutureDays: o.horizonFutureDays ?? 180,
@@ -69,6 +72,7 @@ export async function startGraphEngine(o: EngineOptions): Promise<GraphEngine> {
   // Safety net beside the scheduled renewals: every few minutes, give records without a connection theirs (made
   // while no engine ran), renew what is due and re-read stale calendars.
   const sweepEvery = o.sweepEveryMs ?? 5 * 60_000;
+  const reconcileEvery = o.reconcileEveryMs ?? 6 * 3600_000;
   queue.register(GraphJobs.sweep, async () => {
     const now = clock.now();
     const repaired = await o.connectionService.repairMissing();
@@ -78,6 +82,9 @@ export async function startGraphEngine(o: EngineOptions): Promise<GraphEngine> {
     }
     for (const id of await connections.staleSyncs(new Date(now - 3600_000).toISOString(), 500)) {
       await manager.enqueue(GraphJobs.sync, id);
+    }
+    for (const id of await connections.dueForReconciliation(new Date(now - reconcileEvery).toISOString(), 500)) {
+      await manager.enqueue(GraphJobs.reconcile, id);
     }
     await queue.enqueue({ type: GraphJobs.sweep, dedupeKey: SWEEP_KEY, runAt: now + sweepEvery });
   });

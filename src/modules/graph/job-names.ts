@@ -10,8 +10,10 @@ export const GraphJobs = {
   sync: 'graph.sync',
   /** React to a lifecycle notification. */
   lifecycle: 'graph.lifecycle',
-  /** The periodic safety net: renew what is due, re-read calendars not synced for an hour. */
+  /** The periodic safety net: renew what is due, re-read calendars not synced for an hour, reconcile. */
   sweep: 'graph.sweep',
+  /** Check a subscription at Graph (re-create it if it vanished silently) and read the whole calendar again. */
+  reconcile: 'graph.reconcile',
 } as const;
 
 export const dedupeKey = {
@@ -20,6 +22,7 @@ export const dedupeKey = {
   /** "Renew now" (command, reauthorizationRequired): its own key, or it would fold into next week's scheduled renewal. */
   renewNow: (recordId: number) => `graph.renew-now:${recordId}`,
   sync: (recordId: number) => `graph.sync:${recordId}`,
+  reconcile: (recordId: number) => `graph.reconcile:${recordId}`,
   lifecycle: (recordId: number, event: string) => `graph.lifecycle:${recordId}:${event}`,
 };
 

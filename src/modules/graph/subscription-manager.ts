@@ -52,6 +52,7 @@ export class SubscriptionManager {
     queue.register(GraphJobs.renew, (job) => this.renewJob(job));
     queue.register(GraphJobs.unsubscribe, (job) => this.unsubscribeJob(job));
     queue.register(GraphJobs.lifecycle, (job) => this.lifecycleJob(job));
+    queue.register(GraphJobs.reconcile, (job) => this.reconcileJob(job));
   }
 
   /** The auth a connection uses for Graph calls. */
@@ -83,7 +84,8 @@ export class SubscriptionManager {
   async enqueue(type: string, recordId: number, runAt?: number, extra: Record<string, unknown> = {}): Promise<void> {
     const key = type === GraphJobs.subscribe ? dedupeKey.subscribe(recordId)
       : type === GraphJobs.renew ? (extra.force ? dedupeKey.renewNow(recordId) : dedupeKey.renew(recordId))
-      : type === GraphJobs.sync ? dedupeKey.sync(recordId) : undefined;
+      : type === GraphJobs.sync ? dedupeKey.sync(recordId)
+      : type === GraphJobs.reconcile ? dedupeKey.reconcile(recordId) : undefined;
     await this.d.queue.enqueue({ type, payload: { recordId, ...extra }, dedupeKey: key, runAt });
   }
 
@@ -192,6 +194,30 @@ export class SubscriptionManager {
     } finally {
       this.d.graph.forget(p.connectionKey);
     }
+  }
+
+  /**
+   * A subscription can expire or vanish without a lifecycle message, and then notifications just stop. Ask Graph
+   * whether it is still there: re-create a missing one (which reads the calendar again), else read the whole calendar
+   * (a full round also slides the booking horizon, which a delta link cannot).
+   */
+  private async reconcileJob(job: Job): Promise<void> {
+    const { recordId } = job.payload as { recordId: number };
+    const loaded = await this.load(recordId);
+    if (!loaded?.conn.client_state || !loaded.conn.subscription_id) return;
+    const { conn } = loaded;
+    try {
+      const sub = await this.d.graph.call<Subscription>(this.authFor(conn), 'GET', `/subscriptions/${encodeURIComponent(conn.subscription_id!)}`);
+      if (Date.parse(sub.expirationDateTime ?? '') > this.d.clock.now()) {
+        await this.enqueue(GraphJobs.sync, recordId, undefined, { full: true });
+        return;
+      }
+    } catch (err) {
+      if (!(err instanceof GraphNotFoundError)) throw err;
+    }
+    this.d.log.warn({ recordId }, 'subscription vanished without a lifecycle message; re-creating');
+    await this.d.connections.update(recordId, { client_state: null, subscription_id: null });
+    await this.enqueue(GraphJobs.subscribe, recordId);
   }
 
   private async lifecycleJob(job: Job): Promise<void> {

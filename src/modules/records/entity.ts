@@ -98,6 +98,8 @@ export interface EntityDefinition<F extends Fields> {
   joins?: Record<string, (qb: AnySelect) => AnySelect>;
   /** Joins every row needs (its answer includes a joined field). */
   rowJoins?: string[];
+  /** Which rows of the table are this entity's (two entities over one table: active and cancelled bookings). */
+  scope?: (qb: AnySelect) => AnySelect;
 }
 
 export interface Entity<F extends Fields> {
@@ -112,6 +114,8 @@ export interface Entity<F extends Fields> {
   readonly columns: ColumnMap;
   readonly joins: Record<string, (qb: AnySelect) => AnySelect>;
   readonly rowJoins: string[];
+  /** Restricts a query FROM `{table} as {alias}` to this entity's rows. */
+  readonly scope: (qb: AnySelect) => AnySelect;
   /** Adds the record's joins and SELECT list to a query FROM `{table} as {alias}`. */
   selectRecord(qb: AnySelect): AnySelect;
   toRecord(row: Record<string, unknown>): RecordOf<F>;
@@ -174,15 +178,16 @@ export function defineEntity<F extends Fields>(def: EntityDefinition<F>): Entity
   ];
   const joins = def.joins ?? {};
   const rowJoins = def.rowJoins ?? [...new Set(joined.map(([, f]) => f.joined!.join))];
+  const scope = def.scope ?? ((qb: AnySelect) => qb);
   const outFields = entries.filter(([, f]) => f.out).map(([n, f]) => [n, snake(n), f.read] as const);
   const toStringKey = snake(def.toString);
 
   return {
-    entity, table: def.table, alias, fields: def.fields, record, listSpec, columns, joins, rowJoins,
+    entity, table: def.table, alias, fields: def.fields, record, listSpec, columns, joins, rowJoins, scope,
     createBody: Type.Object(bodyProps, { required: requiredOnCreate, additionalProperties: true }),
     updateBody: Type.Object({ Id: UpdateBodyId(), ...bodyProps }, { required: requiredOnUpdate, additionalProperties: true }),
     selectRecord(qb) {
-      let out = qb;
+      let out = scope(qb);
       for (const j of rowJoins) out = joins[j]!(out);
       return out.select(selectList as never);
     },

@@ -59,7 +59,8 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   }
 
   async exists(id: number, db: Executor = this.db): Promise<boolean> {
-    const row = await db.selectFrom(this.entity.table as never).select('id' as never).where('id' as never, '=', id as never).executeTakeFirst();
+    const from = db.selectFrom(`${this.entity.table} as ${this.entity.alias}` as never) as AnySelect;
+    const row = await this.entity.scope(from).select(this.idColumn).where(this.idColumn, '=', id).executeTakeFirst();
     return row !== undefined;
   }
 
@@ -80,7 +81,7 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   /** The default plan: the rows query with its joins, a count over the base table plus only the joins needed. */
   protected plan(query: ListQuery): ListPlan {
     const { entity } = this;
-    let count: AnySelect = this.db.selectFrom(`${entity.table} as ${entity.alias}` as never);
+    let count: AnySelect = entity.scope(this.db.selectFrom(`${entity.table} as ${entity.alias}` as never));
     for (const join of joinsNeeded({ conditions: query.conditions }, entity.columns)) count = entity.joins[join]!(count);
     return {
       rows: this.withJoins(this.selectRows(this.db), query),

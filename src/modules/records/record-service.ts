@@ -17,12 +17,29 @@ export interface Actor {
   email: string;
 }
 
-export interface EntityService<Rec = unknown> {
+export interface EntityReader<Rec = unknown> {
   /** Singular Nexudus name: "CoworkerMsOfficeCalendar". */
   readonly entity: string;
   list(query: ListQuery): Promise<{ records: Rec[]; total: number }>;
   get(id: number): Promise<Rec | undefined>;
   getMany(ids: number[]): Promise<Rec[]>;
+}
+
+/** Read-only records of one entity (cancelled bookings): list, get, batch. */
+export class RecordReader<Rec> implements EntityReader<Rec> {
+  constructor(readonly entity: string, private readonly repo: RecordRepository<any, Rec>) {}
+  list(query: ListQuery) {
+    return this.repo.list(query);
+  }
+  get(id: number) {
+    return this.repo.findById(id);
+  }
+  getMany(ids: number[]) {
+    return this.repo.findByIds(ids);
+  }
+}
+
+export interface EntityService<Rec = unknown> extends EntityReader<Rec> {
   create(body: Record<string, unknown>, actor: Actor): Promise<Rec>;
   update(id: number, body: Record<string, unknown>, actor: Actor): Promise<{ UpdatedOn: string }>;
   remove(id: number, actor: Actor): Promise<{ UpdatedOn: string }>;
@@ -67,7 +84,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> implemen
   /** Values → the columns to write; on update, `existing` is the stored record. */
   protected abstract toColumns(values: Values, existing?: Rec, trx?: Executor): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Errors for references to records that don't exist. */
-  protected async checkReferences(_values: Values, _trx: Executor): Promise<FieldError[]> {
+  protected async checkReferences(_values: Values, _trx: Executor, _existingId?: number): Promise<FieldError[]> {
     return [];
   }
   /** Human descriptions of the records that still reference this one (e.g. "CoworkerMsOfficeCalendar 4, 9"). */
@@ -156,7 +173,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> implemen
 
   private async validValues(body: Record<string, unknown>, existingId: number | undefined, trx: Executor): Promise<Values> {
     const values = await this.normalize(body, existingId, trx);
-    const errors = await this.checkReferences(values, trx);
+    const errors = await this.checkReferences(values, trx, existingId);
     if (errors.length) throw AppError.validation(errors);
     return values;
   }

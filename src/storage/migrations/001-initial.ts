@@ -2,7 +2,7 @@ import { sql, type Kysely, type CreateTableBuilder } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 /** Id + UniqueId + audit columns, the same on every entity table. */
-function withRecordMeta<T extends string>(table: CreateTableBuilder<T, never>, dialect: Dialect) {
+export function withRecordMeta<T extends string>(table: CreateTableBuilder<T, never>, dialect: Dialect) {
   return (dialect === 'postgres'
     ? table.addColumn('id', 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity())
     : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()))

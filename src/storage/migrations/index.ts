@@ -5,6 +5,7 @@ import { jobs } from './002-jobs.js';
 import { dataVersion } from './003-data-version.js';
 import { graph } from './004-graph.js';
 import { connectionSubscription } from './005-connection-subscription.js';
+import { bookings } from './006-bookings.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -14,5 +15,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '003-data-version': dataVersion(dialect),
     '004-graph': graph(dialect),
     '005-connection-subscription': connectionSubscription(dialect),
+    '006-bookings': bookings(dialect),
   };
 }

@@ -15,6 +15,8 @@ import { LenientInteger, RequiredString } from '../../modules/records/schema-par
 import type { CoworkerMsOfficeCalendarService } from '../../modules/calendars/service.js';
 import { COMMANDS, type CalendarCommandRunner } from '../../modules/calendars/commands.js';
 import { ENTITY } from '../../modules/calendars/schema.js';
+import { BookingConflictSchema } from '../../modules/bookings/schema.js';
+import { conflictRecord, type BookingRepository } from '../../modules/bookings/repository.js';
 
 const CommandSchema = Type.Object({
   Key: Type.String(),
@@ -27,7 +29,7 @@ const CommandSchema = Type.Object({
 });
 
 const RunCommandBody = Type.Object({
-  Key: RequiredString(100, 'RENEW_SUBSCRIPTION, RESYNC or DISCONNECT.'),
+  Key: RequiredString(100, 'RENEW_SUBSCRIPTION, RESYNC, DISCONNECT, MARK_DEDICATED or UNMARK_DEDICATED.'),
   Ids: Type.Array(LenientInteger(), { maxItems: 1000, description: 'The records to run it on.' }),
   Parameters: Type.Optional(Type.Union([Type.Array(Type.Unknown()), Type.Null()])),
 }, { required: ['Key', 'Ids'], additionalProperties: true });
@@ -44,9 +46,12 @@ const StatusSchema = Type.Object({
   NextRenewal: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   LastSync: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   LastError: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+  DedicatedBookingCalendar: Type.Boolean(),
+  LastFullSync: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+  OpenConflicts: Type.Array(BookingConflictSchema),
 });
 
-export function registerCalendarCommandRoutes(app: FastifyInstance, access: AccessDeps, service: CoworkerMsOfficeCalendarService, runner: CalendarCommandRunner): void {
+export function registerCalendarCommandRoutes(app: FastifyInstance, access: AccessDeps, service: CoworkerMsOfficeCalendarService, runner: CalendarCommandRunner, bookings: BookingRepository): void {
   const base = '/api/spaces/coworkermsofficecalendars';
   const tags = ['CoworkerMsOfficeCalendars'];
 
@@ -94,7 +99,8 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
         updatedOn = (await service.remove(id, actor)).UpdatedOn;
       } else {
         if (command.Key === 'RENEW_SUBSCRIPTION') await runner.renewNow(id);
-        else await runner.resync(id);
+        else if (command.Key === 'RESYNC') await runner.resync(id);
+        else await runner.setDedicated(id, command.Key === 'MARK_DEDICATED');
         updatedOn = (await service.touch(id, actor)).UpdatedOn;
       }
     }
@@ -120,8 +126,9 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
       SubscriptionExpireDate: record.SubscriptionExpireDate,
       ...(status ?? {
         State: 'credentials_missing', AuthMode: 'app' as const, Mailbox: null, LastNotification: null, LastRenewal: null,
-        NextRenewal: null, LastSync: null, LastError: 'this record has no Graph connection yet',
+        NextRenewal: null, LastSync: null, LastError: 'this record has no Graph connection yet', DedicatedBookingCalendar: false, LastFullSync: null,
       }),
+      OpenConflicts: (await bookings.conflictsOfConnection(id)).map(conflictRecord),
     };
   });
 }

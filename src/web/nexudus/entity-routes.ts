@@ -8,14 +8,14 @@ import { Type } from 'typebox';
 import type { Entity } from '../../modules/records/entity.js';
 import { requireAccess, type AccessDeps } from './access.js';
 import { roleName } from '../../modules/users/roles.js';
-import type { EntityService, Actor } from '../../modules/records/record-service.js';
+import type { EntityReader, EntityService, Actor } from '../../modules/records/record-service.js';
 import { listEnvelope, writeEnvelope } from './envelope.js';
 import { AppError } from '../../core/errors.js';
 import { listQueryParser, parseBatchIds } from '../../core/list-query.js';
 import { ListQuerySchema, errorResponses, listEnvelopeSchema, writeEnvelopeSchema } from './schemas.js';
 
 export interface EntityRoutes {
-  service: EntityService;
+  service: EntityService | EntityReader;
   /** Lower-case collection paths; the first is the canonical one shown in docs. */
   paths: string[];
   tag: string;
@@ -23,6 +23,10 @@ export interface EntityRoutes {
   schemas: Pick<Entity<any>, 'record' | 'createBody' | 'updateBody' | 'listSpec'>;
   /** Roles `{Entity}-List` etc.; false: full administrators only (users). */
   roles: boolean;
+  /** The entity whose roles apply (cancelled bookings use Booking-List/-Read); default the service's. */
+  roleEntity?: string;
+  /** List, get and batch only (cancelled bookings). */
+  readOnly?: boolean;
 }
 
 export function actorOf(request: FastifyRequest): Actor {
@@ -37,9 +41,9 @@ export function pathId(raw: string): number {
 }
 
 export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, def: EntityRoutes): void {
-  const { service } = def;
+  const service = def.service as EntityService;
   const entity = service.entity;
-  const role = (action: 'List' | 'Read' | 'Create' | 'Edit' | 'Delete') => (def.roles ? roleName(entity, action) : null);
+  const role = (action: 'List' | 'Read' | 'Create' | 'Edit' | 'Delete') => (def.roles ? roleName(def.roleEntity ?? entity, action) : null);
   const parser = listQueryParser(def.schemas.listSpec);
   const IdParams = Type.Object({ id: Type.String({ description: `The ${entity} Id.` }) });
   const listAccess = requireAccess(access, role('List'));
@@ -85,6 +89,8 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
       if (!record) throw AppError.notFound(`${entity} not found.`);
       return record;
     });
+
+    if (def.readOnly) continue;
 
     app.post(path, {
       schema: { hide, tags, summary: `Create a ${entity}`, body: def.schemas.createBody, response: { 200: writeEnvelopeSchema(def.schemas.record), ...errorResponses } },

@@ -1,0 +1,215 @@
+/**
+ * Inbound: each delta round of a connected calendar becomes bookings, in one transaction. Bookings are keyed by
+ * (connection, immutable event or occurrence id, resource), so duplicated, reordered and replayed rounds change
+ * nothing twice. `@removed` and cancelled events cancel; a moved event moves its booking; a full round also cancels
+ * the connection's bookings whose events are gone. An occurrence that collides with another booking of the resource
+ * is not booked: it becomes a conflict, marked once in the member's Outlook (a job), and booked as soon as the
+ * resource frees up (the rebook job). Events calbridge wrote for API bookings (found by event id or transactionId)
+ * move or cancel those bookings instead of making new ones.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../core/clock.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import type { Database } from '../../storage/schema.js';
+import { afterCommit, inTransaction, type Executor } from '../../storage/unit-of-work.js';
+import type { EventSink } from '../graph/calendar-sync.js';
+import type { ConnectionRepository } from '../graph/connection-repository.js';
+import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
+import type { BookingRepository, BookingSlot, ConflictRow } from './repository.js';
+import { CANCELLATION } from './schema.js';
+import { BookingJobs, bookingDedupe } from './jobs.js';
+import { wantedBookings, type CalendarItem, type WantedBooking } from './event-policy.js';
+
+const SYNC_ACTOR = 'outlook-sync';
+
+export interface BookingSyncDeps {
+  db: Kysely<Database>;
+  bookings: BookingRepository;
+  connections: ConnectionRepository;
+  calendars: CoworkerMsOfficeCalendarRepository;
+  jobs: JobStore;
+  clock: Clock;
+  poke?: () => void;
+}
+
+export class BookingSync implements EventSink {
+  constructor(private readonly d: BookingSyncDeps) {}
+
+  async apply(recordId: number, items: CalendarItem[], full: boolean): Promise<void> {
+    await inTransaction(this.d.db, async (trx) => {
+      const [record, conn] = await Promise.all([this.d.calendars.findById(recordId, trx), this.d.connections.get(recordId, trx)]);
+      if (!record || !conn) return;
+      const ctx = { resourceId: record.ResourceId, dedicated: conn.dedicated === 1, resourcesByEmail: await this.resourcesByEmail(trx) };
+      const round = new Round(this.d, trx, recordId, record.CoworkerId, this.nowIso());
+      await round.load(items);
+      // Later items win: a round may carry an event twice (replays, pages).
+      const latest = new Map<string, CalendarItem>();
+      for (const item of items) if (item.id) latest.set(item.id, item);
+      for (const item of latest.values()) await round.event(item, wantedBookings(item, ctx));
+      if (full) await round.reconcile(new Set(latest.keys()));
+      await round.finish();
+    });
+  }
+
+  /** A resource freed up: book the conflicts waiting for it, oldest first, while they fit. */
+  async rebook(resourceId: number): Promise<void> {
+    await inTransaction(this.d.db, async (trx) => {
+      const now = this.nowIso();
+      for (const c of await this.d.bookings.waitingFor(resourceId, trx)) {
+        const other = await this.d.bookings.overlapping(resourceId, c.from_time, c.to_time, null, trx);
+        if (other) {
+          if (other.id !== c.blocking_booking_id) await this.d.bookings.saveConflict({ ...c, blocking_booking_id: other.id }, trx);
+          continue;
+        }
+        await insertOutlookBooking(this.d.bookings, trx, c.coworker_ms_office_calendar_id, c.coworker_id, c.event_key, c, now);
+        await this.d.bookings.deleteConflict(c.id, trx);
+        if (c.marked) await queue(this.d, trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
+      }
+    });
+  }
+
+  private async resourcesByEmail(trx: Executor): Promise<Map<string, number>> {
+    const rows = await trx.selectFrom('resources').select(['id', 'calendar_email']).where('calendar_email', 'is not', null).execute();
+    return new Map(rows.filter((r) => r.calendar_email).map((r) => [String(r.calendar_email).trim().toLowerCase(), r.id]));
+  }
+
+  private nowIso(): string {
+    return new Date(this.d.clock.now()).toISOString();
+  }
+}
+
+async function queue(d: BookingSyncDeps, trx: Executor, type: string, payload: unknown, dedupeKey: string): Promise<void> {
+  await d.jobs.enqueue({ type, payload, dedupeKey }, trx);
+  if (d.poke) await afterCommit(trx, d.poke);
+}
+
+async function insertOutlookBooking(bookings: BookingRepository, trx: Executor, connectionId: number, coworkerId: number | null, eventKey: string,
+  w: { resource_id?: number; resourceId?: number; from_time?: string; fromIso?: string; to_time?: string; toIso?: string; tentative: number | boolean; subject: string | null }, now: string): Promise<number> {
+  return bookings.insert({
+    unique_id: randomUUID(), created_on: now, updated_on: now, updated_by: SYNC_ACTOR, is_new: 1, system_id: null,
+    resource_id: w.resourceId ?? w.resource_id, coworker_id: coworkerId, from_time: w.fromIso ?? w.from_time, to_time: w.toIso ?? w.to_time,
+    notes: w.subject, tentative: w.tentative ? 1 : 0, office365_event_id: eventKey, coworker_ms_office_calendar_id: connectionId,
+    source: 'outlook', event_key: eventKey, cancelled_on: null, cancellation_reason: null,
+  }, trx);
+}
+
+/** One delta round's work inside its transaction. */
+class Round {
+  private own = new Map<string, BookingSlot>();           // this connection's Outlook bookings by key
+  private echoes = new Map<string, BookingSlot>();        // API bookings written to these events, by event id
+  private echoesByTransaction = new Map<string, BookingSlot>();
+  private conflicts = new Map<string, ConflictRow>();
+  private freed = new Set<number>();                      // resources whose slot freed up this round
+
+  constructor(
+    private readonly d: BookingSyncDeps,
+    private readonly trx: Executor,
+    private readonly connectionId: number,
+    private readonly coworkerId: number | null,
+    private readonly now: string,
+  ) {}
+
+  private key(eventKey: string, resourceId: number): string {
+    return `${eventKey}\u0000${resourceId}`;
+  }
+
+  async load(items: CalendarItem[]): Promise<void> {
+    const { bookings } = this.d;
+    for (const b of await bookings.activeOfConnection(this.connectionId, this.trx)) if (b.event_key) this.own.set(this.key(b.event_key, b.resource_id), b);
+    const ids = [...new Set(items.map((i) => i.id).filter((x): x is string => Boolean(x)))];
+    for (const b of await bookings.activeByEvent(ids, this.trx)) if (b.source === 'api') this.echoes.set(b.office365_event_id!, b);
+    const txIds = items.map((i) => i.transactionId).filter((x): x is string => Boolean(x));
+    if (txIds.length) {
+      const rows = await this.trx.selectFrom('bookings').select(['id', 'unique_id']).where('unique_id', 'in', txIds).where('source', '=', 'api').execute();
+      for (const r of rows) {
+        const slot = await bookings.slot(r.id, this.trx);
+        if (slot && !slot.cancelled_on) this.echoesByTransaction.set(String(r.unique_id), slot);
+      }
+    }
+    for (const c of await bookings.conflictsOfConnection(this.connectionId, this.trx)) this.conflicts.set(this.key(c.event_key, c.resource_id), c);
+  }
+
+  /** Brings the bookings and conflicts of one event (or occurrence) in line with what it wants. */
+  async event(item: CalendarItem, wanted: WantedBooking[]): Promise<void> {
+    const eventKey = item.id!;
+    const echo = this.echoes.get(eventKey) ?? (item.transactionId ? this.echoesByTransaction.get(item.transactionId) : undefined);
+    let rest = wanted;
+    if (echo) {
+      // An event calbridge wrote for an API booking: the member may move or delete it, never duplicate it.
+      const w = wanted.find((x) => x.resourceId === echo.resource_id);
+      if (!w) await this.cancel(echo, CANCELLATION.integration);
+      else if (w.fromIso !== echo.from_time || w.toIso !== echo.to_time) await this.move(echo, w, eventKey);
+      if (!echo.office365_event_id) await this.d.bookings.setEventId(echo.id, eventKey, this.trx);
+      rest = wanted.filter((x) => x.resourceId !== echo.resource_id);
+    }
+    const wantedResources = new Set(rest.map((w) => w.resourceId));
+    for (const w of rest) {
+      const k = this.key(eventKey, w.resourceId);
+      const existing = this.own.get(k);
+      if (existing) {
+        if (existing.from_time !== w.fromIso || existing.to_time !== w.toIso || existing.tentative !== (w.tentative ? 1 : 0)) await this.move(existing, w, eventKey);
+        continue;
+      }
+      const other = await this.d.bookings.overlapping(w.resourceId, w.fromIso, w.toIso, null, this.trx);
+      if (other) await this.conflict(eventKey, w, other.id);
+      else await this.book(eventKey, w);
+    }
+    // Resources this event no longer wants: their bookings and conflicts go.
+    for (const [k, b] of this.own) if (b.event_key === eventKey && !wantedResources.has(b.resource_id)) { await this.cancel(b, CANCELLATION.integration); this.own.delete(k); }
+    for (const [k, c] of this.conflicts) if (c.event_key === eventKey && !wantedResources.has(c.resource_id)) { await this.dropConflict(c); this.conflicts.delete(k); }
+  }
+
+  /** A full round saw every event of the horizon: the connection's bookings and conflicts of other events go. */
+  async reconcile(seen: Set<string>): Promise<void> {
+    for (const [k, b] of this.own) if (!seen.has(b.event_key!)) { await this.cancel(b, CANCELLATION.integration); this.own.delete(k); }
+    for (const [k, c] of this.conflicts) if (!seen.has(c.event_key)) { await this.dropConflict(c); this.conflicts.delete(k); }
+  }
+
+  async finish(): Promise<void> {
+    for (const resourceId of this.freed) await queue(this.d, this.trx, BookingJobs.rebook, { resourceId }, bookingDedupe.rebook(resourceId));
+  }
+
+  private async book(eventKey: string, w: WantedBooking): Promise<void> {
+    const id = await insertOutlookBooking(this.d.bookings, this.trx, this.connectionId, this.coworkerId, eventKey, w, this.now);
+    const k = this.key(eventKey, w.resourceId);
+    this.own.set(k, {
+      id, resource_id: w.resourceId, coworker_id: this.coworkerId, from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0,
+      office365_event_id: eventKey, coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, source: 'outlook',
+    });
+    const waiting = this.conflicts.get(k);
+    if (waiting) { await this.dropConflict(waiting); this.conflicts.delete(k); }
+  }
+
+  private async move(b: BookingSlot, w: WantedBooking, eventKey: string): Promise<void> {
+    const other = await this.d.bookings.overlapping(b.resource_id, w.fromIso, w.toIso, b.id, this.trx);
+    if (other) {
+      // Moved onto a taken slot: it is no longer booked, and waits as a conflict.
+      await this.cancel(b, CANCELLATION.conflict);
+      this.own.delete(this.key(b.event_key ?? eventKey, b.resource_id));
+      await this.conflict(eventKey, w, other.id);
+      return;
+    }
+    await this.d.bookings.move(b.id, { from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0 }, this.now, SYNC_ACTOR, this.trx);
+    Object.assign(b, { from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0 });
+    this.freed.add(b.resource_id);
+  }
+
+  private async cancel(b: BookingSlot, reason: string): Promise<void> {
+    if (await this.d.bookings.cancel(b.id, reason, this.now, SYNC_ACTOR, this.trx)) this.freed.add(b.resource_id);
+  }
+
+  private async conflict(eventKey: string, w: WantedBooking, blockingId: number): Promise<void> {
+    const saved = await this.d.bookings.saveConflict({
+      coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, resource_id: w.resourceId, coworker_id: this.coworkerId,
+      from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0, subject: w.subject, blocking_booking_id: blockingId, detected_on: this.now,
+    }, this.trx);
+    this.conflicts.set(this.key(eventKey, w.resourceId), saved);
+    if (!saved.marked) await queue(this.d, this.trx, BookingJobs.mark, { conflictId: saved.id }, bookingDedupe.mark(saved.id));
+  }
+
+  private async dropConflict(c: ConflictRow): Promise<void> {
+    await this.d.bookings.deleteConflict(c.id, this.trx);
+    if (c.marked) await queue(this.d, this.trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
+  }
+}

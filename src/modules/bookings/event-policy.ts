@@ -1,0 +1,62 @@
+/**
+ * Which events book what (the policy the README states):
+ * - an event books resource R when it invites R's CalendarEmail: an attendee of any type, or a location's
+ *   locationEmailAddress; any resource of the space, for the connection's coworker;
+ * - in a dedicated booking calendar, every event that books at all also books the connection's own resource;
+ * - showAs busy, oof and tentative book (tentative → Tentative: true); free, workingElsewhere and unknown do not;
+ *   a cancelled event never does;
+ * - a recurring series books per occurrence (calendarView/delta delivers occurrences and exceptions, never masters);
+ * - an all-day event books the whole days it covers, as Graph gives them in UTC;
+ * - an event whose end is not after its start books nothing.
+ * Pure: no SQL, no Graph.
+ */
+import type { Event } from '@microsoft/microsoft-graph-types';
+import { zonedToInstant } from '../../core/time-zones.js';
+
+export type CalendarItem = Event & { '@removed'?: { reason?: string } };
+
+export interface BookingContext {
+  /** The record's resource (booked by every busy event of a dedicated booking calendar). */
+  resourceId: number;
+  dedicated: boolean;
+  /** Resource ids by lower-case CalendarEmail. */
+  resourcesByEmail: ReadonlyMap<string, number>;
+}
+
+export interface WantedBooking {
+  resourceId: number;
+  fromIso: string;
+  toIso: string;
+  tentative: boolean;
+  subject: string | null;
+}
+
+const BOOKING_SHOW_AS = new Set(['busy', 'oof', 'tentative']);
+
+/** The resources an event invites, by their mailboxes. */
+export function invitedResources(event: CalendarItem, byEmail: ReadonlyMap<string, number>): number[] {
+  const emails = [
+    ...(event.attendees ?? []).map((a) => a.emailAddress?.address),
+    event.location?.locationEmailAddress,
+    ...(event.locations ?? []).map((l) => l.locationEmailAddress),
+  ];
+  const ids = new Set<number>();
+  for (const e of emails) {
+    const id = e ? byEmail.get(e.trim().toLowerCase()) : undefined;
+    if (id !== undefined) ids.add(id);
+  }
+  return [...ids];
+}
+
+/** The bookings an event (or occurrence) wants; none for a removal. */
+export function wantedBookings(event: CalendarItem, ctx: BookingContext): WantedBooking[] {
+  if (event['@removed'] || event.isCancelled || event.type === 'seriesMaster') return [];
+  if (!BOOKING_SHOW_AS.has(event.showAs ?? 'busy')) return [];
+  const from = event.start?.dateTime ? zonedToInstant(event.start.dateTime, event.start.timeZone) : NaN;
+  const to = event.end?.dateTime ? zonedToInstant(event.end.dateTime, event.end.timeZone) : NaN;
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return [];
+  const resources = new Set(invitedResources(event, ctx.resourcesByEmail));
+  if (ctx.dedicated) resources.add(ctx.resourceId);
+  const base = { fromIso: new Date(from).toISOString(), toIso: new Date(to).toISOString(), tentative: event.showAs === 'tentative', subject: event.subject ?? null };
+  return [...resources].map((resourceId) => ({ resourceId, ...base }));
+}

@@ -1,0 +1,177 @@
+/**
+ * Outbound: the jobs that write to members' Outlook calendars.
+ * - push: a booking made, moved or cancelled through the API becomes, moves or deletes an event in the member's
+ *   calendar (created with the booking's UniqueId as transactionId, so a retried create never duplicates; inviting the
+ *   resource's CalendarEmail and naming the resource as the location; tagged with a single-value extended property
+ *   naming the booking). An Outlook-made booking moved through the API moves its event; cancelled through the API, the
+ *   resource is taken off the member's event (the meeting itself stays theirs).
+ * - mark / unmark: a conflicting event gets the category "calbridge: not booked" and one line at the top of its body;
+ *   both go once it is booked (or the conflict goes).
+ */
+import type { Event } from '@microsoft/microsoft-graph-types';
+import type { JobQueue } from '../../jobs/job-queue.js';
+import type { Job } from '../../jobs/job-store.js';
+import { graphDateTime } from '../../core/time-zones.js';
+import type { ConnectionRepository, GraphConnection } from '../graph/connection-repository.js';
+import type { GraphClient, GraphAuth } from '../graph/graph-client.js';
+import { GraphNotFoundError } from '../graph/graph-errors.js';
+import type { ResourceRepository } from '../directory/resource-repository.js';
+import type { BookingRepository } from './repository.js';
+import { BOOKING_PROPERTY_ID, BookingJobs, CONFLICT_CATEGORY } from './jobs.js';
+import type { BookingSync } from './booking-sync.js';
+
+export interface OutlookWriterDeps {
+  graph: GraphClient;
+  authFor(conn: GraphConnection): GraphAuth;
+  connections: ConnectionRepository;
+  bookings: BookingRepository;
+  resources: ResourceRepository;
+  sync: BookingSync;
+}
+
+const MARK_PREFIX = 'calbridge:';
+
+export class OutlookWriter {
+  constructor(private readonly d: OutlookWriterDeps) {}
+
+  register(queue: JobQueue): void {
+    queue.register(BookingJobs.push, (job) => this.push(job));
+    queue.register(BookingJobs.mark, (job) => this.mark(job));
+    queue.register(BookingJobs.unmark, (job) => this.unmark(job));
+    queue.register(BookingJobs.rebook, (job) => this.d.sync.rebook((job.payload as { resourceId: number }).resourceId));
+  }
+
+  /** The member's connection a booking is written through: its own (Outlook bookings), else the coworker's live one. */
+  private async connectionFor(b: { coworker_ms_office_calendar_id: number | null; coworker_id: number | null }): Promise<GraphConnection | undefined> {
+    if (b.coworker_ms_office_calendar_id) return this.d.connections.get(b.coworker_ms_office_calendar_id);
+    if (b.coworker_id === null) return undefined;
+    return this.d.connections.liveOfCoworker(b.coworker_id);
+  }
+
+  private eventsPath(conn: GraphConnection, calendarId: string | null): string {
+    const mailbox = conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
+    return calendarId ? `${mailbox}/calendars/${encodeURIComponent(calendarId)}/events` : `${mailbox}/events`;
+  }
+
+  private eventPath(conn: GraphConnection, eventId: string): string {
+    const mailbox = conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
+    return `${mailbox}/events/${encodeURIComponent(eventId)}`;
+  }
+
+  private async push(job: Job): Promise<void> {
+    const { bookingId } = job.payload as { bookingId: number };
+    const b = await this.d.bookings.slot(bookingId);
+    if (!b) return;
+    const conn = await this.connectionFor(b);
+    if (!conn || !conn.subscription_id) return; // the member has no live connection: nothing to write to
+    const auth = this.d.authFor(conn);
+    const resource = await this.d.resources.findById(b.resource_id);
+    if (b.cancelled_on) {
+      if (!b.office365_event_id) return;
+      if (b.source === 'api') return this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, b.office365_event_id)));
+      // The member's own meeting stays: only the resource leaves it.
+      const event = await this.getEvent(auth, conn, b.office365_event_id);
+      if (!event || !resource?.CalendarEmail) return;
+      const email = resource.CalendarEmail.toLowerCase();
+      await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), {
+        attendees: (event.attendees ?? []).filter((a) => a.emailAddress?.address?.toLowerCase() !== email),
+      });
+      return;
+    }
+    const times = { start: graphDateTime(b.from_time), end: graphDateTime(b.to_time) };
+    if (b.office365_event_id) {
+      await this.ignoreGone(this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), times));
+      return;
+    }
+    const uniqueId = (await this.d.bookings.findById(b.id))?.UniqueId;
+    const calendarId = (await this.d.connections.calendarIdOf(conn.calendar_record_id)) ?? null;
+    const event: Event = {
+      subject: resource ? `Booking: ${resource.Name}` : 'Booking',
+      ...times,
+      showAs: b.tentative ? 'tentative' : 'busy',
+      transactionId: uniqueId,
+      ...(resource?.CalendarEmail
+        ? {
+            attendees: [{ type: 'resource', emailAddress: { address: resource.CalendarEmail, name: resource.Name } }],
+            location: { displayName: resource.Name, locationEmailAddress: resource.CalendarEmail },
+          }
+        : resource ? { location: { displayName: resource.Name } } : {}),
+      singleValueExtendedProperties: [{ id: BOOKING_PROPERTY_ID, value: String(b.id) }],
+    };
+    const created = await this.d.graph.call<Event>(auth, 'POST', this.eventsPath(conn, calendarId), event);
+    await this.d.bookings.setEventId(b.id, created.id ?? null);
+  }
+
+  private async mark(job: Job): Promise<void> {
+    const { conflictId } = job.payload as { conflictId: number };
+    const c = await this.d.bookings.conflictById(conflictId);
+    if (!c || c.marked) return;
+    const conn = await this.d.connections.get(c.coworker_ms_office_calendar_id);
+    if (!conn?.subscription_id) return;
+    const auth = this.d.authFor(conn);
+    const event = await this.getEvent(auth, conn, c.event_key);
+    if (!event) return;
+    const resource = await this.d.resources.findById(c.resource_id);
+    const blocking = c.blocking_booking_id ? await this.d.bookings.slot(c.blocking_booking_id) : undefined;
+    const taken = blocking ? ` from ${blocking.from_time} to ${blocking.to_time}` : '';
+    const line = `${MARK_PREFIX} not booked: ${resource?.Name ?? `resource ${c.resource_id}`} is already booked${taken}.`;
+    const categories = [...new Set([...(event.categories ?? []).filter((x) => !x.startsWith(MARK_PREFIX)), CONFLICT_CATEGORY])];
+    await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, c.event_key), { categories, body: withMark(event.body, line) });
+    await this.d.bookings.setConflictMarked(c.id, true);
+  }
+
+  private async unmark(job: Job): Promise<void> {
+    const { connectionId, eventKey } = job.payload as { connectionId: number; eventKey: string };
+    // Still a conflict for another resource of the same event: the mark stays.
+    if ((await this.d.bookings.conflictsOfEvent(connectionId, eventKey)).length) return;
+    const conn = await this.d.connections.get(connectionId);
+    if (!conn?.subscription_id) return;
+    const auth = this.d.authFor(conn);
+    const event = await this.getEvent(auth, conn, eventKey);
+    if (!event) return;
+    const categories = (event.categories ?? []).filter((x) => !x.startsWith(MARK_PREFIX));
+    const body = withoutMark(event.body);
+    if (categories.length === (event.categories ?? []).length && body === undefined) return;
+    await this.ignoreGone(this.d.graph.call(auth, 'PATCH', this.eventPath(conn, eventKey), { categories, ...(body ? { body } : {}) }));
+  }
+
+  private async getEvent(auth: GraphAuth, conn: GraphConnection, eventId: string): Promise<Event | undefined> {
+    try {
+      return await this.d.graph.call<Event>(auth, 'GET', this.eventPath(conn, eventId), undefined, { Prefer: 'outlook.timezone="UTC"' });
+    } catch (err) {
+      if (err instanceof GraphNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private async ignoreGone(p: Promise<unknown>): Promise<void> {
+    try {
+      await p;
+    } catch (err) {
+      if (!(err instanceof GraphNotFoundError)) throw err;
+    }
+  }
+}
+
+type Body = Event['body'];
+
+/** The body with calbridge's line at the top (replacing an earlier one). */
+export function withMark(body: Body, line: string): NonNullable<Body> {
+  const rest = withoutMark(body) ?? body;
+  const html = rest?.contentType === 'html';
+  const content = rest?.content ?? '';
+  return html ? { contentType: 'html', content: `<p>${escapeHtml(line)}</p>${content}` } : { contentType: 'text', content: content ? `${line}\n${content}` : line };
+}
+
+/** The body without calbridge's line; undefined when it has none. */
+export function withoutMark(body: Body): NonNullable<Body> | undefined {
+  const content = body?.content ?? '';
+  const stripped = body?.contentType === 'html'
+    ? content.replace(/^(\s*<html[^>]*>)?(\s*<head>[\s\S]*?<\/head>)?(\s*<body[^>]*>)?\s*<p>calbridge:[^<]*<\/p>/i, '$1$2$3')
+    : content.replace(/^calbridge:[^\n]*\n?/, '');
+  return stripped === content ? undefined : { contentType: body?.contentType ?? 'text', content: stripped };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}

@@ -1,0 +1,155 @@
+/** SQL for bookings (active and cancelled) and their conflicts. */
+import { sql } from 'kysely';
+import type { Storage } from '../../storage/database.js';
+import type { Executor } from '../../storage/unit-of-work.js';
+import type { ListQuery } from '../../core/list-query.js';
+import { RecordRepository } from '../records/record-repository.js';
+import { bookingEntity, cancelledBookingEntity, type Booking, type BookingConflict, type CancelledBooking } from './schema.js';
+
+/** What the sync needs of an active booking. */
+export interface BookingSlot {
+  id: number;
+  resource_id: number;
+  coworker_id: number | null;
+  from_time: string;
+  to_time: string;
+  tentative: number;
+  office365_event_id: string | null;
+  coworker_ms_office_calendar_id: number | null;
+  event_key: string | null;
+  source: string;
+}
+
+const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source'] as const;
+
+export interface ConflictRow {
+  id: number;
+  coworker_ms_office_calendar_id: number;
+  event_key: string;
+  resource_id: number;
+  coworker_id: number | null;
+  from_time: string;
+  to_time: string;
+  tentative: number;
+  subject: string | null;
+  blocking_booking_id: number | null;
+  detected_on: string;
+  marked: number;
+}
+
+export class BookingRepository extends RecordRepository<typeof bookingEntity, Booking> {
+  constructor(storage: Storage) {
+    super(storage, bookingEntity);
+  }
+
+  /** The first active booking of the resource that overlaps [from, to) (other than `exceptId`). */
+  async overlapping(resourceId: number, fromIso: string, toIso: string, exceptId: number | null, db: Executor = this.db): Promise<BookingSlot | undefined> {
+    let q = db.selectFrom('bookings').select(SLOT as never).where('resource_id', '=', resourceId).where(sql<boolean>`cancelled_on IS NULL`)
+      .where('from_time', '<', toIso).where('to_time', '>', fromIso).orderBy('from_time').limit(1);
+    if (exceptId !== null) q = q.where('id', '<>', exceptId);
+    return (await q.executeTakeFirst()) as BookingSlot | undefined;
+  }
+
+  async slot(id: number, db: Executor = this.db): Promise<(BookingSlot & { cancelled_on: string | null }) | undefined> {
+    return (await db.selectFrom('bookings').select([...SLOT, 'cancelled_on'] as never).where('id', '=', id).executeTakeFirst()) as never;
+  }
+
+  /** Active bookings a connection's calendar made (the keys a full round reconciles). */
+  async activeOfConnection(connectionId: number, db: Executor = this.db): Promise<BookingSlot[]> {
+    return (await db.selectFrom('bookings').select(SLOT as never).where('coworker_ms_office_calendar_id', '=', connectionId)
+      .where(sql<boolean>`cancelled_on IS NULL`).execute()) as BookingSlot[];
+  }
+
+  /** Active bookings that an Outlook event stands for (made from it, or written to it by calbridge). */
+  async activeByEvent(eventIds: string[], db: Executor = this.db): Promise<BookingSlot[]> {
+    if (!eventIds.length) return [];
+    return (await db.selectFrom('bookings').select(SLOT as never).where('office365_event_id', 'in', eventIds)
+      .where(sql<boolean>`cancelled_on IS NULL`).execute()) as BookingSlot[];
+  }
+
+  async cancel(id: number, reason: string, nowIso: string, by: string, db: Executor = this.db): Promise<boolean> {
+    const r = await db.updateTable('bookings').set({ cancelled_on: nowIso, cancellation_reason: reason, updated_on: nowIso, updated_by: by, is_new: 0 })
+      .where('id', '=', id).where(sql<boolean>`cancelled_on IS NULL`).executeTakeFirst();
+    await this.invalidateCounts(db);
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async move(id: number, values: { from_time: string; to_time: string; tentative: number }, nowIso: string, by: string, db: Executor = this.db): Promise<void> {
+    await db.updateTable('bookings').set({ ...values, updated_on: nowIso, updated_by: by, is_new: 0 }).where('id', '=', id).execute();
+    await this.invalidateCounts(db);
+  }
+
+  async setEventId(id: number, eventId: string | null, db: Executor = this.db): Promise<void> {
+    await db.updateTable('bookings').set({ office365_event_id: eventId }).where('id', '=', id).execute();
+  }
+
+  // ---- conflicts --------------------------------------------------------------------------------------------------
+
+  async conflict(connectionId: number, eventKey: string, resourceId: number, db: Executor = this.db): Promise<ConflictRow | undefined> {
+    return db.selectFrom('booking_conflicts').selectAll().where('coworker_ms_office_calendar_id', '=', connectionId)
+      .where('event_key', '=', eventKey).where('resource_id', '=', resourceId).executeTakeFirst();
+  }
+
+  async conflictById(id: number, db: Executor = this.db): Promise<ConflictRow | undefined> {
+    return db.selectFrom('booking_conflicts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async conflictsOfConnection(connectionId: number, db: Executor = this.db): Promise<ConflictRow[]> {
+    return db.selectFrom('booking_conflicts').selectAll().where('coworker_ms_office_calendar_id', '=', connectionId).orderBy('from_time').execute();
+  }
+
+  async conflictsOfEvent(connectionId: number, eventKey: string, db: Executor = this.db): Promise<ConflictRow[]> {
+    return db.selectFrom('booking_conflicts').selectAll().where('coworker_ms_office_calendar_id', '=', connectionId).where('event_key', '=', eventKey).execute();
+  }
+
+  /** Conflicts waiting for a resource, oldest first (the first in line gets it when it frees up). */
+  async waitingFor(resourceId: number, db: Executor = this.db): Promise<ConflictRow[]> {
+    return db.selectFrom('booking_conflicts').selectAll().where('resource_id', '=', resourceId).orderBy('detected_on').orderBy('id').execute();
+  }
+
+  async saveConflict(row: Omit<ConflictRow, 'id' | 'marked'>, db: Executor = this.db): Promise<ConflictRow> {
+    const existing = await this.conflict(row.coworker_ms_office_calendar_id, row.event_key, row.resource_id, db);
+    if (existing) {
+      await db.updateTable('booking_conflicts').set({ from_time: row.from_time, to_time: row.to_time, tentative: row.tentative, subject: row.subject, blocking_booking_id: row.blocking_booking_id, coworker_id: row.coworker_id })
+        .where('id', '=', existing.id).execute();
+      return { ...existing, ...row, id: existing.id, detected_on: existing.detected_on };
+    }
+    const inserted = await db.insertInto('booking_conflicts').values({ ...row, marked: 0 }).returning('id').executeTakeFirstOrThrow();
+    return { ...row, id: Number(inserted.id), marked: 0 };
+  }
+
+  async deleteConflict(id: number, db: Executor = this.db): Promise<void> {
+    await db.deleteFrom('booking_conflicts').where('id', '=', id).execute();
+  }
+
+  async setConflictMarked(id: number, marked: boolean, db: Executor = this.db): Promise<void> {
+    await db.updateTable('booking_conflicts').set({ marked: marked ? 1 : 0 }).where('id', '=', id).execute();
+  }
+
+  /** /api/spaces/bookingconflicts: filters by resource, coworker and connection; ordered by start. */
+  async listConflicts(query: ListQuery): Promise<{ records: BookingConflict[]; total: number }> {
+    let q = this.db.selectFrom('booking_conflicts');
+    const columns: Record<string, string> = { ResourceId: 'resource_id', CoworkerId: 'coworker_id', CoworkerMsOfficeCalendarId: 'coworker_ms_office_calendar_id', Id: 'id' };
+    for (const c of query.conditions) {
+      const column = columns[c.field];
+      if (column && c.op === 'eq') q = q.where(column as never, '=', c.value as never);
+    }
+    const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const rows = await q.selectAll().orderBy('from_time', query.descending ? 'desc' : 'asc').orderBy('id').limit(query.size).offset((query.page - 1) * query.size).execute();
+    return { records: rows.map(conflictRecord), total };
+  }
+}
+
+export function conflictRecord(r: ConflictRow): BookingConflict {
+  return {
+    Id: Number(r.id), CoworkerMsOfficeCalendarId: r.coworker_ms_office_calendar_id, ResourceId: r.resource_id, CoworkerId: r.coworker_id,
+    FromTime: r.from_time, ToTime: r.to_time, Subject: r.subject, Office365EventId: r.event_key, BlockingBookingId: r.blocking_booking_id,
+    DetectedOn: r.detected_on, MarkedInOutlook: r.marked === 1,
+  };
+}
+
+export class CancelledBookingRepository extends RecordRepository<typeof cancelledBookingEntity, CancelledBooking> {
+  constructor(storage: Storage) {
+    super(storage, cancelledBookingEntity);
+  }
+}

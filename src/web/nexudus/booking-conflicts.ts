@@ -1,0 +1,42 @@
+/** GET /api/spaces/bookingconflicts: occurrences that wanted a resource another booking holds (role Booking-List). */
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { listQueryParser } from '../../core/list-query.js';
+import { roleName } from '../../modules/users/roles.js';
+import { BookingConflictSchema } from '../../modules/bookings/schema.js';
+import type { BookingRepository } from '../../modules/bookings/repository.js';
+import { requireAccess, type AccessDeps } from './access.js';
+import { listEnvelope } from './envelope.js';
+import { ListQuerySchema, errorResponses, listEnvelopeSchema } from './schemas.js';
+
+const parser = listQueryParser({
+  entity: 'BookingConflict',
+  fields: [
+    { name: 'Id', type: 'int' }, { name: 'FromTime', type: 'date' }, { name: 'ResourceId', type: 'int' },
+    { name: 'CoworkerId', type: 'int' }, { name: 'CoworkerMsOfficeCalendarId', type: 'int' },
+  ],
+  filters: [
+    { param: 'BookingConflict_Resource', field: 'ResourceId', match: 'exact' },
+    { param: 'BookingConflict_Coworker', field: 'CoworkerId', match: 'exact' },
+    { param: 'BookingConflict_CoworkerMsOfficeCalendar', field: 'CoworkerMsOfficeCalendarId', match: 'exact' },
+  ],
+  ranges: [],
+});
+
+export function registerBookingConflictRoutes(app: FastifyInstance, access: AccessDeps, bookings: BookingRepository): void {
+  app.get('/api/spaces/bookingconflicts', {
+    schema: {
+      tags: ['Bookings'],
+      summary: 'Open booking conflicts, ordered by start: filters BookingConflict_Resource, _Coworker, _CoworkerMsOfficeCalendar',
+      querystring: ListQuerySchema,
+      response: { 200: listEnvelopeSchema(BookingConflictSchema), ...errorResponses },
+    },
+    onRequest: requireAccess(access, roleName('Booking', 'List')),
+  }, async (request) => {
+    const q = parser.parse(request.query as Record<string, unknown>);
+    const { records, total } = await bookings.listConflicts(q);
+    return listEnvelope(records, q.page, q.size, 'FromTime', q.descending, total);
+  });
+}
+
+export const ConflictListSchema = Type.Array(BookingConflictSchema);

@@ -1,0 +1,114 @@
+/** /api/spaces/bookings and /api/spaces/cancelledbookings through the real app: the Nexudus conventions and no overlap. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { testApp } from '../helpers/app.js';
+import { createCoworker, createResource } from '../helpers/factories.js';
+import { call, assertValidation } from '../helpers/api.js';
+import { testDatabaseUrl } from '../helpers/database.js';
+
+const BOOKINGS = '/api/spaces/bookings';
+const CANCELLED = '/api/spaces/cancelledbookings';
+
+function booking(resourceId: number, from: string, to: string, extra: Record<string, unknown> = {}) {
+  return { ResourceId: resourceId, FromTime: from, ToTime: to, ...extra };
+}
+
+test('create, get, list with filters, update and cancel a booking', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin, { Name: 'Rainier' });
+  const member = await createCoworker(t.app, t.admin, { FullName: 'Adele Vance' });
+  const a = await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00:00+01:00', '2030-01-06T11:30', { CoworkerId: member.Id, Notes: 'Planning' }));
+  assert.equal(a.status, 200, a.raw);
+  assert.equal(a.body.Message, 'Booking was successfully created.');
+  const b = a.body.Value;
+  assert.equal(b.FromTime, '2030-01-06T09:00:00.000Z', 'answered in UTC');
+  assert.equal(b.ToTime, '2030-01-06T11:30:00.000Z', 'no zone means UTC');
+  assert.equal(b.Source, 'api');
+  assert.equal(b.CoworkerMsOfficeCalendarId, null);
+  assert.equal(b.Tentative, false);
+  assert.equal(b.CoworkerFullName, 'Adele Vance');
+  assert.equal(b.ResourceName, 'Rainier');
+  assert.equal(b.Office365EventId, null);
+
+  assert.deepEqual((await call(t, 'GET', `${BOOKINGS}/${b.Id}`)).body, b);
+  const list = (await call(t, 'GET', `${BOOKINGS}?Booking_Resource=${room.Id}&from_Booking_FromTime=2030-01-06&to_Booking_ToTime=2030-01-06`)).body;
+  assert.deepEqual(list.Records.map((r: any) => r.Id), [b.Id]);
+  assert.equal((await call(t, 'GET', `${BOOKINGS}?Booking_Resource=${room.Id + 1000}`)).body.TotalItems, 0);
+  assert.equal((await call(t, 'GET', `${BOOKINGS}?Booking_Coworker=${member.Id}`)).body.TotalItems, 1);
+  assert.equal((await call(t, 'GET', `${BOOKINGS}?Booking_Source=outlook`)).body.TotalItems, 0);
+
+  const moved = await call(t, 'PUT', BOOKINGS, { ...b, FromTime: '2030-01-06T12:00:00Z', ToTime: '2030-01-06T13:00:00Z' });
+  assert.equal(moved.status, 200, moved.raw);
+  assert.equal((await call(t, 'GET', `${BOOKINGS}/${b.Id}`)).body.FromTime, '2030-01-06T12:00:00.000Z');
+
+  const del = await call(t, 'DELETE', `${BOOKINGS}/${b.Id}`);
+  assert.equal(del.status, 200, del.raw);
+  assert.equal((await call(t, 'GET', `${BOOKINGS}/${b.Id}`)).status, 404, 'a cancelled booking leaves the active list');
+  assert.equal((await call(t, 'GET', BOOKINGS)).body.TotalItems, 0);
+  const cancelled = (await call(t, 'GET', `${CANCELLED}/${b.Id}`)).body;
+  assert.equal(cancelled.Id, b.Id);
+  assert.match(cancelled.CancelledOn, /^\d{4}-\d{2}-\d{2}T/);
+  assert.equal(cancelled.CancellationReason, 'Customer');
+  assert.equal((await call(t, 'GET', CANCELLED)).body.TotalItems, 1);
+  assert.deepEqual((await call(t, 'GET', `${CANCELLED}?id=[${b.Id}]`)).body.map((r: any) => r.Id), [b.Id]);
+  assert.equal((await call(t, 'DELETE', `${BOOKINGS}/${b.Id}`)).status, 404, 'cancelling twice finds nothing');
+  assert.equal((await call(t, 'POST', CANCELLED, booking(room.Id, '2030-01-07T10:00Z', '2030-01-07T11:00Z'))).status, 404, 'cancelled bookings are read-only');
+});
+
+test('bad bookings are 400 and change nothing', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  assertValidation(await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T11:00Z', '2030-01-06T10:00Z')), ['ToTime']);
+  assertValidation(await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T11:00Z', '2030-01-06T11:00Z')), ['ToTime']);
+  assertValidation(await call(t, 'POST', BOOKINGS, booking(room.Id + 99, '2030-01-06T10:00Z', '2030-01-06T11:00Z')), ['ResourceId']);
+  assertValidation(await call(t, 'POST', BOOKINGS, { ResourceId: room.Id }), ['FromTime', 'ToTime']);
+  assertValidation(await call(t, 'POST', BOOKINGS, booking(room.Id, 'tomorrow', '2030-01-06T11:00Z')), ['FromTime']);
+  assert.equal((await call(t, 'GET', BOOKINGS)).body.TotalItems, 0);
+});
+
+test('no two active bookings of one resource overlap; touching is fine; another resource is fine; the 400 names the booking', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  const desk = await createResource(t.app, t.admin);
+  const first = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z'))).body.Value;
+  const clash = await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:30Z', '2030-01-06T12:00Z'));
+  const errors = assertValidation(clash, ['ResourceId']);
+  assert.match(errors.get('ResourceId')!.Message, new RegExp(`^The resource is already booked\\. It collides with Booking ${first.Id} `));
+  assert.equal((await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T11:00Z', '2030-01-06T12:00Z'))).status, 200, 'back to back');
+  assert.equal((await call(t, 'POST', BOOKINGS, booking(desk.Id, '2030-01-06T10:30Z', '2030-01-06T12:00Z'))).status, 200, 'another resource');
+  // Moving the first onto the second is refused; the first stays where it was.
+  const second = (await call(t, 'GET', `${BOOKINGS}?Booking_Resource=${room.Id}&orderBy=FromTime`)).body.Records[1];
+  assertValidation(await call(t, 'PUT', BOOKINGS, { ...first, ToTime: '2030-01-06T11:30Z' }), ['ResourceId']);
+  assert.equal((await call(t, 'GET', `${BOOKINGS}/${first.Id}`)).body.ToTime, '2030-01-06T11:00:00.000Z');
+  // Cancelled bookings don't block.
+  assert.equal((await call(t, 'DELETE', `${BOOKINGS}/${second.Id}`)).status, 200);
+  assert.equal((await call(t, 'PUT', BOOKINGS, { ...first, ToTime: '2030-01-06T11:30Z' })).status, 200);
+});
+
+test('50 concurrent overlapping creates (through two app instances with their own connections on PostgreSQL): exactly one wins', async (ctx) => {
+  const t = await testApp(ctx);
+  // On PostgreSQL a second app on the same database is a second process's worth of connections; SQLite has one writer.
+  const other = testDatabaseUrl ? await testApp(ctx, { dir: t.dir }) : t;
+  const room = await createResource(t.app, t.admin);
+  const { auth } = await t.userWithRoles(['Booking-Create']);
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => {
+    const app = i % 2 ? other : t;
+    const start = new Date(Date.UTC(2030, 0, 6, 10, i)).toISOString();
+    const end = new Date(Date.UTC(2030, 0, 6, 11, i)).toISOString();
+    return call(app, 'POST', BOOKINGS, booking(room.Id, start, end), { auth });
+  }));
+  const statuses = answers.map((a) => a.status);
+  assert.equal(statuses.filter((s) => s === 200).length, 1, statuses.join(','));
+  assert.ok(statuses.every((s) => s === 200 || s === 400), statuses.join(','));
+  for (const a of answers.filter((x) => x.status === 400)) assert.match(a.body.Errors[0].Message, /^The resource is already booked\./);
+  assert.equal((await call(t, 'GET', BOOKINGS)).body.TotalItems, 1);
+});
+
+test('a resource or coworker with active bookings cannot be deleted (400 naming them)', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  const member = await createCoworker(t.app, t.admin);
+  const b = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z', { CoworkerId: member.Id }))).body.Value;
+  assert.match(assertValidation(await call(t, 'DELETE', `/api/spaces/resources/${room.Id}`), ['Id']).get('Id')!.Message, new RegExp(`Booking ${b.Id}`));
+  assert.match(assertValidation(await call(t, 'DELETE', `/api/spaces/coworkers/${member.Id}`), ['Id']).get('Id')!.Message, new RegExp(`Booking ${b.Id}`));
+});
