@@ -134,7 +134,8 @@ export async function startSyncEngine(o: SyncEngineOptions): Promise<SyncEngine>
     }).register(o.queue);
     return { ...engine, mode: emulator ? 'emulator' : 'microsoft', emulator, close: async () => emulator?.close() };
   } catch (err) {
-    await emulator?.close();
+    // The start fails: the process exits with the error, so the emulator's close is not awaited (open sockets would hold it).
+    void emulator?.close().catch(() => {});
     throw err;
   }
 }
