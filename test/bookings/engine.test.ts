@@ -143,3 +143,34 @@ test('a subscription that vanishes without a lifecycle message is found by the r
     await env.close();
   }
 });
+
+test('an Outlook booking moved through the API moves the member\'s event; cancelled through the API, the room leaves the event', async () => {
+  const env = await startGraphEnv();
+  try {
+    const { userId } = await roomAndMember(env, ADELE);
+    const from = slot(6, 9);
+    const created = env.emu.control.createEvent(userId, {
+      subject: 'Board', start: at(from), end: at(from + 3600_000), location: { displayName: 'Rainier', locationEmailAddress: ROOM },
+      attendees: [{ type: 'resource', emailAddress: { address: ROOM } }, { type: 'required', emailAddress: { address: ALEX } }],
+    } as never) as any;
+    const [b] = await env.until('the booking', async () => { const l = await bookings(env); return l.length === 1 ? l : undefined; });
+    assert.equal(b.Source, 'outlook');
+    const moved = await env.request('PUT', '/api/spaces/bookings', { ...b, FromTime: new Date(from + 3600_000).toISOString(), ToTime: new Date(from + 2 * 3600_000).toISOString() });
+    assert.equal(moved.status, 200, moved.text);
+    await env.until('the event to move', async () => (env.emu.control.getEvent(userId, created.id, { tz: 'UTC' }) as any).start.dateTime.startsWith(new Date(from + 3600_000).toISOString().slice(0, 19)));
+    await env.settled();
+    assert.equal((await bookings(env))[0].FromTime, new Date(from + 3600_000).toISOString(), 'the echo leaves the booking where the API put it');
+
+    assert.equal((await env.request('DELETE', `/api/spaces/bookings/${b.Id}`)).status, 200);
+    const event = await env.until('the room to leave the event', async () => {
+      const e = env.emu.control.getEvent(userId, created.id) as any;
+      return e.attendees.some((a: any) => a.emailAddress.address === ROOM) ? undefined : e;
+    });
+    assert.deepEqual(event.attendees.map((a: any) => a.emailAddress.address), [ALEX], 'the meeting stays, with its other attendees');
+    assert.notEqual(event.location?.locationEmailAddress, ROOM);
+    await env.settled();
+    assert.equal((await bookings(env)).length, 0, 'and nothing books the room again');
+  } finally {
+    await env.close();
+  }
+});

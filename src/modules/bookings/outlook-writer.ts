@@ -73,8 +73,11 @@ export class OutlookWriter {
       const event = await this.getEvent(auth, conn, b.office365_event_id);
       if (!event || !resource?.CalendarEmail) return;
       const email = resource.CalendarEmail.toLowerCase();
+      const isRoom = (address?: string | null) => address?.toLowerCase() === email;
       await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), {
-        attendees: (event.attendees ?? []).filter((a) => a.emailAddress?.address?.toLowerCase() !== email),
+        attendees: (event.attendees ?? []).filter((a) => !isRoom(a.emailAddress?.address)),
+        // A location that is the room would book it again.
+        ...(isRoom(event.location?.locationEmailAddress) ? { location: { displayName: '' } } : {}),
       });
       return;
     }
