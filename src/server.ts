@@ -40,7 +40,7 @@ async function main(): Promise<void> {
         horizonFutureDays: config.bookingHorizonFutureDays,
       })
     : (logger.warn('SYNC_ENGINE=off: this process serves the API only; another process with the engine subscribes and renews'), undefined);
-  const app = await buildApp({ logLevel: config.logLevel, logRequests: process.env.LOG_REQUESTS !== 'false' }, services, { logger });
+  const app = await buildApp({ logLevel: config.logLevel, logRequests: process.env.LOG_REQUESTS !== 'false', publicUrl: config.publicUrl }, services, { logger });
   const sweep = setInterval(() => {
     services.tokens.deleteExpired(clock.now()).catch((err: unknown) => app.log.warn({ err }, 'expired-token sweep failed'));
     services.jobs.purgeDone(clock.now() - 86_400_000).catch((err: unknown) => app.log.warn({ err }, 'finished-job purge failed'));

@@ -46,6 +46,8 @@ export interface ListQuery {
 }
 
 export const DEFAULT_PAGE_SIZE = 25;
+/** Ids and integer fields are 32-bit in the database: anything larger cannot exist (and must not reach SQL). */
+export const MAX_INT = 2_147_483_647;
 export const MAX_PAGE_SIZE = 1000;
 
 type ParamHandler = (value: string, param: string, out: Condition[], errors: FieldError[]) => void;
@@ -169,7 +171,7 @@ function parseScalar(type: FieldType, raw: string): number | string | boolean | 
     case 'int': {
       if (!/^\s*-?\d+\s*$/.test(raw)) return undefined;
       const n = Number(raw);
-      return Number.isSafeInteger(n) ? n : undefined;
+      return Number.isSafeInteger(n) && Math.abs(n) <= MAX_INT ? n : undefined;
     }
     case 'bool': {
       const v = raw.trim().toLowerCase();
@@ -201,6 +203,7 @@ export function parseBatchIds(raw: string, param = 'id', maxIds = 100): number[]
     const p = part.trim();
     const n = /^\d+$/.test(p) ? Number(p) : NaN;
     if (!Number.isSafeInteger(n)) throw AppError.field(param, `"${p}" is not an integer id`, raw);
+    if (n > MAX_INT) continue; // cannot exist: left out like any unknown id
     if (!seen.has(n)) {
       seen.add(n);
       ids.push(n);

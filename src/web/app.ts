@@ -5,10 +5,12 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Ajv } from 'ajv';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
 import { parseIsoDate } from '../core/dates.js';
 import { rewriteApiUrl } from './nexudus/paths.js';
 import { installBodyParsers } from './nexudus/body.js';
 import { installErrorHandler } from './nexudus/error-handler.js';
+import { refuseCrossSiteWrites } from './nexudus/cross-site.js';
 import { registerEntityRoutes } from './nexudus/entity-routes.js';
 import { tokenRoutes } from './nexudus/token-route.js';
 import type { AccessDeps } from './nexudus/access.js';
@@ -38,6 +40,8 @@ import { userEntity } from '../modules/users/schema.js';
 export interface AppConfig {
   logLevel: string;
   logRequests?: boolean;
+  /** The service's public origin (PUBLIC_URL): requests from it may change things, other sites' may not. */
+  publicUrl?: string;
 }
 
 /** What the web layer needs from the domain; the composition root's services satisfy it. */
@@ -83,6 +87,10 @@ export async function buildApp(config: AppConfig, services: WebServices, options
 
   installBodyParsers(app);
   installErrorHandler(app);
+  refuseCrossSiteWrites(app, config.publicUrl ? new URL(config.publicUrl).origin : undefined);
+  // Security headers on every answer (nosniff, frame protection, Referrer-Policy, ...); the CSP is set per page
+  // (the docs get theirs from swagger-ui's static CSP below), since API answers are JSON.
+  await app.register(helmet, { global: true, contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' } });
 
   await app.register(swagger, {
     openapi: {
@@ -100,7 +108,7 @@ export async function buildApp(config: AppConfig, services: WebServices, options
       security: [{ bearer: [] }, { basic: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const access: AccessDeps = { authenticator: services.authenticator, throttle: services.apiThrottle };

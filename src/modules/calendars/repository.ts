@@ -28,7 +28,8 @@ export class CoworkerMsOfficeCalendarRepository extends RecordRepository<typeof 
    */
   protected override plan(query: ListQuery): ListPlan {
     const nameIdx = this.storage.dialect === 'sqlite'
-      ? query.conditions.findIndex((c) => c.op === 'contains' && c.field === 'Name' && [...c.value].length >= 3)
+      // FTS5 refuses a NUL in a phrase; LIKE simply matches nothing.
+      ? query.conditions.findIndex((c) => c.op === 'contains' && c.field === 'Name' && [...c.value].length >= 3 && !c.value.includes('\u0000'))
       : -1;
     if (nameIdx < 0) return super.plan(query);
     const nameCond = query.conditions[nameIdx] as { value: string };

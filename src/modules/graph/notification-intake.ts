@@ -13,6 +13,7 @@ import type { ConnectionRepository, NotificationItem } from './connection-reposi
 import { GraphJobs, dedupeKey } from './job-names.js';
 
 const LIFECYCLE_EVENTS = new Set(['reauthorizationRequired', 'subscriptionRemoved', 'missed']);
+const CHANGE_TYPES = new Set(['created', 'updated', 'deleted']);
 export const MAX_ITEMS = 1000;
 
 export interface IntakeDeps {
@@ -36,19 +37,26 @@ export class NotificationIntake {
 
   constructor(private readonly d: IntakeDeps) {}
 
-  /** Checks and stores a batch's items; answers how many were accepted and ignored. */
-  async accept(items: unknown[]): Promise<{ accepted: number; ignored: number }> {
+  /**
+   * Checks and stores a batch's items; answers how many were accepted and ignored. Each webhook URL takes its own
+   * kind: change items (created/updated/deleted) on the notification URL, lifecycle items on the lifecycle URL.
+   */
+  async accept(items: unknown[], kind: 'change' | 'lifecycle'): Promise<{ accepted: number; ignored: number }> {
     const accepted: NotificationItem[] = [];
     let ignored = Math.max(0, items.length - MAX_ITEMS);
     for (const raw of items.slice(0, MAX_ITEMS)) {
       // A null, a number or an array is one bad item, not a reason to reject the batch.
       const item = (raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-      const subscriptionId = typeof item.subscriptionId === 'string' ? item.subscriptionId : '';
+      // A NUL can't be in any subscription id (and PostgreSQL refuses it in a query): an unknown subscription.
+      const subscriptionId = typeof item.subscriptionId === 'string' && !item.subscriptionId.includes('\u0000') ? item.subscriptionId : '';
       const clientState = typeof item.clientState === 'string' ? item.clientState : '';
       const lifecycleEvent = typeof item.lifecycleEvent === 'string' ? item.lifecycleEvent : null;
       const owner = subscriptionId ? await this.d.connections.ownerOfSubscription(subscriptionId) : undefined;
-      const valid = owner && owner.client_state && sameSecret(clientState, owner.client_state)
-        && (lifecycleEvent === null || LIFECYCLE_EVENTS.has(lifecycleEvent));
+      const changeType = typeof item.changeType === 'string' ? item.changeType : null;
+      const rightKind = kind === 'lifecycle'
+        ? lifecycleEvent !== null && LIFECYCLE_EVENTS.has(lifecycleEvent)
+        : lifecycleEvent === null && changeType !== null && CHANGE_TYPES.has(changeType);
+      const valid = rightKind && owner && owner.client_state && sameSecret(clientState, owner.client_state);
       if (!valid) {
         ignored++;
         continue;

@@ -8,7 +8,8 @@
 import { Type, type Static, type TObject, type TSchema } from 'typebox';
 import type { SelectQueryBuilder } from 'kysely';
 import { parseIsoDate, toIso } from '../../core/dates.js';
-import type { FieldType, ListFilter, ListSpec } from '../../core/list-query.js';
+import { MAX_INT, type FieldType, type ListFilter, type ListSpec } from '../../core/list-query.js';
+import { AppError, type FieldError } from '../../core/errors.js';
 import type { ColumnMap } from './list-sql.js';
 import {
   IsoDate, LenientBoolean, LenientInteger, LenientOptionalId, NullableInteger, NullableString, OptionalString, RequiredString,
@@ -209,7 +210,14 @@ export function defineEntity<F extends Fields>(def: EntityDefinition<F>): Entity
     },
     parseBody(body) {
       const values: Record<string, unknown> = {};
-      for (const [name, f] of writable) values[name] = f.parse ? f.parse(body[name]) : body[name];
+      const errors: FieldError[] = [];
+      for (const [name, f] of writable) {
+        const v = f.parse ? f.parse(body[name]) : body[name];
+        // Digits that passed the schema can still exceed the database's 32-bit integers.
+        if (f.type === 'int' && typeof v === 'number' && Math.abs(v) > MAX_INT) errors.push({ AttemptedValue: body[name], Message: `must be at most ${MAX_INT}`, PropertyName: name });
+        values[name] = v;
+      }
+      if (errors.length) throw AppError.validation(errors);
       values.SystemId = (body.SystemId as string | null | undefined) ?? null;
       return values as ValuesOf<F>;
     },

@@ -3,15 +3,15 @@
  * fields every Nexudus record carries. TypeBox schemas are the one source of validation, types and OpenAPI.
  */
 import { Type, type TSchema } from 'typebox';
-import type { ListField, ListFilter, ListSpec } from '../../core/list-query.js';
+import { MAX_INT, type ListField, type ListFilter, type ListSpec } from '../../core/list-query.js';
 
 /** An integer, or a string of digits (form-encoded bodies can only send strings). */
 export const LenientInteger = (description?: string) =>
-  Type.Union([Type.Integer(), Type.String({ pattern: '^\\s*-?\\d+\\s*$' })], { description });
+  Type.Union([Type.Integer({ minimum: -MAX_INT - 1, maximum: MAX_INT }), Type.String({ pattern: '^\\s*-?\\d{1,10}\\s*$' })], { description });
 
 /** Optional reference: an integer, digits, or null / 0 / "" for "none". */
 export const LenientOptionalId = (description?: string) =>
-  Type.Optional(Type.Union([Type.Integer(), Type.String({ pattern: '^\\s*(-?\\d+)?\\s*$' }), Type.Null()], { description }));
+  Type.Optional(Type.Union([Type.Integer({ minimum: -MAX_INT - 1, maximum: MAX_INT }), Type.String({ pattern: '^\\s*(-?\\d{1,10})?\\s*$' }), Type.Null()], { description }));
 
 /**
  * The Id in an update body: optional, since PUT /{id} takes it from the path; null or "" count as absent there
@@ -91,7 +91,8 @@ export function entityListSpec(
   return {
     entity,
     fields: [...meta, ...fields],
-    filters: [{ field: 'Id', match: 'exact' as const }, ...filters].map((f) => ({ param: `${entity}_${('param' in f && f.param) || f.field}`, field: f.field, match: f.match })),
+    // Every record's UniqueId and SystemId filter exactly, as Nexudus documents (`{Entity}_UniqueId`, `{Entity}_SystemId`).
+    filters: [{ field: 'Id', match: 'exact' as const }, { field: 'UniqueId', match: 'exact' as const }, { field: 'SystemId', match: 'exact' as const }, ...filters].map((f) => ({ param: `${entity}_${('param' in f && f.param) || f.field}`, field: f.field, match: f.match })),
     ranges: [...ranges, 'CreatedOn', 'UpdatedOn'],
   };
 }

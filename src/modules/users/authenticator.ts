@@ -46,6 +46,8 @@ export class Authenticator {
   private async basic(encoded: string, ip: string): Promise<Principal> {
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
+    // A NUL can't be in any stored e-mail (and PostgreSQL refuses it in a query): no such user.
+    if (decoded.includes('\u0000')) throw unauthorized('The user name or password is incorrect.');
     const email = colon > 0 ? decoded.slice(0, colon) : '';
     const password = colon > 0 ? decoded.slice(colon + 1) : '';
     const key = createHash('sha256').update(encoded).digest('base64url');

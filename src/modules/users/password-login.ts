@@ -21,6 +21,7 @@ export class PasswordLogin {
 
   /** The user for these credentials, or undefined; throws the 409 throttle error when over the limit. */
   async check(username: string, password: string, ip: string): Promise<Credentials | undefined> {
+    if (username.includes('\u0000')) username = ''; // no stored user has one; checked like an unknown user
     const key = `${username.trim().toLowerCase()}|${ip}`;
     const wait = this.failures.hit(key);
     if (wait) throw throttled(wait);

@@ -33,7 +33,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
     } catch {
       return reply.code(400).type('application/json').send({ error: 'The body must be a Graph change-notification collection: {"value":[...]}' });
     }
-    const { ignored } = await deps.intake.accept(items);
+    const { ignored } = await deps.intake.accept(items, expect);
     if (ignored) request.log.warn({ ignored, endpoint: expect }, 'ignored notification items (unknown subscription or clientState mismatch)');
     return reply.code(202).send();
   };

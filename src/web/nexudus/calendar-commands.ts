@@ -9,6 +9,7 @@ import { authorize } from '../../modules/users/authenticator.js';
 import { roleName } from '../../modules/users/roles.js';
 import { writeEnvelope } from './envelope.js';
 import { AppError } from '../../core/errors.js';
+import { MAX_INT } from '../../core/list-query.js';
 import { errorResponses, writeEnvelopeSchema } from './schemas.js';
 import { actorOf, pathId } from './entity-routes.js';
 import { LenientInteger, RequiredString } from '../../modules/records/schema-parts.js';
@@ -89,7 +90,7 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
     authorize(request.principal, roleName(ENTITY, command.action));
     const ids = [...new Set(body.Ids.map((i) => Number(String(i).trim())))];
     if (!ids.length) throw AppError.field('Ids', 'needs at least one record id', body.Ids);
-    const found = new Set((await service.getMany(ids)).map((r) => r.Id));
+    const found = new Set((await service.getMany(ids.filter((i) => i <= MAX_INT))).map((r) => r.Id));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) throw AppError.notFound(`${ENTITY} not found: ${missing.join(', ')}.`);
     const actor = actorOf(request);

@@ -11,7 +11,7 @@ import { roleName } from '../../modules/users/roles.js';
 import type { EntityReader, EntityService, Actor } from '../../modules/records/record-service.js';
 import { listEnvelope, writeEnvelope } from './envelope.js';
 import { AppError } from '../../core/errors.js';
-import { listQueryParser, parseBatchIds } from '../../core/list-query.js';
+import { MAX_INT, listQueryParser, parseBatchIds } from '../../core/list-query.js';
 import { ListQuerySchema, errorResponses, listEnvelopeSchema, writeEnvelopeSchema } from './schemas.js';
 
 export interface EntityRoutes {
@@ -36,7 +36,7 @@ export function actorOf(request: FastifyRequest): Actor {
 /** Parses a path id; anything but a positive integer is a 400 on Id. */
 export function pathId(raw: string): number {
   const id = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw AppError.field('Id', 'must be a positive integer', raw);
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_INT) throw AppError.field('Id', `must be a positive integer up to ${MAX_INT}`, raw);
   return id;
 }
 

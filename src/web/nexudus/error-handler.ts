@@ -14,6 +14,10 @@ function constraintError(err: { code?: string; message?: string }): AppError | u
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') {
     return AppError.field(null, 'A record with the same unique value already exists.');
   }
+  // PostgreSQL refusing a value (a NUL byte in text, a number out of range): the client's bad input, never a 500.
+  if (code === '22021' || code === '22P05' || code === '22003' || code === '22P02') {
+    return AppError.field(null, 'A value in the request cannot be stored (a NUL character, or a number out of range).');
+  }
   return undefined;
 }
 
@@ -30,6 +34,8 @@ export function toApiError(err: FastifyError & { code?: string }, body: unknown)
       return new AppError('unsupported_media_type', 'Unsupported content type: send application/json or application/x-www-form-urlencoded.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return AppError.field(null, 'The request body is empty; send a JSON object.');
+    case 'CB_JSON_TOO_DEEP':
+      return AppError.field(null, err.message);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return AppError.field(null, `The request body is not valid JSON: ${err.message}`);
   }

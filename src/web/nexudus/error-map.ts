@@ -12,7 +12,9 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   internal: 500,
 };
 
-const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="calbridge", Basic realm="calbridge"' };
+// Only Bearer is advertised: a Basic challenge would make browsers prompt for, cache and then send credentials on
+// other sites' requests (HTTP Basic still works for API clients that send it).
+const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Bearer realm="calbridge"' };
 
 export function httpStatus(err: AppError): number {
   return STATUS_OF_KIND[err.kind];

@@ -6,7 +6,7 @@ import { parse as parseForm } from 'node:querystring';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { errorEnvelope } from './envelope.js';
-import { httpHeaders } from './error-map.js';
+import { httpHeaders, httpStatus } from './error-map.js';
 import { ErrorEnvelopeSchema } from './schemas.js';
 import type { TokenService } from '../../modules/users/token-service.js';
 import { AppError } from '../../core/errors.js';
@@ -27,13 +27,25 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): P
   // Only form-encoded bodies carry a grant; anything else is read raw and refused as unsupported_grant_type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // Token answers are never cached (RFC 6749 §5.1), errors included.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+  });
+  // Failures before the handler (a body over the limit, a broken stream) answer in the token endpoint's own shape.
+  app.setErrorHandler((err: { code?: string; statusCode?: number; message?: string }, request, reply) => {
+    if (err instanceof AppError) return reply.code(httpStatus(err)).headers(httpHeaders(err)).send(errorEnvelope(httpStatus(err), err.message, null));
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ error: 'invalid_request', error_description: 'The request body is too large (the limit is 1 MB).' });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(400).send({ error: 'invalid_request', error_description: err.message ?? 'The request is not valid.' });
+    request.log.error({ err }, 'token request failed');
+    return reply.code(500).send({ error: 'server_error', error_description: 'An unexpected error occurred; it has been logged.' });
+  });
 
   app.post('/api/token', {
     schema: {
       tags: ['Authentication'],
       summary: 'Get a bearer token (password grant) or rotate one (refresh_token grant)',
       description: 'Body application/x-www-form-urlencoded: grant_type=password&username=&password= or grant_type=refresh_token&refresh_token=. Optional client_id as header or field.',
-      response: { 200: TokenAnswer, 400: TokenError, 409: ErrorEnvelopeSchema },
+      response: { 200: TokenAnswer, 400: TokenError, 409: ErrorEnvelopeSchema, 413: TokenError, 500: TokenError },
     },
   }, async (request, reply) => {
     const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

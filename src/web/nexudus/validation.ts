@@ -36,9 +36,18 @@ export function fieldErrorsFromSchema(errors: AjvError[], body: unknown): FieldE
       continue;
     }
     const attempted = source[property] ?? null;
-    out.push({ AttemptedValue: WRITE_ONLY.has(property) ? null : attempted, Message: messageFor(list, attempted), PropertyName: property });
+    out.push({ AttemptedValue: WRITE_ONLY.has(property) ? null : bounded(attempted), Message: messageFor(list, attempted), PropertyName: property });
   }
   return out;
+}
+
+/** What is echoed back of a rejected value: small enough to always serialize (long strings cut, deep values dropped). */
+export function bounded(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.length > 500 ? `${value.slice(0, 500)}…` : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= 3) return null;
+  if (Array.isArray(value)) return value.slice(0, 20).map((v) => bounded(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).slice(0, 20).map(([k, v]) => [k.slice(0, 100), bounded(v, depth + 1)]));
 }
 
 function messageFor(list: AjvError[], attempted: unknown): string {

@@ -34,7 +34,8 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
   }, async (request) => {
     const q = request.query as { state?: string; size?: string };
     if (q.state && !JOB_STATES.includes(q.state as never)) throw AppError.field('state', `must be one of ${JOB_STATES.join(', ')}`, q.state);
-    const size = Math.min(1000, Math.max(1, Number(q.size) || 100));
+    const size = q.size === undefined || q.size === '' ? 100 : /^\s*\d+\s*$/.test(q.size) && Number(q.size) >= 1 ? Math.min(1000, Number(q.size)) : NaN;
+    if (Number.isNaN(size)) throw AppError.field('size', 'must be a whole number of at least 1', q.size);
     const store = deps.operations.jobs;
     return { Counts: await store.counts(), Records: await store.list(q.state as never, size) };
   });
