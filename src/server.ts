@@ -9,7 +9,8 @@ import { buildApp } from './web/app.js';
 import { ensureAdministrator } from './modules/users/first-administrator.js';
 import { JobQueue } from './jobs/job-queue.js';
 import { systemClock } from './core/clock.js';
-import { SecretBoxError } from './core/secret-box.js';
+import path from 'node:path';
+import { checkCanListen, checkDataDir, describeStartupFailure, lockDataDir } from './startup.js';
 import pino from 'pino';
 
 async function main(): Promise<void> {
@@ -23,11 +24,18 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Data files (the database, its WAL, the key file) are the owner's alone: password hashes and sealed tokens live there.
+  process.umask(0o077);
+  let unlock = () => {};
+  if (!config.databaseUrl && config.databaseFile !== ':memory:') {
+    checkDataDir(path.dirname(config.databaseFile));
+    unlock = lockDataDir(path.dirname(config.databaseFile));
+    process.on('exit', () => unlock());
+  }
   const storage = openStorage(config);
   await migrate(storage);
   const clock = systemClock;
   const services = composeServices(storage, config, clock);
-  await ensureAdministrator(config, services, (line) => process.stdout.write(`\n  ${line}\n\n`));
 
   const logger = pino({ level: config.logLevel });
   const queue = new JobQueue(services.jobs, logger.child({ component: 'jobs' }), { clock });
@@ -41,6 +49,10 @@ async function main(): Promise<void> {
       })
     : (logger.warn('SYNC_ENGINE=off: this process serves the API only; another process with the engine subscribes and renews'), undefined);
   const app = await buildApp({ logLevel: config.logLevel, logRequests: process.env.LOG_REQUESTS !== 'false', publicUrl: config.publicUrl }, services, { logger });
+  // The address must be ours before anything is created that a failed start would waste (the first administrator's
+  // password is shown once).
+  await checkCanListen(config.port, config.host);
+  await ensureAdministrator(config, services, (line) => process.stdout.write(`\n  ${line}\n\n`));
   const sweep = setInterval(() => {
     services.tokens.deleteExpired(clock.now()).catch((err: unknown) => app.log.warn({ err }, 'expired-token sweep failed'));
     services.jobs.purgeDone(clock.now() - 86_400_000).catch((err: unknown) => app.log.warn({ err }, 'finished-job purge failed'));
@@ -80,8 +92,15 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // Known start-up problems get their message; anything else its stack.
-  const known = err instanceof SecretBoxError;
-  process.stderr.write(`calbridge failed to start: ${known ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
+  // Problems an operator can fix get one line and exit code 2; anything else its stack.
+  let ctx = { port: 0, host: '', databaseUrl: undefined as string | undefined };
+  try {
+    const c = loadConfig();
+    ctx = { port: c.port, host: c.host, databaseUrl: c.databaseUrl };
+  } catch {
+    /* the config was valid to get here */
+  }
+  const { line, code } = describeStartupFailure(err, ctx);
+  process.stderr.write(`calbridge failed to start: ${line}\n`);
+  process.exit(code);
 });

@@ -74,7 +74,7 @@ test('a token-encryption key that cannot open what the database sealed stops the
   assert.equal(await first.stop(), 0);
   const { processDatabaseEnv } = await import('../helpers/database.js');
   const wrong = await runToExit(await processDatabaseEnv({ DATA_DIR: dir, TOKEN_ENCRYPTION_KEY: keyB, PORT: '0', SCRYPT_COST: '1024' }));
-  assert.equal(wrong.code, 1);
+  assert.equal(wrong.code, 2);
   assert.match(wrong.output, /TOKEN_ENCRYPTION_KEY is not the key this database was set up with/);
   const malformed = await runToExit({ DATA_DIR: dir, TOKEN_ENCRYPTION_KEY: 'too-short', PORT: '0' });
   assert.notEqual(malformed.code, 0);
