@@ -58,3 +58,28 @@ test('an unreachable DATABASE_URL: one line, exit 2', async (ctx) => {
   assert.match(oneLine(output)[0] ?? '', /cannot reach the PostgreSQL server of DATABASE_URL \(postgres:\/\/nobody:\*\*\*@/);
   assert.doesNotMatch(output, /secret/, 'the password is not printed');
 });
+
+test('SIGTERM to the PID of `npm start` stops the server cleanly (no orphan holding the port)', async (ctx) => {
+  const { spawn } = await import('node:child_process');
+  const dir = tempDir(ctx, 'calbridge-start-');
+  const port = await freePort();
+  const npm = spawn('npm', ['start'], { env: { ...process.env, DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', SYNC_ENGINE: 'off', SCRYPT_COST: '1024', ...(testDatabaseUrl ? { DATABASE_URL: '' } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  npm.stdout!.on('data', (d) => (out += d));
+  npm.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+  const up = async () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+  const deadline = Date.now() + 30_000;
+  while (!(await up())) {
+    assert.ok(Date.now() < deadline, `npm start did not come up:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  npm.kill('SIGTERM');
+  await exited;
+  const stopBy = Date.now() + 10_000;
+  while (await up()) {
+    assert.ok(Date.now() < stopBy, `the server outlived npm:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(out, /"msg":"stopped"/, 'it shut down gracefully');
+});
