@@ -37,6 +37,10 @@ export interface Config {
   syncEngine: boolean;
   /** How long a notification-triggered sync waits so a burst of notifications becomes one delta round. */
   syncDelayMs: number;
+  /** Seconds a client has to send a request's headers and body. */
+  requestTimeoutSeconds: number;
+  /** Open connections allowed per client address (0: no limit). */
+  maxConnectionsPerIp: number;
   /** How often each subscription is checked at Graph and its calendar read whole. */
   reconcileIntervalMinutes: number;
   /** The booking horizon: events from this many days back to this many days ahead book. */
@@ -112,6 +116,8 @@ export function loadConfig(env: Env = process.env): Config {
     graphEmulatorPort: int('GRAPH_EMULATOR_PORT', 0, 0, 65535),
     syncEngine: true,
     syncDelayMs: int('SYNC_DELAY_MS', 1000, 0, 600_000),
+    requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 3600),
+    maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
     reconcileIntervalMinutes: int('RECONCILE_INTERVAL_MINUTES', 360, 5, 24 * 60),
     bookingHorizonPastDays: int('BOOKING_HORIZON_PAST_DAYS', 1, 0, 365),
     bookingHorizonFutureDays: int('BOOKING_HORIZON_FUTURE_DAYS', 180, 1, 730),

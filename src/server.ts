@@ -48,7 +48,8 @@ async function main(): Promise<void> {
         horizonFutureDays: config.bookingHorizonFutureDays,
       })
     : (logger.warn('SYNC_ENGINE=off: this process serves the API only; another process with the engine subscribes and renews'), undefined);
-  const app = await buildApp({ logLevel: config.logLevel, logRequests: process.env.LOG_REQUESTS !== 'false', publicUrl: config.publicUrl }, services, { logger });
+  const app = await buildApp({ logLevel: config.logLevel, logRequests: process.env.LOG_REQUESTS !== 'false', publicUrl: config.publicUrl,
+    requestTimeoutSeconds: config.requestTimeoutSeconds, maxConnectionsPerIp: config.maxConnectionsPerIp }, services, { logger });
   // The address must be ours before anything is created that a failed start would waste (the first administrator's
   // password is shown once).
   await checkCanListen(config.port, config.host);

@@ -1,6 +1,7 @@
 /**
  * Builds the Fastify app from its parts; never listens (server.ts does, tests use inject()).
  */
+import http from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Ajv } from 'ajv';
 import swagger from '@fastify/swagger';
@@ -39,6 +40,10 @@ import { userEntity } from '../modules/users/schema.js';
 
 export interface AppConfig {
   logLevel: string;
+  /** Seconds a client has to send a request's headers and body (default 30). */
+  requestTimeoutSeconds?: number;
+  /** Open connections allowed per client address (default 256; 0: no limit). */
+  maxConnectionsPerIp?: number;
   logRequests?: boolean;
   /** The service's public origin (PUBLIC_URL): requests from it may change things, other sites' may not. */
   publicUrl?: string;
@@ -69,7 +74,16 @@ export interface AppOptions {
 
 export async function buildApp(config: AppConfig, services: WebServices, options: AppOptions = {}): Promise<FastifyInstance> {
   const { logger } = options;
+  const requestTimeout = (config.requestTimeoutSeconds ?? 30) * 1000;
   const app = Fastify({
+    // A slow client gets `requestTimeout` to send its headers and body (checked every second), then the connection
+    // closes: 50 connections trickling a byte every few seconds can't hold the server.
+    requestTimeout,
+    serverFactory: (handler) => {
+      const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: Math.min(requestTimeout, 30_000), requestTimeout }, handler);
+      limitConnectionsPerAddress(server, config.maxConnectionsPerIp ?? 256);
+      return server;
+    },
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
     logController: new LogController({ disableRequestLogging: config.logRequests === false }),
     rewriteUrl: (req) => rewriteApiUrl(req.url ?? '/'),
@@ -133,4 +147,24 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   await app.register(webhookRoutes, { intake: services.intake });
 
   return app;
+}
+
+/** Closes connections beyond `max` from one address at once (a single client cannot take every socket). */
+function limitConnectionsPerAddress(server: http.Server, max: number): void {
+  if (max <= 0) return;
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const n = (open.get(address) ?? 0) + 1;
+    if (n > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, n);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
 }
