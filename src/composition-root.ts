@@ -37,7 +37,7 @@ import { OutlookWriter } from './modules/bookings/outlook-writer.js';
 import { RecordReader } from './modules/records/record-service.js';
 import { CANCELLED_BOOKING } from './modules/bookings/schema.js';
 
-type Tunables = 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds' | 'syncDelayMs';
+type Tunables = 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds' | 'loginFailureLimitPerIp' | 'maxConcurrentPasswordChecks' | 'syncDelayMs';
 export type ServiceConfig = Pick<Config, 'scryptCost'> & Partial<Pick<Config, Tunables>>;
 
 export function composeServices(storage: Storage, config: ServiceConfig, clock: Clock = systemClock) {
@@ -55,7 +55,12 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
   const connections = new ConnectionRepository(db, clock);
   const bookings = new BookingRepository(storage);
 
-  const login = new PasswordLogin(users, new WindowCounter(config.loginFailureLimit ?? 10, (config.loginFailureWindowSeconds ?? 300) * 1000, clock), config.scryptCost);
+  const loginWindow = (config.loginFailureWindowSeconds ?? 300) * 1000;
+  const login = new PasswordLogin(users, {
+    perUser: new WindowCounter(config.loginFailureLimit ?? 10, loginWindow, clock),
+    perAddress: new WindowCounter(config.loginFailureLimitPerIp ?? 100, loginWindow, clock),
+    maxConcurrent: config.maxConcurrentPasswordChecks ?? 4,
+  }, config.scryptCost);
   const calendarService = new CoworkerMsOfficeCalendarService(calendars, resources, coworkers, deps);
   const connectionService = new ConnectionService({ db, connections, calendars, coworkers, jobs, clock, poke });
   // Every record gets its Graph connection in its own transaction, whether or not this process runs the engine.

@@ -22,6 +22,10 @@ export interface Config {
   /** Failed password grants per username+IP per window before the token endpoint answers 409. */
   loginFailureLimit: number;
   loginFailureWindowSeconds: number;
+  /** Failed password checks per client address (any usernames) per window: password spraying. */
+  loginFailureLimitPerIp: number;
+  /** Password checks (scrypt) running at once in one process. */
+  maxConcurrentPasswordChecks: number;
   adminEmail?: string;
   adminPassword?: string;
   /** scrypt cost; lowered only by tests to keep them fast. */
@@ -108,6 +112,8 @@ export function loadConfig(env: Env = process.env): Config {
     throttleWindowSeconds: int('THROTTLE_WINDOW_SECONDS', 10, 1, 3600),
     loginFailureLimit: int('LOGIN_FAILURE_LIMIT', 10, 1, 1_000_000),
     loginFailureWindowSeconds: int('LOGIN_FAILURE_WINDOW_SECONDS', 300, 1, 86400),
+    loginFailureLimitPerIp: int('LOGIN_FAILURE_LIMIT_PER_IP', 100, 1, 1_000_000),
+    maxConcurrentPasswordChecks: int('MAX_CONCURRENT_PASSWORD_CHECKS', 4, 1, 1000),
     adminEmail,
     adminPassword,
     scryptCost: int('SCRYPT_COST', 16384, 2, 1 << 20),

@@ -375,7 +375,7 @@ async function snapshot(table: Table): Promise<unknown[]> {
 describe('auth matrix', () => {
   before(async () => {
     // The matrix sends hundreds of wrong Basic passwords on purpose: lift the failed-login limit here.
-    t = await createTestApp({ config: { loginFailureLimit: 1_000_000 } });
+    t = await createTestApp({ config: { loginFailureLimit: 1_000_000, loginFailureLimitPerIp: 1_000_000 } });
     fx.resourceId = (await createResource(t.app, t.admin)).Id;
     fx.coworkerId = (await createCoworker(t.app, t.admin, { Email: 'matrix-fixture-member@mail.test' })).Id;
     fx.calendarId = (await createCalendar(t.app, t.admin, fx.resourceId, { CoworkerId: fx.coworkerId })).Id;

@@ -18,6 +18,12 @@ export class WindowCounter {
     return w.count > this.limit ? this.retryAfter(w, now) : 0;
   }
 
+  /** Seconds to wait when the key is already over its limit (counts nothing), else 0. */
+  waitFor(key: string, now = this.clock.now()): number {
+    const w = this.current(key, now);
+    return w.count >= this.limit ? this.retryAfter(w, now) : 0;
+  }
+
   reset(key: string): void {
     this.windows.delete(key);
   }
