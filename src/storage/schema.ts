@@ -25,6 +25,8 @@ export interface AccessTokenTable {
   user_id: number;
   client_id: string;
   expires_at: number;
+  /** The refresh-token family it was issued with (null: before families existed). */
+  family: string | null;
 }
 
 export interface RefreshTokenTable {
@@ -32,6 +34,9 @@ export interface RefreshTokenTable {
   user_id: number;
   client_id: string;
   expires_at: number;
+  family: string | null;
+  /** When it was used to rotate (kept until it expires, to recognise a replay). */
+  used_at: number | null;
 }
 
 /** SQLite only: the FTS5 trigram index over calendar names. */

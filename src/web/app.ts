@@ -11,6 +11,7 @@ import { parseIsoDate } from '../core/dates.js';
 import { rewriteApiUrl } from './nexudus/paths.js';
 import { installBodyParsers } from './nexudus/body.js';
 import { installErrorHandler } from './nexudus/error-handler.js';
+import { errorEnvelope } from './nexudus/envelope.js';
 import { refuseCrossSiteWrites } from './nexudus/cross-site.js';
 import { registerEntityRoutes } from './nexudus/entity-routes.js';
 import { tokenRoutes } from './nexudus/token-route.js';
@@ -87,6 +88,12 @@ export async function buildApp(config: AppConfig, services: WebServices, options
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
     logController: new LogController({ disableRequestLogging: config.logRequests === false }),
     rewriteUrl: (req) => rewriteApiUrl(req.url ?? '/'),
+    // Errors Fastify raises before routing (a malformed URL, a path segment too long) leave in the envelope too.
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode === 414 ? 414 : 400;
+      const message = err.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid (a malformed %-escape?).' : err.message;
+      reply.code(status).send(errorEnvelope(status, message, status === 400 ? [{ AttemptedValue: null, Message: message, PropertyName: null }] : null));
+    },
     bodyLimit: 1024 * 1024,
     ajv: {
       customOptions: {

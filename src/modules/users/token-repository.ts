@@ -68,22 +68,29 @@ export class TokenRepository {
     for (const [hash, entry] of this.recent) if (entry.row.user_id === userId) this.recent.delete(hash);
   }
 
-  async insertAccess(userId: number, clientId: string, token: string, expiresAt: number): Promise<void> {
-    await this.db.insertInto('access_tokens').values({ token_hash: tokenHash(token), user_id: userId, client_id: clientId, expires_at: expiresAt }).execute();
+  async insertAccess(userId: number, clientId: string, token: string, expiresAt: number, family: string | null = null): Promise<void> {
+    await this.db.insertInto('access_tokens').values({ token_hash: tokenHash(token), user_id: userId, client_id: clientId, expires_at: expiresAt, family }).execute();
   }
 
-  async insertRefresh(userId: number, clientId: string, token: string, expiresAt: number): Promise<void> {
-    await this.db.insertInto('refresh_tokens').values({ token_hash: tokenHash(token), user_id: userId, client_id: clientId, expires_at: expiresAt }).execute();
+  async insertRefresh(userId: number, clientId: string, token: string, expiresAt: number, family: string | null = null): Promise<void> {
+    await this.db.insertInto('refresh_tokens').values({ token_hash: tokenHash(token), user_id: userId, client_id: clientId, expires_at: expiresAt, family, used_at: null }).execute();
   }
 
   async findRefresh(token: string) {
     return this.db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash(token)).executeTakeFirst();
   }
 
-  /** Uses a refresh token up. True only for the one caller that deleted it, so rotation stays single-use. */
-  async consumeRefresh(token: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('refresh_tokens').where('token_hash', '=', tokenHash(token)).executeTakeFirst();
-    return Number(r.numDeletedRows) === 1;
+  /** Uses a refresh token up (marks it used). True only for the one caller that did, so rotation stays single-use. */
+  async consumeRefresh(token: string, now: number): Promise<boolean> {
+    const r = await this.db.updateTable('refresh_tokens').set({ used_at: now }).where('token_hash', '=', tokenHash(token)).where('used_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** A used refresh token came back: every token of its family goes (the thief's and the owner's alike). */
+  async revokeFamily(userId: number, family: string): Promise<void> {
+    this.forgetUser(userId);
+    await this.db.deleteFrom('access_tokens').where('family', '=', family).execute();
+    await this.db.deleteFrom('refresh_tokens').where('family', '=', family).execute();
   }
 
   async revokeRefreshForClient(userId: number, clientId: string): Promise<void> {

@@ -28,26 +28,31 @@ export class TokenService {
     const user = await this.login.check(username, password, ip);
     if (!user) return invalid('The user name or password is incorrect.');
     const client = clientId ?? user.email;
-    // A new password grant replaces the earlier refresh tokens of the same user and client.
+    // A new password grant replaces the earlier refresh tokens of the same user and client, and starts a family.
     await this.tokens.revokeRefreshForClient(user.id, client);
-    return { ok: true, tokens: await this.issue(user.id, client) };
+    return { ok: true, tokens: await this.issue(user.id, client, newToken()) };
   }
 
   async refreshGrant(token: string | undefined, clientId: string | undefined): Promise<GrantResult> {
     const stored = token ? await this.tokens.findRefresh(token) : undefined;
     if (!token || !stored || Number(stored.expires_at) <= this.clock.now()) return invalid('The refresh token is invalid, expired or already used.');
+    if (stored.used_at !== null) {
+      // Replayed after it was rotated: someone holds a copy. The whole chain is revoked; its owner signs in again.
+      if (stored.family) await this.tokens.revokeFamily(stored.user_id, stored.family);
+      return invalid('The refresh token was already used; every token issued from it has been revoked.');
+    }
     // A wrong client_id is refused without using the token up.
     if (clientId !== undefined && clientId !== stored.client_id) return invalid('The refresh token was issued to another client_id.');
-    if (!(await this.tokens.consumeRefresh(token))) return invalid('The refresh token is invalid, expired or already used.');
-    return { ok: true, tokens: await this.issue(stored.user_id, stored.client_id) };
+    if (!(await this.tokens.consumeRefresh(token, this.clock.now()))) return invalid('The refresh token is invalid, expired or already used.');
+    return { ok: true, tokens: await this.issue(stored.user_id, stored.client_id, stored.family ?? newToken()) };
   }
 
-  private async issue(userId: number, clientId: string): Promise<TokenSet> {
+  private async issue(userId: number, clientId: string, family: string): Promise<TokenSet> {
     const access = newToken();
     const refresh = newToken();
     const now = this.clock.now();
-    await this.tokens.insertAccess(userId, clientId, access, now + this.ttl.accessSeconds * 1000);
-    await this.tokens.insertRefresh(userId, clientId, refresh, now + this.ttl.refreshSeconds * 1000);
+    await this.tokens.insertAccess(userId, clientId, access, now + this.ttl.accessSeconds * 1000, family);
+    await this.tokens.insertRefresh(userId, clientId, refresh, now + this.ttl.refreshSeconds * 1000, family);
     return { access_token: access, token_type: 'bearer', expires_in: this.ttl.accessSeconds, refresh_token: refresh };
   }
 }

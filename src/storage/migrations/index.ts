@@ -6,6 +6,7 @@ import { dataVersion } from './003-data-version.js';
 import { graph } from './004-graph.js';
 import { connectionSubscription } from './005-connection-subscription.js';
 import { bookings } from './006-bookings.js';
+import { tokenFamilies } from './007-token-families.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -16,5 +17,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '004-graph': graph(dialect),
     '005-connection-subscription': connectionSubscription(dialect),
     '006-bookings': bookings(dialect),
+    '007-token-families': tokenFamilies(dialect),
   };
 }
