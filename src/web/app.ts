@@ -2,7 +2,7 @@
  * Builds the Fastify app from its parts; never listens (server.ts does, tests use inject()).
  */
 import http from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Ajv } from 'ajv';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -92,7 +92,7 @@ export async function buildApp(config: AppConfig, services: WebServices, options
     frameworkErrors: (err, _request, reply) => {
       const status = err.statusCode === 414 ? 414 : 400;
       const message = err.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid (a malformed %-escape?).' : err.message;
-      reply.code(status).send(errorEnvelope(status, message, status === 400 ? [{ AttemptedValue: null, Message: message, PropertyName: null }] : null));
+      (reply as FastifyReply).code(status).send(errorEnvelope(status, message, status === 400 ? [{ AttemptedValue: null, Message: message, PropertyName: null }] : null));
     },
     bodyLimit: 1024 * 1024,
     ajv: {
