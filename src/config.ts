@@ -45,6 +45,8 @@ export interface Config {
   requestTimeoutSeconds: number;
   /** Open connections allowed per client address (0: no limit). */
   maxConnectionsPerIp: number;
+  /** Dead jobs are forgotten after this many days. */
+  deadJobRetentionDays: number;
   /** How often each subscription is checked at Graph and its calendar read whole. */
   reconcileIntervalMinutes: number;
   /** The booking horizon: events from this many days back to this many days ahead book. */
@@ -124,6 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncDelayMs: int('SYNC_DELAY_MS', 1000, 0, 600_000),
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 3600),
     maxConnectionsPerIp: int('MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+    deadJobRetentionDays: int('DEAD_JOB_RETENTION_DAYS', 7, 1, 3650),
     reconcileIntervalMinutes: int('RECONCILE_INTERVAL_MINUTES', 360, 5, 24 * 60),
     bookingHorizonPastDays: int('BOOKING_HORIZON_PAST_DAYS', 1, 0, 365),
     bookingHorizonFutureDays: int('BOOKING_HORIZON_FUTURE_DAYS', 180, 1, 730),

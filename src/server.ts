@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   const sweep = setInterval(() => {
     services.tokens.deleteExpired(clock.now()).catch((err: unknown) => app.log.warn({ err }, 'expired-token sweep failed'));
     services.jobs.purgeDone(clock.now() - 86_400_000).catch((err: unknown) => app.log.warn({ err }, 'finished-job purge failed'));
+    services.jobs.purgeDead(clock.now() - config.deadJobRetentionDays * 86_400_000).catch((err: unknown) => app.log.warn({ err }, 'dead-job purge failed'));
   }, 10 * 60_000);
   sweep.unref();
 

@@ -124,7 +124,8 @@ export class JobQueue {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const last = job.attempts >= job.maxAttempts;
+      // An error that says no retry can help (e.g. Graph's "mailbox not found") ends the job at once.
+      const last = job.attempts >= job.maxAttempts || (err as { permanent?: unknown } | null)?.permanent === true;
       // An error may say when to come back (Graph's Retry-After, too long to wait in-process): not earlier than that.
       const hinted = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
       const notBefore = typeof hinted === 'number' && Number.isFinite(hinted) ? hinted : 0;

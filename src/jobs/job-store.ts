@@ -148,6 +148,18 @@ export class JobStore {
     return Number(r.numUpdatedRows);
   }
 
+  /** Job counts by type and state, for operators (which kind of work is failing). */
+  async countsByType(): Promise<Array<{ type: string } & Record<JobState, number>>> {
+    const rows = await this.db.selectFrom('jobs').select(['type', 'state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['type', 'state']).orderBy('type').execute();
+    const byType = new Map<string, { type: string } & Record<JobState, number>>();
+    for (const r of rows) {
+      const entry = byType.get(r.type) ?? { type: r.type, pending: 0, running: 0, done: 0, dead: 0 };
+      entry[r.state as JobState] = Number(r.n);
+      byType.set(r.type, entry);
+    }
+    return [...byType.values()];
+  }
+
   async counts(): Promise<Record<JobState, number>> {
     const rows = await this.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
     const out: Record<JobState, number> = { pending: 0, running: 0, done: 0, dead: 0 };
@@ -166,6 +178,12 @@ export class JobStore {
   }
 
   /** Forgets finished jobs older than `before` (dead ones stay for operators). */
+  /** Forgets dead jobs older than `before` (operators have had their time to look at them). */
+  async purgeDead(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('jobs').where('state', '=', 'dead').where('updated_at', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async purgeDone(before: number): Promise<number> {
     const r = await this.db.deleteFrom('jobs').where('state', '=', 'done').where('updated_at', '<', before).executeTakeFirst();
     return Number(r.numDeletedRows);

@@ -115,8 +115,7 @@ export class SubscriptionManager {
     try {
       created = await this.d.graph.call<Subscription>(auth, 'POST', '/subscriptions', body, { Prefer: 'IdType="ImmutableId"' });
     } catch (err) {
-      await this.recordFailure(recordId, err, job);
-      throw err;
+      throw await this.recordFailure(recordId, err, job);
     }
     const expiry = Date.parse(created.expirationDateTime!);
     await this.d.calendars.setSubscription(recordId, created.id!, new Date(expiry).toISOString());
@@ -164,8 +163,7 @@ export class SubscriptionManager {
         await this.enqueue(GraphJobs.subscribe, recordId);
         return;
       }
-      await this.recordFailure(recordId, err, job);
-      throw err;
+      throw await this.recordFailure(recordId, err, job);
     }
     const expiry = Date.parse(renewed.expirationDateTime!);
     await this.d.calendars.setSubscription(recordId, subscriptionId, new Date(expiry).toISOString());
@@ -289,15 +287,28 @@ export class SubscriptionManager {
     }
   }
 
-  private async recordFailure(recordId: number, err: unknown, job: Job): Promise<void> {
+  /**
+   * Records a failed subscribe or renew on the connection and answers the error for the queue. What a retry cannot fix
+   * (an unknown mailbox or calendar, access denied, a tenant policy) fails the connection at once, with Graph's words,
+   * and the job does not retry: an operator must act. A refused member token asks the member to sign in again.
+   */
+  private async recordFailure(recordId: number, err: unknown, job: Job): Promise<unknown> {
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof GraphAuthError) {
+    const forbidden = err instanceof GraphAuthError && err.status === 403;
+    if (err instanceof GraphAuthError && !forbidden) {
       await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: message });
-      return;
+      return err;
     }
-    const permanent = err instanceof GraphError && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 409;
+    const permanent = err instanceof GraphError && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 409 && err.status !== 408;
+    if (permanent) {
+      await this.d.connections.transitionIfAllowed(recordId, 'failed', {
+        last_error: forbidden ? `${message} (access denied: the app needs permission for this mailbox, or a tenant policy blocks it; an operator must fix it, then run RENEW_SUBSCRIPTION)` : message,
+      });
+      return Object.assign(err as Error, { permanent: true });
+    }
     const last = job.attempts >= job.maxAttempts;
     const wasFailed = (await this.d.connections.get(recordId))?.state === 'failed';
-    await this.d.connections.transitionIfAllowed(recordId, permanent || last || wasFailed ? 'failed' : 'retrying', { last_error: message });
+    await this.d.connections.transitionIfAllowed(recordId, last || wasFailed ? 'failed' : 'retrying', { last_error: message });
+    return err;
   }
 }

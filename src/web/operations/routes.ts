@@ -37,7 +37,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: OperationsDep
     const size = q.size === undefined || q.size === '' ? 100 : /^\s*\d+\s*$/.test(q.size) && Number(q.size) >= 1 ? Math.min(1000, Number(q.size)) : NaN;
     if (Number.isNaN(size)) throw AppError.field('size', 'must be a whole number of at least 1', q.size);
     const store = deps.operations.jobs;
-    return { Counts: await store.counts(), Records: await store.list(q.state as never, size) };
+    return { Counts: await store.counts(), ByType: await store.countsByType(), Records: await store.list(q.state as never, size) };
   });
 
   app.post('/api/sys/jobs/retry', {
