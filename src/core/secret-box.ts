@@ -2,7 +2,7 @@
  * Secrets at rest (member refresh tokens): AES-256-GCM with a key from configuration (TOKEN_ENCRYPTION_KEY,
  * 32 bytes as base64 or hex). Each value gets a random nonce; the auth tag makes a wrong key fail loudly.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export class SecretBoxError extends Error {}
 
@@ -38,4 +38,18 @@ export class SecretBox {
       throw new SecretBoxError('cannot decrypt: TOKEN_ENCRYPTION_KEY is not the key these secrets were sealed with');
     }
   }
+}
+
+/**
+ * A secret calbridge only has to recognise, never to send again (a subscription's clientState): stored as its SHA-256
+ * (the secret is 256 random bits, so the digest reveals nothing and needs no key), compared in constant time.
+ */
+export function digestSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+export function matchesDigest(secret: string, digest: string): boolean {
+  const a = createHash('sha256').update(secret).digest();
+  const b = Buffer.from(digest, 'base64url');
+  return b.length === a.length && timingSafeEqual(a, b);
 }

@@ -11,6 +11,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, testApp, testConfig } from '../help
 import { tempDir, type Scope } from '../helpers/cleanup.js';
 import { createCalendar, createCoworker, createResource } from '../helpers/factories.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
+import { digestSecret } from '../../src/core/secret-box.js';
 
 async function appOn(storage: Storage) {
   await migrate(storage);
@@ -114,7 +115,7 @@ async function copied(ctx: Scope, name: string, spoil?: (db: Kysely<Database>) =
     { ...connection, calendar_record_id: 10, state: 'credentials_missing', last_error: 'no coworker' },
     {
       ...connection, calendar_record_id: GRAPH.recordId, auth_mode: 'delegated', mailbox: 'grace@mail.test', state: 'active', refresh_token_sealed: 'v1.sealed-member-token',
-      subscription_id: GRAPH.subscriptionId, subscription_resource: '/me/events', client_state: GRAPH.clientState, delta_link: 'https://graph.test/delta?$deltatoken=abc',
+      subscription_id: GRAPH.subscriptionId, subscription_resource: '/me/events', client_state: digestSecret(GRAPH.clientState), delta_link: 'https://graph.test/delta?$deltatoken=abc',
       last_notification_at: iso, last_renewed_at: iso, next_renewal_at: '2026-11-04T09:30:00.000Z', last_reauthorized_at: iso, last_synced_at: iso,
     },
   ]).execute();

@@ -79,7 +79,8 @@ test('SIGKILL right after the 202: after a restart the notification is still pro
     reader = await openReader(dir);
     await until('no sync job pending', async () => (await reader!.all("SELECT id FROM jobs WHERE type = 'graph.sync' AND state IN ('pending', 'running')")).length === 0);
     const [conn] = await reader.all('SELECT client_state, last_synced_at FROM graph_connections WHERE calendar_record_id = ?', [recordId]);
-    assert.ok(conn.client_state, 'the clientState, read from the database');
+    const clientState = emu.control.getSubscription(subscriptionId).clientState!;
+    assert.ok(conn.client_state && conn.client_state !== clientState, 'the database keeps a digest, not the clientState');
 
     // The sync that the notification queues takes a while in Graph, so it cannot finish before the kill.
     emu.control.addFault({ path: '/calendarView/delta', delayMs: 3_000, times: 1 });
@@ -87,7 +88,7 @@ test('SIGKILL right after the 202: after a restart the notification is still pro
     const eventId = `AAMkAD-crash-${randomBytes(4).toString('hex')}`;
     const res = await fetch(`${url}/graph/notifications`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ value: [{ subscriptionId, changeType: 'created', resource: `Users/${emu.control.user(ADELE).id}/Events/${eventId}`, clientState: conn.client_state, tenantId: seed.tenant.id }] }),
+      body: JSON.stringify({ value: [{ subscriptionId, changeType: 'created', resource: `Users/${emu.control.user(ADELE).id}/Events/${eventId}`, clientState, tenantId: seed.tenant.id }] }),
     });
     assert.equal(res.status, 202);
     server.child.kill('SIGKILL');

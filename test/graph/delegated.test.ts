@@ -103,7 +103,7 @@ test('delegated connection: sign-in, me/calendars subscription, sync with the me
     const conn = (await env.connection(recordId))!;
     const notify = await fetch(`${env.url}/graph/notifications`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ value: [{ subscriptionId, changeType: 'updated', resource: `Users/${adele.id}/Events/x`, clientState: conn.client_state, tenantId: env.seed.tenant.id }] }),
+      body: JSON.stringify({ value: [{ subscriptionId, changeType: 'updated', resource: `Users/${adele.id}/Events/x`, clientState: env.emu.control.getSubscription(subscriptionId).clientState, tenantId: env.seed.tenant.id }] }),
     });
     assert.equal(notify.status, 202);
     assert.equal((await env.request('POST', '/api/spaces/coworkermsofficecalendars/runcommand', { Key: 'RESYNC', Ids: [recordId] })).status, 200);

@@ -47,9 +47,10 @@ async function pendingJobs(env: GraphEnv, type: string, recordId: number) {
 
 async function connect(env: GraphEnv, upn: string): Promise<Sub> {
   const { recordId, userId } = await env.connectMailbox(upn);
-  const conn = await env.untilState(recordId, 'active');
+  await env.untilState(recordId, 'active');
   const record = (await env.request('GET', `/api/spaces/coworkermsofficecalendars/${recordId}`)).body;
-  return { recordId, subscriptionId: record.SubscriptionId, clientState: conn.client_state!, userId };
+  // The clientState is only in Graph's subscription: calbridge keeps its digest.
+  return { recordId, subscriptionId: record.SubscriptionId, clientState: env.emu.control.getSubscription(record.SubscriptionId).clientState!, userId };
 }
 
 test('notification batches: clientState checks, mixed batches, duplicates, one sync job per record, malformed bodies, no leaked secrets', async (t) => {

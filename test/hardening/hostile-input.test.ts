@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { testApp } from '../helpers/app.js';
 import { createCalendar, createCoworker, createResource } from '../helpers/factories.js';
 import { CAL, COWORKERS, FORM, assertFailure, assertUnauthorized, assertValidation, call, countRows, form, tokenCall } from '../helpers/api.js';
+import { digestSecret } from '../../src/core/secret-box.js';
 
 test('ids above 2^31−1 in a path, a filter, a batch or a body are 400 or left out, never 500', async (ctx) => {
   const t = await testApp(ctx);
@@ -111,7 +112,7 @@ test('each webhook URL takes only its own kind of item, and only known change ty
   const resource = await createResource(t.app, t.admin);
   const coworker = await createCoworker(t.app, t.admin);
   const record = await createCalendar(t.app, t.admin, resource.Id, { CoworkerId: coworker.Id });
-  await sql`UPDATE graph_connections SET subscription_id = 'sub-1', client_state = 'secret' WHERE calendar_record_id = ${record.Id}`.execute(t.storage.db);
+  await sql`UPDATE graph_connections SET subscription_id = 'sub-1', client_state = ${digestSecret('secret')} WHERE calendar_record_id = ${record.Id}`.execute(t.storage.db);
   const post = (url: string, item: Record<string, unknown>) => t.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ value: [{ subscriptionId: 'sub-1', clientState: 'secret', ...item }] }) });
   const stored = async () => Number((await sql<{ n: number }>`SELECT count(*) AS n FROM graph_notifications`.execute(t.storage.db)).rows[0]!.n);
   assert.equal((await post('/graph/notifications', { lifecycleEvent: 'subscriptionRemoved' })).statusCode, 202);

@@ -3,7 +3,7 @@
  * subscription's (a bad or unknown item is ignored and counted; the rest of the batch still counts), and the good
  * items are persisted with their jobs in one transaction before the webhook answers 202. Nothing here calls Graph.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { matchesDigest } from '../../core/secret-box.js';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { JobStore } from '../../jobs/job-store.js';
@@ -27,10 +27,6 @@ export interface IntakeDeps {
   poke?: () => void;
 }
 
-function sameSecret(a: string, b: string): boolean {
-  // Hash first so both sides have one length: timingSafeEqual needs equal lengths, and lengths must not leak.
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
 
 export class NotificationIntake {
   readonly counters = { accepted: 0, ignored: 0 };
@@ -56,7 +52,7 @@ export class NotificationIntake {
       const rightKind = kind === 'lifecycle'
         ? lifecycleEvent !== null && LIFECYCLE_EVENTS.has(lifecycleEvent)
         : lifecycleEvent === null && changeType !== null && CHANGE_TYPES.has(changeType);
-      const valid = rightKind && owner && owner.client_state && sameSecret(clientState, owner.client_state);
+      const valid = rightKind && owner && owner.client_state && matchesDigest(clientState, owner.client_state);
       if (!valid) {
         ignored++;
         continue;

@@ -15,7 +15,7 @@ import type { ConnectionRepository, GraphConnection } from './connection-reposit
 import type { GraphAuth, GraphClient } from './graph-client.js';
 import { GraphAuthError, GraphError, GraphNotFoundError } from './graph-errors.js';
 import { GraphJobs, dedupeKey, type UnsubscribePayload } from './job-names.js';
-import type { SecretBox } from '../../core/secret-box.js';
+import { digestSecret, type SecretBox } from '../../core/secret-box.js';
 
 /** Ask for 10,070 minutes (Graph's Outlook maximum is 10,080); Graph may answer with less. */
 export const REQUESTED_LIFETIME_MS = 10_070 * 60_000;
@@ -121,7 +121,8 @@ export class SubscriptionManager {
     await this.d.calendars.setSubscription(recordId, created.id!, new Date(expiry).toISOString());
     await this.d.connections.transition(recordId, 'subscribed', {
       subscription_id: created.id!,
-      client_state: clientState,
+      // Kept only as its digest: enough to recognise Graph's notifications, useless to anyone reading the database.
+      client_state: digestSecret(clientState),
       subscription_resource: resource,
       last_renewed_at: new Date(this.d.clock.now()).toISOString(),
       next_renewal_at: new Date(this.nextRenewal(expiry)).toISOString(),

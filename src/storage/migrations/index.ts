@@ -7,6 +7,7 @@ import { graph } from './004-graph.js';
 import { connectionSubscription } from './005-connection-subscription.js';
 import { bookings } from './006-bookings.js';
 import { tokenFamilies } from './007-token-families.js';
+import { clientStateDigest } from './008-client-state-digest.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '005-connection-subscription': connectionSubscription(dialect),
     '006-bookings': bookings(dialect),
     '007-token-families': tokenFamilies(dialect),
+    '008-client-state-digest': clientStateDigest(dialect),
   };
 }
