@@ -88,6 +88,7 @@ export async function buildApp(config: AppConfig, services: WebServices, options
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
     logController: new LogController({ disableRequestLogging: config.logRequests === false }),
     rewriteUrl: (req) => rewriteApiUrl(req.url ?? '/'),
+    clientErrorHandler: answerExecutedRequestFirst,
     // Errors Fastify raises before routing (a malformed URL, a path segment too long) leave in the envelope too.
     frameworkErrors: (err, _request, reply) => {
       const status = err.statusCode === 414 ? 414 : 400;
@@ -174,4 +175,25 @@ function limitConnectionsPerAddress(server: http.Server, max: number): void {
       else open.set(address, left);
     });
   });
+}
+
+/**
+ * A client that sends a valid request followed by garbage on the same connection must get the answer to the request
+ * that was executed, not a 400 that makes it believe nothing happened (and retry into a duplicate). So when the garbage
+ * is found while a response is still owed, that response goes out first and the connection closes after it; otherwise
+ * the usual 400 (408 for a timeout, 431 for oversized headers), as Node and Fastify answer.
+ */
+function answerExecutedRequestFirst(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const owed = (socket as unknown as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (owed && !owed.writableFinished) {
+    owed.shouldKeepAlive = false;
+    owed.once('finish', () => socket.destroy());
+    owed.once('close', () => socket.destroy());
+    return;
+  }
+  const [code, text] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  const body = JSON.stringify(errorEnvelope(code, code === 400 ? 'The request is not valid HTTP.' : text, null));
+  if (socket.writable) socket.write(`HTTP/1.1 ${code} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy();
 }

@@ -57,3 +57,20 @@ test('connections beyond MAX_CONNECTIONS_PER_IP from one address are closed at o
   }
   assert.match(reply, /^HTTP\/1.1 200/, 'a freed slot is usable');
 });
+
+test('a valid request followed by garbage on the same connection gets the answer to the request that ran (no phantom 400)', async (ctx) => {
+  const server = await startServer({ DATA_DIR: tempDir(ctx, 'calbridge-slow-'), SYNC_ENGINE: 'off', ADMIN_PASSWORD: 'admin-password-1' });
+  ctx.after(() => server.stop());
+  const port = Number(new URL(server.url).port);
+  const auth = `Basic ${Buffer.from('admin@calbridge.local:admin-password-1').toString('base64')}`;
+  for (let i = 0; i < 5; i++) {
+    const body = JSON.stringify({ FullName: `Piped ${i}`, Email: `piped${i}@mail.test` });
+    const socket = await openSocket(port);
+    socket.write(`POST /api/spaces/coworkers HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}\u0000\u0001garbage that is not HTTP\r\n\r\n`);
+    const reply = await new Promise<string>((resolve) => { let d = ''; socket.on('data', (c) => (d += c)); socket.once('close', () => resolve(d)); });
+    assert.match(reply, /^HTTP\/1.1 200 /, `the first answer is the create's: ${reply.slice(0, 200)}`);
+    assert.match(reply, /"WasSuccessful":true/);
+  }
+  const list = await fetch(`${server.url}/api/spaces/coworkers?Coworker_FullName=Piped`, { headers: { authorization: auth } });
+  assert.equal(((await list.json()) as { TotalItems: number }).TotalItems, 5, 'each ran once, and the client knows it');
+});
