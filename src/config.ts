@@ -150,6 +150,15 @@ export function loadConfig(env: Env = process.env): Config {
   } else if (given.length) {
     problems.push(`Microsoft credentials are incomplete: set all of ${graphVars.join(', ')} (missing ${graphVars.filter((v) => !given.includes(v)).join(', ')})`);
   }
+  // The server deployment: every process that runs the engine must share what the others use. An embedded emulator
+  // and a generated key are per process, so with DATABASE_URL they need an explicit, one-process opt-in.
+  const embedded = (env.GRAPH_EMULATOR ?? '').trim().toLowerCase() === 'embedded';
+  if (config.databaseUrl && config.syncEngine && !config.graph && !embedded) {
+    problems.push('with DATABASE_URL every process must use the same Graph: set GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET (Microsoft, or a shared emulator from `npm run graph-emulator` with GRAPH_AUTHORITY_HOST and GRAPH_BASE_URL), or SYNC_ENGINE=off for API-only processes (GRAPH_EMULATOR=embedded runs one process with its own emulator)');
+  }
+  if (config.databaseUrl && config.syncEngine && !config.tokenEncryptionKey && !embedded) {
+    problems.push('with DATABASE_URL every process must share TOKEN_ENCRYPTION_KEY (32 bytes: `openssl rand -base64 32`)');
+  }
   if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }

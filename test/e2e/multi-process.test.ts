@@ -4,18 +4,39 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type ServerProcess } from './server-process.js';
+import { runToExit, startServer, type ServerProcess } from './server-process.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
 import { tempDir } from '../helpers/cleanup.js';
+import { randomBytes } from 'node:crypto';
+import { startGraphEmulator, EMULATOR_CA_PATH } from '../../emulator/index.js';
 
 const ADMIN = { ADMIN_EMAIL: 'ops@multi.test', ADMIN_PASSWORD: 'multi-process-pw' };
+
+test('with DATABASE_URL, processes that would not share their Graph endpoint and key are refused at start', {
+  skip: !testDatabaseUrl && 'the server deployment is PostgreSQL',
+}, async (ctx) => {
+  const url = await postgresUrlFor(tempDir(ctx, 'calbridge-multi-'));
+  const { code, output } = await runToExit({ DATABASE_URL: url, PORT: '0' });
+  assert.equal(code, 2, output);
+  assert.match(output, /with DATABASE_URL every process must use the same Graph/);
+  assert.match(output, /with DATABASE_URL every process must share TOKEN_ENCRYPTION_KEY/);
+});
 
 test('two processes on one PostgreSQL database act as one service', {
   skip: !testDatabaseUrl && 'several processes share a database only on PostgreSQL',
   timeout: 120_000,
 }, async (ctx) => {
   const url = await postgresUrlFor(tempDir(ctx, 'calbridge-multi-'));
-  const servers: ServerProcess[] = await Promise.all([1, 2].map(() => startServer({ DATABASE_URL: url, ...ADMIN, THROTTLE_LIMIT: '0' })));
+  // The server deployment as documented: one shared Graph endpoint (here a standalone emulator) and one shared key.
+  const emu = await startGraphEmulator({ port: 0 });
+  ctx.after(() => emu.close());
+  const seed = emu.control.seed();
+  const shared = {
+    DATABASE_URL: url, ...ADMIN, THROTTLE_LIMIT: '0',
+    GRAPH_TENANT_ID: seed.tenant.id, GRAPH_CLIENT_ID: seed.app.clientId, GRAPH_CLIENT_SECRET: seed.app.clientSecret,
+    GRAPH_AUTHORITY_HOST: emu.url, GRAPH_BASE_URL: emu.url, TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'), NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH,
+  };
+  const servers: ServerProcess[] = await Promise.all([1, 2].map(() => startServer(shared)));
   const [a, b] = servers as [ServerProcess, ServerProcess];
   try {
     const grant = async (server: ServerProcess, body: Record<string, string>) => {

@@ -66,5 +66,6 @@ export async function dropDatabasesUnder(dir: string): Promise<void> {
 /** Environment for a real server or CLI process that uses `DATA_DIR`: on PostgreSQL runs, its database URL too. */
 export async function processDatabaseEnv(env: Record<string, string>): Promise<Record<string, string>> {
   if (!testDatabaseUrl || env.DATABASE_URL || !env.DATA_DIR) return env;
-  return { ...env, DATABASE_URL: await postgresUrlFor(env.DATA_DIR) };
+  // One test process with its own embedded emulator: the explicit single-process opt-in.
+  return { GRAPH_EMULATOR: 'embedded', ...env, DATABASE_URL: await postgresUrlFor(env.DATA_DIR) };
 }
