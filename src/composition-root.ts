@@ -52,7 +52,7 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
   const coworkers = new CoworkerRepository(storage);
   const resources = new ResourceRepository(storage);
   const calendars = new CoworkerMsOfficeCalendarRepository(storage);
-  const connections = new ConnectionRepository(db, clock);
+  const connections = new ConnectionRepository(db, clock, storage.dialect);
   const bookings = new BookingRepository(storage);
 
   const loginWindow = (config.loginFailureWindowSeconds ?? 300) * 1000;

@@ -38,6 +38,8 @@ export class BookingSync implements EventSink {
 
   async apply(recordId: number, items: CalendarItem[], full: boolean): Promise<void> {
     await inTransaction(this.d.db, async (trx) => {
+      // One round per calendar at a time (PostgreSQL): a second round waits here, then sees the first's bookings.
+      await this.d.connections.lockForRound(recordId, trx);
       const [record, conn] = await Promise.all([this.d.calendars.findById(recordId, trx), this.d.connections.get(recordId, trx)]);
       if (!record || !conn) return;
       const ctx = { resourceId: record.ResourceId, dedicated: conn.dedicated === 1, resourcesByEmail: await this.resourcesByEmail(trx) };
@@ -46,7 +48,11 @@ export class BookingSync implements EventSink {
       // Later items win: a round may carry an event twice (replays, pages).
       const latest = new Map<string, CalendarItem>();
       for (const item of items) if (item.id) latest.set(item.id, item);
-      for (const item of latest.values()) await round.event(item, wantedBookings(item, ctx));
+      // What is going away first: a moved series arrives as new occurrences plus the old ones @removed, and the new
+      // ones must not collide with their own old bookings.
+      const ordered = [...latest.values()].map((item) => ({ item, wanted: wantedBookings(item, ctx) }))
+        .sort((a, b) => Number(a.wanted.length > 0) - Number(b.wanted.length > 0));
+      for (const { item, wanted } of ordered) await round.event(item, wanted);
       if (full) await round.reconcile(new Set(latest.keys()));
       await round.finish();
     });
@@ -149,6 +155,7 @@ class Round {
       const existing = this.own.get(k);
       if (existing) {
         if (existing.from_time !== w.fromIso || existing.to_time !== w.toIso || existing.tentative !== (w.tentative ? 1 : 0)) await this.move(existing, w, eventKey);
+        else if ((existing.notes ?? null) !== w.subject) await this.d.bookings.setNotes(existing.id, w.subject, this.now, this.trx);
         continue;
       }
       const other = await this.d.bookings.overlapping(w.resourceId, w.fromIso, w.toIso, null, this.trx);
@@ -175,7 +182,7 @@ class Round {
     const k = this.key(eventKey, w.resourceId);
     this.own.set(k, {
       id, resource_id: w.resourceId, coworker_id: this.coworkerId, from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0,
-      office365_event_id: eventKey, coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, source: 'outlook',
+      office365_event_id: eventKey, coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, source: 'outlook', notes: w.subject,
     });
     const waiting = this.conflicts.get(k);
     if (waiting) { await this.dropConflict(waiting); this.conflicts.delete(k); }
@@ -190,7 +197,7 @@ class Round {
       await this.conflict(eventKey, w, other.id);
       return;
     }
-    await this.d.bookings.move(b.id, { from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0 }, this.now, SYNC_ACTOR, this.trx);
+    await this.d.bookings.move(b.id, { from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0, ...(b.source === 'outlook' ? { notes: w.subject } : {}) }, this.now, SYNC_ACTOR, this.trx);
     Object.assign(b, { from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0 });
     this.freed.add(b.resource_id);
   }

@@ -63,7 +63,8 @@ export class OutlookWriter {
     const b = await this.d.bookings.slot(bookingId);
     if (!b) return;
     const conn = await this.connectionFor(b);
-    if (!conn || !conn.subscription_id) return; // the member has no live connection: nothing to write to
+    // Writing needs the member's credentials, not a subscription (one may be being re-created right now).
+    if (!conn || !conn.mailbox || conn.state === 'credentials_missing' || conn.state === 'reauth_required') return;
     const auth = this.d.authFor(conn);
     const resource = await this.d.resources.findById(b.resource_id);
     if (b.cancelled_on) {
@@ -103,6 +104,8 @@ export class OutlookWriter {
     };
     const created = await this.d.graph.call<Event>(auth, 'POST', this.eventsPath(conn, calendarId), event);
     await this.d.bookings.setEventId(b.id, created.id ?? null);
+    // Cancelled while the event was being created (that cancel's job found no event to delete): delete it now.
+    if ((await this.d.bookings.slot(b.id))?.cancelled_on && created.id) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, created.id)));
   }
 
   private async mark(job: Job): Promise<void> {
@@ -121,14 +124,19 @@ export class OutlookWriter {
     const categories = [...new Set([...(event.categories ?? []).filter((x) => !x.startsWith(MARK_PREFIX)), CONFLICT_CATEGORY])];
     await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, c.event_key), { categories, body: withMark(event.body, line) });
     await this.d.bookings.setConflictMarked(c.id, true);
+    // Booked (or dropped) while the mark was being written: the mark goes again.
+    if (!(await this.d.bookings.conflictById(c.id))) await this.unmarkEvent(conn, c.coworker_ms_office_calendar_id, c.event_key);
   }
 
   private async unmark(job: Job): Promise<void> {
     const { connectionId, eventKey } = job.payload as { connectionId: number; eventKey: string };
+    const conn = await this.d.connections.get(connectionId);
+    if (conn?.subscription_id) await this.unmarkEvent(conn, connectionId, eventKey);
+  }
+
+  private async unmarkEvent(conn: GraphConnection, connectionId: number, eventKey: string): Promise<void> {
     // Still a conflict for another resource of the same event: the mark stays.
     if ((await this.d.bookings.conflictsOfEvent(connectionId, eventKey)).length) return;
-    const conn = await this.d.connections.get(connectionId);
-    if (!conn?.subscription_id) return;
     const auth = this.d.authFor(conn);
     const event = await this.getEvent(auth, conn, eventKey);
     if (!event) return;

@@ -18,9 +18,10 @@ export interface BookingSlot {
   coworker_ms_office_calendar_id: number | null;
   event_key: string | null;
   source: string;
+  notes: string | null;
 }
 
-const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source'] as const;
+const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source', 'notes'] as const;
 
 export interface ConflictRow {
   id: number;
@@ -74,7 +75,12 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async move(id: number, values: { from_time: string; to_time: string; tentative: number }, nowIso: string, by: string, db: Executor = this.db): Promise<void> {
+  async setNotes(id: number, notes: string | null, nowIso: string, db: Executor = this.db): Promise<void> {
+    await db.updateTable('bookings').set({ notes, updated_on: nowIso }).where('id', '=', id).execute();
+    await this.invalidateCounts(db);
+  }
+
+  async move(id: number, values: { from_time: string; to_time: string; tentative: number; notes?: string | null }, nowIso: string, by: string, db: Executor = this.db): Promise<void> {
     await db.updateTable('bookings').set({ ...values, updated_on: nowIso, updated_by: by, is_new: 0 }).where('id', '=', id).execute();
     await this.invalidateCounts(db);
   }

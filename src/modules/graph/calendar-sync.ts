@@ -62,7 +62,7 @@ export class CalendarSync {
         await this.round(conn, record.CalendarId, true);
         return;
       }
-      if (err instanceof GraphAuthError) await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: err.message });
+      if (err instanceof GraphAuthError && conn.auth_mode === 'delegated') await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: err.message });
       else await this.d.connections.update(recordId, { last_error: err instanceof Error ? err.message : String(err) });
       throw err;
     }

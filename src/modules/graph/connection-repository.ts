@@ -29,6 +29,7 @@ export class ConnectionRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {
     // The engine's own subscription id decides: a client cannot redirect notifications by writing the record's.
     this.ownerOf = preparedQuery(
@@ -41,6 +42,11 @@ export class ConnectionRepository {
 
   private nowIso(): string {
     return new Date(this.clock.now()).toISOString();
+  }
+
+  /** Serialises a calendar's delta rounds (PostgreSQL row lock until the round's commit; SQLite has one writer). */
+  async lockForRound(recordId: number, trx: Executor): Promise<void> {
+    if (this.dialect === 'postgres') await trx.selectFrom('graph_connections').select('calendar_record_id').where('calendar_record_id', '=', recordId).forUpdate().execute();
   }
 
   /** The record (and its clientState) that holds a Graph subscription id. */
@@ -135,10 +141,10 @@ export class ConnectionRepository {
     return rows.map((r) => r.calendar_record_id);
   }
 
-  /** A live connection of a coworker's (the first calendar record of theirs with a subscription). */
+  /** A coworker's connection that can write to their calendar (credentials in hand; a subscription is not needed). */
   async liveOfCoworker(coworkerId: number): Promise<GraphConnection | undefined> {
     return this.db.selectFrom('graph_connections as g').innerJoin('coworker_ms_office_calendars as c', 'c.id', 'g.calendar_record_id')
-      .selectAll('g').where('c.coworker_id', '=', coworkerId).where('g.subscription_id', 'is not', null).orderBy('c.id').limit(1)
+      .selectAll('g').where('c.coworker_id', '=', coworkerId).where('g.state', 'in', ['active', 'renewing', 'failed']).where('g.mailbox', '<>', '').orderBy('c.id').limit(1)
       .executeTakeFirst() as Promise<GraphConnection | undefined>;
   }
 

@@ -296,7 +296,10 @@ export class SubscriptionManager {
   private async recordFailure(recordId: number, err: unknown, job: Job): Promise<unknown> {
     const message = err instanceof Error ? err.message : String(err);
     const forbidden = err instanceof GraphAuthError && err.status === 403;
-    if (err instanceof GraphAuthError && !forbidden) {
+    // A refused token is the member's to fix only when it is the member's (delegated); the app's own token being
+    // refused is passing (or an operator's matter) and is retried like any other failure.
+    const delegated = (await this.d.connections.get(recordId))?.auth_mode === 'delegated';
+    if (err instanceof GraphAuthError && !forbidden && delegated) {
       await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: message });
       return err;
     }
