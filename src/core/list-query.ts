@@ -48,6 +48,8 @@ export interface ListQuery {
 export const DEFAULT_PAGE_SIZE = 25;
 /** Ids and integer fields are 32-bit in the database: anything larger cannot exist (and must not reach SQL). */
 export const MAX_INT = 2_147_483_647;
+/** The longest substring a list filter searches for. */
+export const MAX_SEARCH_LENGTH = 1000;
 export const MAX_PAGE_SIZE = 1000;
 
 type ParamHandler = (value: string, param: string, out: Condition[], errors: FieldError[]) => void;
@@ -74,6 +76,8 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
     const type = typeOf(filter.field);
     handlers.set(filter.param.toLowerCase(), (raw, param, out, errors) => {
       if (filter.match === 'contains') {
+        // SQLite refuses LIKE patterns near 50,000 bytes; no real search is longer than this.
+        if (raw.length > MAX_SEARCH_LENGTH) return void errors.push(fieldError(param, raw.slice(0, 100), `must be at most ${MAX_SEARCH_LENGTH} characters`));
         out.push({ field: filter.field, op: 'contains', value: raw });
       } else if (filter.match === 'date' || type === 'date') {
         const parsed = parseIsoDate(raw);

@@ -135,3 +135,19 @@ test('UniqueId and SystemId filter every entity exactly', async (ctx) => {
   assert.equal((await call(t, 'GET', `/api/spaces/resources?Resource_UniqueId=${resource.UniqueId}`)).body.TotalItems, 1);
   assert.equal((await call(t, 'GET', `/api/spaces/resources?Resource_UniqueId=00000000-0000-0000-0000-000000000000`)).body.TotalItems, 0);
 });
+
+test('fuzz findings: cancelled bookings hold their resource and coworker (400, not 500); huge substring filters and odd client_ids are 400', async (ctx) => {
+  const t = await testApp(ctx);
+  const resource = await createResource(t.app, t.admin);
+  const coworker = await createCoworker(t.app, t.admin);
+  const booking = (await call(t, 'POST', '/api/spaces/bookings', { ResourceId: resource.Id, CoworkerId: coworker.Id, FromTime: '2030-01-01T10:00:00Z', ToTime: '2030-01-01T11:00:00Z' })).body.Value;
+  assert.equal((await call(t, 'DELETE', `/api/spaces/bookings/${booking.Id}`)).status, 200);
+  assert.match(assertValidation(await call(t, 'DELETE', `/api/spaces/resources/${resource.Id}`), ['Id']).get('Id')!.Message, new RegExp(`Booking ${booking.Id}`));
+  assert.match(assertValidation(await call(t, 'DELETE', `${COWORKERS}/${coworker.Id}`), ['Id']).get('Id')!.Message, new RegExp(`Booking ${booking.Id}`));
+  assertValidation(await call(t, 'GET', `/api/spaces/resources?Resource_Name=${'x'.repeat(49_999)}`), ['Resource_Name']);
+  for (const clientId of ['a\u0000b', 'f'.repeat(6000)]) {
+    const a = await tokenCall(t.app, { grant_type: 'password', username: 'admin@test.local', password: 'admin-password-123', client_id: clientId });
+    assert.equal(a.status, 400, a.raw.slice(0, 200));
+    assert.equal(a.body.error, 'invalid_request');
+  }
+});

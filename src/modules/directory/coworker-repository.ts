@@ -19,7 +19,7 @@ export class CoworkerRepository extends RecordRepository<typeof coworkerEntity, 
     const [calendars, users, bookings] = await Promise.all([
       db.selectFrom('coworker_ms_office_calendars').select('id').where('coworker_id', '=', id).orderBy('id').limit(11).execute(),
       db.selectFrom('users').select('id').where('coworker_id', '=', id).orderBy('id').limit(11).execute(),
-      db.selectFrom('bookings').select('id').where('coworker_id', '=', id).where('cancelled_on', 'is', null).orderBy('id').limit(11).execute(),
+      db.selectFrom('bookings').select('id').where('coworker_id', '=', id).orderBy('id').limit(11).execute(),
     ]);
     return { calendars: calendars.map((r) => r.id), users: users.map((r) => r.id), bookings: bookings.map((r) => r.id) };
   }

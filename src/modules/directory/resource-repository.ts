@@ -15,9 +15,9 @@ export class ResourceRepository extends RecordRepository<typeof resourceEntity, 
     return rows.map((r) => r.id);
   }
 
-  /** Ids of active bookings of this resource. */
+  /** Ids of bookings of this resource, cancelled ones included (they keep its history). */
   async bookingHolders(id: number, db: Executor = this.db): Promise<number[]> {
-    const rows = await db.selectFrom('bookings').select('id').where('resource_id', '=', id).where('cancelled_on', 'is', null).orderBy('id').limit(11).execute();
+    const rows = await db.selectFrom('bookings').select('id').where('resource_id', '=', id).orderBy('id').limit(11).execute();
     return rows.map((r) => r.id);
   }
 }

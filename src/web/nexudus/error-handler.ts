@@ -8,7 +8,7 @@ import { fieldErrorsFromSchema } from './validation.js';
 /** Database constraint failures that slipped past the service checks (races) are the client's 400, not our 500. */
 function constraintError(err: { code?: string; message?: string }): AppError | undefined {
   const code = err.code ?? '';
-  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503') {
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === 'SQLITE_CONSTRAINT_TRIGGER' || code === '23503') {
     return AppError.field(null, 'The record references a record that does not exist, or is still referenced by another record.');
   }
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') {

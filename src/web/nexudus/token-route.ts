@@ -60,6 +60,10 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): P
     const headerClient = request.headers['client_id'];
     const clientId = (typeof headerClient === 'string' && headerClient) || field('client_id') || undefined;
     const grant = field('grant_type');
+    // client_id is stored and indexed with the tokens: a bounded, printable name.
+    if (clientId !== undefined && (clientId.length > 200 || /[\u0000-\u001f\u007f]/.test(clientId))) {
+      return fail(reply, 'invalid_request', 'client_id must be at most 200 printable characters.');
+    }
 
     if (grant === 'password') {
       let result;
