@@ -57,3 +57,24 @@ test('the repository writes every allowed transition and refuses a forbidden one
     }
   }
 });
+
+test('the State filter\'s totals follow state changes at once (they are not remembered across them)', async (ctx) => {
+  const t = await createTestApp();
+  ctx.after(() => t.close());
+  const resource = await createResource(t.app, t.admin);
+  const coworker = (await t.app.inject({ method: 'POST', url: '/api/spaces/coworkers', headers: { authorization: t.admin }, payload: { FullName: 'S', Email: 's@state.test' } })).json().Value;
+  const record = await t.container.calendarService.create(
+    { ResourceId: resource.Id, CoworkerId: coworker.Id, Name: 'S', SubscriptionId: 's', CalendarId: 'c', SubscriptionExpireDate: '2030-01-01T00:00:00Z' },
+    { userId: 0, email: 'test' },
+  );
+  const total = async (state: string) => {
+    const res = await t.app.inject({ method: 'GET', url: `/api/spaces/coworkermsofficecalendars?CoworkerMsOfficeCalendar_State=${state}`, headers: { authorization: t.admin } });
+    const body = res.json();
+    return { total: body.TotalItems as number, ids: (body.Records as Array<{ Id: number }>).map((r) => r.Id) };
+  };
+  assert.deepEqual(await total('renewing'), { total: 1, ids: [record.Id] });
+  assert.deepEqual(await total('failed'), { total: 0, ids: [] });
+  await t.container.connections.transition(record.Id, 'failed', { last_error: 'x' });
+  assert.deepEqual(await total('failed'), { total: 1, ids: [record.Id] });
+  assert.deepEqual(await total('renewing'), { total: 0, ids: [] });
+});

@@ -174,7 +174,10 @@ class Round {
   }
 
   async finish(): Promise<void> {
-    for (const resourceId of this.freed) await queue(this.d, this.trx, BookingJobs.rebook, { resourceId }, bookingDedupe.rebook(resourceId));
+    // Only where someone waits for the freed slot: a moved booking usually frees nothing anyone wants.
+    for (const resourceId of this.freed) {
+      if ((await this.d.bookings.waitingFor(resourceId, this.trx)).length) await queue(this.d, this.trx, BookingJobs.rebook, { resourceId }, bookingDedupe.rebook(resourceId));
+    }
   }
 
   private async book(eventKey: string, w: WantedBooking): Promise<void> {

@@ -22,6 +22,11 @@ export class CoworkerMsOfficeCalendarRepository extends RecordRepository<typeof 
   }
 
 
+  /** The connection's state changes without a write to the records: a total filtered on it is always counted. */
+  protected override totalCacheable(query: ListQuery): boolean {
+    return !query.conditions.some((c) => c.field === 'State');
+  }
+
   /**
    * With a Name substring of 3+ characters on SQLite, read through the trigram index: as the driving table when
    * ordering by Id (FTS5 yields rowids in order, so a page stops after `offset + size` matches), as an IN list otherwise.

@@ -70,12 +70,17 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const countQuery = applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
     const compiledCount = countQuery.compile();
     const count = async () => Number((await this.db.executeQuery<{ n: number | string }>(compiledCount)).rows[0]?.n ?? 0);
-    const total = this.storage.counts
+    const total = this.storage.counts && this.totalCacheable(query)
       ? await this.storage.counts.total(`${compiledCount.sql}\u0000${JSON.stringify(compiledCount.parameters)}`, count)
       : await count();
     // Past the last page there is nothing to read.
     const rows = pageOffset(query) < total ? ((await rowsQuery.execute()) as Record<string, unknown>[]) : [];
     return { records: rows.map((r) => this.toRecord(r)), total };
+  }
+
+  /** Whether a list total may be remembered until the next write through this repository's table. */
+  protected totalCacheable(_query: ListQuery): boolean {
+    return true;
   }
 
   /** The default plan: the rows query with its joins, a count over the base table plus only the joins needed. */
