@@ -63,8 +63,7 @@ export class OutlookWriter {
     const b = await this.d.bookings.slot(bookingId);
     if (!b) return;
     const conn = await this.connectionFor(b);
-    // Writing needs the member's credentials, not a subscription (one may be being re-created right now).
-    if (!conn || !conn.mailbox || conn.state === 'credentials_missing' || conn.state === 'reauth_required') return;
+    if (!canWrite(conn)) return;
     const auth = this.d.authFor(conn);
     const resource = await this.d.resources.findById(b.resource_id);
     if (b.cancelled_on) {
@@ -113,7 +112,7 @@ export class OutlookWriter {
     const c = await this.d.bookings.conflictById(conflictId);
     if (!c || c.marked) return;
     const conn = await this.d.connections.get(c.coworker_ms_office_calendar_id);
-    if (!conn?.subscription_id) return;
+    if (!canWrite(conn)) return;
     const auth = this.d.authFor(conn);
     const event = await this.getEvent(auth, conn, c.event_key);
     if (!event) return;
@@ -131,7 +130,7 @@ export class OutlookWriter {
   private async unmark(job: Job): Promise<void> {
     const { connectionId, eventKey } = job.payload as { connectionId: number; eventKey: string };
     const conn = await this.d.connections.get(connectionId);
-    if (conn?.subscription_id) await this.unmarkEvent(conn, connectionId, eventKey);
+    if (canWrite(conn)) await this.unmarkEvent(conn, connectionId, eventKey);
   }
 
   private async unmarkEvent(conn: GraphConnection, connectionId: number, eventKey: string): Promise<void> {
@@ -162,6 +161,11 @@ export class OutlookWriter {
       if (!(err instanceof GraphNotFoundError)) throw err;
     }
   }
+}
+
+/** Writing to a member's calendar needs their credentials, not a subscription (one may be being re-created). */
+function canWrite(conn: GraphConnection | undefined): conn is GraphConnection {
+  return Boolean(conn?.mailbox) && conn!.state !== 'credentials_missing' && conn!.state !== 'reauth_required';
 }
 
 type Body = Event['body'];
