@@ -23,6 +23,9 @@ const SEEDS = [1, 2, 3, 4];
 
 /** Discrepancy kind → the todo test below that reproduces its bug. */
 const KNOWN_BUGS: Record<string, string> = {
+  'marked-but-booked': "a conflict booked while the member's subscription is being re-created loses its mark",
+  'stale-mark': "a conflict booked while the member's subscription is being re-created loses its mark",
+  'self-blocked-conflict': 'a rebook and a round of the same calendar at once never make a conflict blocked by its own booking (PostgreSQL)',
   'api-event-gone-unseen': 'an API booking whose Outlook event was deleted unseen is cancelled by the reconciliation',
   'api-booking-lost-outside-horizon': 'an API booking moved through the API beyond the horizon stays booked',
   'dead-job-all-day-move': 'an all-day Outlook booking moved through the API moves its event',
@@ -92,6 +95,25 @@ test('a conflict booked while its mark is being written loses the mark (the mark
   const slow = c.addFault({ method: 'GET', pathRegex: '/events/[^/]+$', delayMs: 1_200, times: 1 });
   const second = c.createEvent(ALEX, meeting('Alex', from + HOUR / 2, from + 1.5 * HOUR)) as any;
   await env.until('the mark job reading the event', async () => c.listFaults().find((f) => f.id === slow.id)!.hits === 1);
+  c.deleteEvent(ADELE, first.id);
+  await settleAll(env);
+  assert.deepEqual((await bookings(env)).map((b) => b.Office365EventId), [second.id], 'Alex is booked');
+  assert.deepEqual((c.getEvent(ALEX, second.id) as any).categories, [], `a booked event does not carry "${CONFLICT_CATEGORY}"`);
+});
+
+test("a conflict booked while the member's subscription is being re-created loses its mark", { todo: 'BUG: the unmark job (and the mark job) return for good when the connection has no subscription_id, which is the case while a subscription is re-created (subscriptionRemoved, a vanished subscription found by the reconciliation, a 404 on renewal); marks need credentials, not a subscription (as the push does since 19556e7)' }, async (ctx) => {
+  const env = await graphEnv(ctx);
+  const { c, slot, alex } = await world(env);
+  const from = slot(3, 10);
+  const first = c.createEvent(ADELE, meeting('Adele', from, from + HOUR)) as any;
+  await env.until('Adele booked', async () => (await bookings(env)).length === 1);
+  const second = c.createEvent(ALEX, meeting('Alex', from + HOUR / 2, from + 1.5 * HOUR)) as any;
+  await env.until('the mark on Alex\'s event', async () => (c.getEvent(ALEX, second.id) as any).categories.includes(CONFLICT_CATEGORY));
+  await settleAll(env);
+  // Graph drops Alex's subscription; while calbridge re-creates it (slowly), Adele cancels and Alex's event is booked.
+  c.addFault({ method: 'POST', path: '/subscriptions', delayMs: 1_500, times: 1 });
+  c.removeSubscription(c.listSubscriptions().find((x) => x.userId === alex.userId)!.id, { notify: true });
+  await env.until('the subscription being re-created', async () => (await env.connection(alex.recordId))?.subscription_id === null);
   c.deleteEvent(ADELE, first.id);
   await settleAll(env);
   assert.deepEqual((await bookings(env)).map((b) => b.Office365EventId), [second.id], 'Alex is booked');
@@ -284,4 +306,43 @@ test('two rounds of one calendar at once never leave k both booked and in confli
   const kBooked = booked.filter((b) => b.event_key === 'k');
   const kConflicts = conflicts.filter((c) => c.event_key === 'k');
   assert.equal(kBooked.length + kConflicts.length, 1, `k is booked or a conflict: ${JSON.stringify({ kBooked, kConflicts })}`);
+});
+
+test('a rebook and a round of the same calendar at once never make a conflict blocked by its own booking (PostgreSQL)', {
+  skip: onlyOnPostgres,
+  todo: 'BUG: rebook() inserts the Outlook booking of a waiting conflict without taking the calendar\'s round lock (lockForRound); a round of that calendar that loaded its bookings and conflicts before the rebook committed finds the new booking in its overlap check: a conflict blocked by the occurrence\'s own booking (and a "not booked" mark on a booked event)',
+}, async (ctx) => {
+  const t = await testApp(ctx);
+  const actor = { userId: 0, email: 'test' };
+  const room = await createResource(t.app, t.admin, { Name: 'Rainier', CalendarEmail: 'rainier@space.test' });
+  const alex = await createCoworker(t.app, t.admin, { FullName: 'Alex' });
+  const record = (await t.container.calendarService.create({ ResourceId: room.Id, CoworkerId: alex.Id, Name: 'Calendar', SubscriptionId: 's', CalendarId: 'cal-alex', SubscriptionExpireDate: '2030-01-01T00:00:00Z' }, actor)).Id;
+  const blocker = await t.container.bookingService.create({ ResourceId: room.Id, CoworkerId: null, FromTime: '2030-01-10T09:00:00Z', ToTime: '2030-01-10T10:30:00Z' }, actor);
+  await t.container.bookingService.create({ ResourceId: room.Id, CoworkerId: null, FromTime: '2030-01-10T12:00:00Z', ToTime: '2030-01-10T13:00:00Z' }, actor);
+  await t.container.bookingSync.apply(record, [occurrence('k', '09:30', '10:00')] as never, false); // k waits as a conflict
+  await t.container.bookingService.remove(blocker.Id, actor); // its slot frees (the rebook job is not run here)
+  // A round (x: taken at 12:00, k) holds the calendar's lock and waits at its first job (x's mark); the rebook books k.
+  let release!: () => void;
+  let locked!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const lock = t.storage.db.transaction().execute(async (trx) => {
+    await sql`LOCK TABLE jobs IN SHARE MODE`.execute(trx);
+    locked();
+    await held;
+  });
+  await isLocked;
+  const round = t.container.bookingSync.apply(record, [occurrence('x', '12:00', '12:30'), occurrence('k', '09:30', '10:00')] as never, false);
+  for (let i = 0; i < 300; i++) {
+    const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(t.storage.db);
+    if (r.rows[0]!.n >= 1) break;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  const rebook = t.container.bookingSync.rebook(room.Id);
+  await Promise.race([rebook, new Promise((res) => setTimeout(res, 1_000))]); // done, or waiting for the round
+  release();
+  await Promise.allSettled([lock, round, rebook]);
+  const k = await t.storage.db.selectFrom('bookings').select('id').where('event_key', '=', 'k').where(sql<boolean>`cancelled_on IS NULL`).execute();
+  const conflicts = await t.storage.db.selectFrom('booking_conflicts').select(['event_key', 'blocking_booking_id']).where('event_key', '=', 'k').execute();
+  assert.equal(k.length + conflicts.length, 1, `k is booked or a conflict, not both: ${JSON.stringify({ booked: k, conflicts })}`);
 });
