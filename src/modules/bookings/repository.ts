@@ -1,6 +1,7 @@
 /** SQL for bookings (active and cancelled) and their conflicts. */
 import { sql } from 'kysely';
 import type { Storage } from '../../storage/database.js';
+import type { BookingConflictTable } from '../../storage/schema.js';
 import type { Executor } from '../../storage/unit-of-work.js';
 import type { ListQuery } from '../../core/list-query.js';
 import { RecordRepository } from '../records/record-repository.js';
@@ -23,20 +24,8 @@ export interface BookingSlot {
 
 const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source', 'notes'] as const;
 
-export interface ConflictRow {
-  id: number;
-  coworker_ms_office_calendar_id: number;
-  event_key: string;
-  resource_id: number;
-  coworker_id: number | null;
-  from_time: string;
-  to_time: string;
-  tentative: number;
-  subject: string | null;
-  blocking_booking_id: number | null;
-  detected_on: string;
-  marked: number;
-}
+/** A conflict row as stored (its columns are declared once, in storage/schema.ts). */
+export type ConflictRow = Omit<BookingConflictTable, 'id'> & { id: number };
 
 export class BookingRepository extends RecordRepository<typeof bookingEntity, Booking> {
   constructor(storage: Storage) {

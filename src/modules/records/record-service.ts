@@ -27,7 +27,7 @@ export interface EntityReader<Rec = unknown> {
 
 /** Read-only records of one entity (cancelled bookings): list, get, batch. */
 export class RecordReader<Rec> implements EntityReader<Rec> {
-  constructor(readonly entity: string, private readonly repo: RecordRepository<any, Rec>) {}
+  constructor(readonly entity: string, protected readonly repo: RecordRepository<any, Rec>) {}
   list(query: ListQuery) {
     return this.repo.list(query);
   }
@@ -61,7 +61,7 @@ export interface RecordServiceDeps {
   clock: Clock;
 }
 
-export abstract class RecordService<Rec extends { Id: number }, Values> implements EntityService<Rec> {
+export abstract class RecordService<Rec extends { Id: number }, Values> extends RecordReader<Rec> implements EntityService<Rec> {
   private readonly observers: RecordObserver<Rec>[] = [];
   protected readonly db: Kysely<Database>;
   protected readonly clock: Clock;
@@ -70,11 +70,8 @@ export abstract class RecordService<Rec extends { Id: number }, Values> implemen
     this.observers.push(observer);
   }
 
-  constructor(
-    readonly entity: string,
-    protected readonly repo: RecordRepository<any, Rec>,
-    deps: RecordServiceDeps,
-  ) {
+  constructor(entity: string, repo: RecordRepository<any, Rec>, deps: RecordServiceDeps) {
+    super(entity, repo);
     this.db = deps.db;
     this.clock = deps.clock;
   }
@@ -96,18 +93,6 @@ export abstract class RecordService<Rec extends { Id: number }, Values> implemen
 
   protected nowIso(): string {
     return new Date(this.clock.now()).toISOString();
-  }
-
-  list(query: ListQuery) {
-    return this.repo.list(query);
-  }
-
-  get(id: number) {
-    return this.repo.findById(id);
-  }
-
-  getMany(ids: number[]) {
-    return this.repo.findByIds(ids);
   }
 
   async create(body: Record<string, unknown>, actor: Actor, executor?: Executor): Promise<Rec> {
