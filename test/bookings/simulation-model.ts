@@ -279,6 +279,8 @@ interface ApiHandle {
   cancelledByApi: boolean;
   /** A member acted on its Outlook event (then calbridge may rightly move or cancel it). */
   touched: boolean;
+  /** An API move put it outside the horizon of the member's calendar as it was then (its last full round's). */
+  movedOutOfHorizon: boolean;
 }
 
 export interface Discrepancy {
@@ -610,7 +612,7 @@ class Simulation {
           return `rejected ${r.status} ${r.body?.Errors?.[0]?.Message ?? r.text}`;
         }
         const b = r.body.Value;
-        this.api.push({ bookingId: b.Id, uniqueId: b.UniqueId, coworker: a.coworker, resourceId, from: t.start, to: t.end, cancelledByApi: false, touched: false });
+        this.api.push({ bookingId: b.Id, uniqueId: b.UniqueId, coworker: a.coworker, resourceId, from: t.start, to: t.end, cancelledByApi: false, touched: false, movedOutOfHorizon: false });
         return `booking ${b.Id}`;
       }
       case 'apiMove':
@@ -655,7 +657,12 @@ class Simulation {
         }
         const t = this.times(a.slot);
         const r = await this.env.request('PUT', '/api/spaces/bookings', { ...got.body, FromTime: iso(t.start), ToTime: iso(t.end) });
-        if (r.status === 200 && handle) Object.assign(handle, { from: t.start, to: t.end });
+        if (r.status === 200 && handle) {
+          Object.assign(handle, { from: t.start, to: t.end });
+          const m = this.members[handle.coworker];
+          const last = m ? Date.parse((await this.env.connection(m.recordId))?.last_full_sync_at ?? '') : NaN;
+          if (m && !(t.start < last + HORIZON_FUTURE_MS && t.end > last - HORIZON_PAST_MS)) handle.movedOutOfHorizon = true;
+        }
         if (r.status !== 200) this.stats.apiRejected++;
         return `move ${id} → ${r.status}${r.status === 200 ? '' : ` ${r.body?.Errors?.[0]?.Message ?? r.text}`}`;
       }
@@ -1001,11 +1008,8 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
       continue;
     }
     if (!now) {
-      // Moved (through the API) out of the horizon of the member's calendar: its event leaves the delta window.
-      const m = o.members[a.coworker];
-      const last = m?.status.LastFullSync ? ms(m.status.LastFullSync) : NaN;
-      const outside = m !== undefined && !(a.from < last + HORIZON_FUTURE_MS && a.to > last - HORIZON_PAST_MS);
-      add(outside ? 'api-booking-lost-outside-horizon' : 'api-booking-lost', `API booking ${a.bookingId} (${rname(a.resourceId)} ${span(a.from, a.to)}) was never touched in Outlook, yet it is cancelled (${gone?.CancellationReason ?? 'not found'}, ${gone?.CancelledOn ?? ''})`);
+      // Moved (through the API) out of the horizon of the member's calendar: its event left the delta window.
+      add(a.movedOutOfHorizon ? 'api-booking-lost-outside-horizon' : 'api-booking-lost', `API booking ${a.bookingId} (${rname(a.resourceId)} ${span(a.from, a.to)}) was never touched in Outlook, yet it is cancelled (${gone?.CancellationReason ?? 'not found'}, ${gone?.CancelledOn ?? ''})`);
     }
     else if (ms(now.FromTime) !== a.from || ms(now.ToTime) !== a.to) add('api-booking-moved', `API booking ${a.bookingId} should be at ${span(a.from, a.to)} but is at ${now.FromTime}..${now.ToTime}`);
   }
