@@ -62,7 +62,12 @@ export class BookingSync implements EventSink {
   async rebook(resourceId: number): Promise<void> {
     await inTransaction(this.d.db, async (trx) => {
       const now = this.nowIso();
-      for (const c of await this.d.bookings.waitingFor(resourceId, trx)) {
+      for (const waiting of await this.d.bookings.waitingFor(resourceId, trx)) {
+        // Like a round, hold the calendar's round lock (PostgreSQL), then read the conflict again: a round of that
+        // calendar may have booked or dropped it meanwhile.
+        await this.d.connections.lockForRound(waiting.coworker_ms_office_calendar_id, trx);
+        const c = await this.d.bookings.conflictById(waiting.id, trx);
+        if (!c) continue;
         const other = await this.d.bookings.overlapping(resourceId, c.from_time, c.to_time, null, trx);
         if (other) {
           if (other.id !== c.blocking_booking_id) await this.d.bookings.saveConflict({ ...c, blocking_booking_id: other.id }, trx);
