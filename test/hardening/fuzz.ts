@@ -26,14 +26,12 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import pino from 'pino';
 import { sql } from 'kysely';
-import { buildApp } from '../../src/web/app.js';
 import { rewriteApiUrl } from '../../src/web/nexudus/paths.js';
 import { OffsetClock } from '../../src/core/clock.js';
-import { composeServices, type Services } from '../../src/composition-root.js';
-import { migrate, openPostgres, openSqlite, type Storage } from '../../src/storage/database.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, testConfig } from '../helpers/app.js';
-import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
-import { makeTempDir, removeTempDir } from '../helpers/cleanup.js';
+import type { Services } from '../../src/composition-root.js';
+import type { Storage } from '../../src/storage/database.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp } from '../helpers/app.js';
+import { testDatabaseUrl } from '../helpers/database.js';
 import { digestSecret } from '../../src/core/secret-box.js';
 
 // ───────────────────────────────────────────── the app under test ─────────────────────────────────────────────
@@ -49,54 +47,20 @@ export interface FuzzApp {
   close(): Promise<void>;
 }
 
-/** The real app (as test/helpers/app.ts builds it) with its log captured, so a 500 can be told by its cause. */
+/** The real app (test/helpers/app.ts) with its log captured, so a 500 can be told by its cause. */
 export async function createFuzzApp(): Promise<FuzzApp> {
-  const dir = makeTempDir('calbridge-fuzz-');
-  const clock = new OffsetClock();
-  const config = { ...testConfig, logLevel: 'error', logRequests: false };
   let logs: string[] = [];
   const logger = pino({ level: 'error' }, { write: (line: string) => void logs.push(line) });
-  let storage: Storage | undefined;
-  let app: FastifyInstance | undefined;
-  try {
-    storage = testDatabaseUrl
-      ? openPostgres({ url: await postgresUrlFor(dir), poolSize: 5 })
-      : openSqlite({ file: path.join(dir, 'calbridge.db') });
-    await migrate(storage);
-    const container = composeServices(storage, config, clock);
-    await container.userService.create({ Email: ADMIN_EMAIL, Password: ADMIN_PASSWORD, FullAdministrator: true }, { userId: 0, email: 'fuzz' });
-    app = await buildApp(config, container, { logger: logger as unknown as FastifyBaseLogger });
-    await app.ready();
-    const opened = { app, storage };
-    let closing: Promise<void> | undefined;
-    return {
-      app, container, storage, clock, database: testDatabaseUrl ? 'postgres' : 'sqlite',
-      takeLogs() {
-        const taken = logs;
-        logs = [];
-        return taken;
-      },
-      close() {
-        closing ??= (async () => {
-          try {
-            await opened.app.close();
-          } finally {
-            try {
-              await opened.storage.close();
-            } finally {
-              await removeTempDir(dir);
-            }
-          }
-        })();
-        return closing;
-      },
-    };
-  } catch (e) {
-    await app?.close().catch(() => {});
-    await storage?.close().catch(() => {});
-    await removeTempDir(dir);
-    throw e;
-  }
+  const t = await createTestApp({ config: { logLevel: 'error', logRequests: false }, logger: logger as unknown as FastifyBaseLogger });
+  return {
+    app: t.app, container: t.container, storage: t.storage, clock: t.clock, database: testDatabaseUrl ? 'postgres' : 'sqlite',
+    takeLogs() {
+      const taken = logs;
+      logs = [];
+      return taken;
+    },
+    close: () => t.close(),
+  };
 }
 
 // ───────────────────────────────────────────── seed data ─────────────────────────────────────────────

@@ -4,7 +4,7 @@
  * `testApp(ctx)` is the usual way in: the app closes, and its directory goes, when the test ends.
  */
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, type AppConfig } from '../../src/web/app.js';
 import { OffsetClock } from '../../src/core/clock.js';
 import { composeServices, type ServiceConfig, type Services } from '../../src/composition-root.js';
@@ -67,6 +67,8 @@ export interface TestAppOptions {
   /** Open this existing data directory (a restart); the caller made it and removes it. */
   dir?: string;
   config?: Partial<TestConfig>;
+  /** The app's logger (e.g. one that captures lines); default: Fastify's at config.logLevel. */
+  logger?: FastifyBaseLogger;
 }
 
 /**
@@ -101,7 +103,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
         { userId: 0, email: 'test' },
       );
     }
-    app = await buildApp(config, container);
+    app = await buildApp(config, container, options.logger ? { logger: options.logger } : {});
     await app.ready();
   } catch (e) {
     // A start that fails half-way leaves nothing open and no directory behind.
