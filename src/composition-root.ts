@@ -135,7 +135,7 @@ export async function startSyncEngine(o: SyncEngineOptions): Promise<SyncEngine>
     });
     new OutlookWriter({
       graph: engine.graph, authFor: (conn) => engine.manager.authFor(conn), connections: services.connections, bookings: services.bookings,
-      resources: services.resources, sync: services.bookingSync,
+      resources: services.resources, sync: services.bookingSync, clock: services.clock,
     }).register(o.queue);
     return { ...engine, mode: emulator ? 'emulator' : 'microsoft', emulator, close: async () => emulator?.close() };
   } catch (err) {

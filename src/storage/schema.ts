@@ -84,6 +84,9 @@ export interface GraphConnectionTable {
   /** 1: a dedicated booking calendar (every busy event books the record's resource). */
   dedicated: number;
   last_full_sync_at: string | null;
+  /** The calendarView window of delta_link (set by its full round). */
+  window_start: string | null;
+  window_end: string | null;
 }
 
 export interface GraphNotificationTable {

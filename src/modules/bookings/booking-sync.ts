@@ -13,7 +13,7 @@ import type { Clock } from '../../core/clock.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import type { Database } from '../../storage/schema.js';
 import { afterCommit, inTransaction, type Executor } from '../../storage/unit-of-work.js';
-import type { EventSink } from '../graph/calendar-sync.js';
+import type { EventSink, RoundWindow } from '../graph/calendar-sync.js';
 import type { ConnectionRepository } from '../graph/connection-repository.js';
 import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
 import type { BookingRepository, BookingSlot, ConflictRow } from './repository.js';
@@ -36,14 +36,14 @@ export interface BookingSyncDeps {
 export class BookingSync implements EventSink {
   constructor(private readonly d: BookingSyncDeps) {}
 
-  async apply(recordId: number, items: CalendarItem[], full: boolean): Promise<void> {
+  async apply(recordId: number, items: CalendarItem[], full: boolean, window?: RoundWindow): Promise<void> {
     await inTransaction(this.d.db, async (trx) => {
       // One round per calendar at a time (PostgreSQL): a second round waits here, then sees the first's bookings.
       await this.d.connections.lockForRound(recordId, trx);
       const [record, conn] = await Promise.all([this.d.calendars.findById(recordId, trx), this.d.connections.get(recordId, trx)]);
       if (!record || !conn) return;
       const ctx = { resourceId: record.ResourceId, dedicated: conn.dedicated === 1, resourcesByEmail: await this.resourcesByEmail(trx) };
-      const round = new Round(this.d, trx, recordId, record.CoworkerId, this.nowIso());
+      const round = new Round(this.d, trx, recordId, record.CoworkerId, this.nowIso(), window);
       await round.load(items);
       // Later items win: a round may carry an event twice (replays, pages).
       const latest = new Map<string, CalendarItem>();
@@ -111,7 +111,7 @@ class Round {
   private echoes = new Map<string, BookingSlot>();        // API bookings written to these events, by event id
   private echoesByTransaction = new Map<string, BookingSlot>();
   private conflicts = new Map<string, ConflictRow>();
-  private freed = new Set<number>();                      // resources whose slot freed up this round
+  private freed = new Set<number>();                      // resources to re-check for waiting conflicts after commit
 
   constructor(
     private readonly d: BookingSyncDeps,
@@ -119,7 +119,13 @@ class Round {
     private readonly connectionId: number,
     private readonly coworkerId: number | null,
     private readonly now: string,
+    private readonly window: RoundWindow | undefined,
   ) {}
+
+  /** Whether a booking lies (partly) inside the round's calendarView window. */
+  private inWindow(b: BookingSlot): boolean {
+    return !this.window || (b.from_time < this.window.end && b.to_time > this.window.start);
+  }
 
   private key(eventKey: string, resourceId: number): string {
     return `${eventKey}\u0000${resourceId}`;
@@ -149,9 +155,12 @@ class Round {
     if (echo) {
       // An event calbridge wrote for an API booking: the member may move or delete it, never duplicate it.
       const w = wanted.find((x) => x.resourceId === echo.resource_id);
-      if (!w) await this.cancel(echo, CANCELLATION.integration);
+      // Removed from a window the booking is not in: the API moved it out (Graph reports an event that leaves the
+      // window as @removed, as it does a deletion).
+      if (!w && item['@removed'] && !this.inWindow(echo)) { /* it stays booked */ }
+      else if (!w) await this.cancel(echo, CANCELLATION.integration);
       else if (w.fromIso !== echo.from_time || w.toIso !== echo.to_time) await this.move(echo, w, eventKey);
-      if (!echo.office365_event_id) await this.d.bookings.setEventId(echo.id, eventKey, this.trx);
+      if (!echo.office365_event_id) await this.d.bookings.setEventId(echo.id, eventKey, this.connectionId, this.trx);
       rest = wanted.filter((x) => x.resourceId !== echo.resource_id);
     }
     const wantedResources = new Set(rest.map((w) => w.resourceId));
@@ -172,17 +181,26 @@ class Round {
     for (const [k, c] of this.conflicts) if (c.event_key === eventKey && !wantedResources.has(c.resource_id)) { await this.dropConflict(c); this.conflicts.delete(k); }
   }
 
-  /** A full round saw every event of the horizon: the connection's bookings and conflicts of other events go. */
+  /**
+   * A full round saw every event of the window: the connection's bookings and conflicts of other events go, and so do
+   * the API bookings in the window whose events calbridge wrote into this calendar before the round began reading
+   * (the member deleted them, or moved them out of the window, and no delta round told). A booking whose push is due
+   * or ran during the read is left to the next full round.
+   */
   async reconcile(seen: Set<string>): Promise<void> {
     for (const [k, b] of this.own) if (!seen.has(b.event_key!)) { await this.cancel(b, CANCELLATION.integration); this.own.delete(k); }
     for (const [k, c] of this.conflicts) if (!seen.has(c.event_key)) { await this.dropConflict(c); this.conflicts.delete(k); }
+    if (!this.window) return;
+    for (const b of await this.d.bookings.writtenInto(this.connectionId, this.trx)) {
+      const settled = b.event_written_at !== null && b.event_written_at < this.window.readAt;
+      if (settled && this.inWindow(b) && !seen.has(b.office365_event_id!)) await this.cancel(b, CANCELLATION.integration);
+    }
   }
 
   async finish(): Promise<void> {
-    // Only where someone waits for the freed slot: a moved booking usually frees nothing anyone wants.
-    for (const resourceId of this.freed) {
-      if ((await this.d.bookings.waitingFor(resourceId, this.trx)).length) await queue(this.d, this.trx, BookingJobs.rebook, { resourceId }, bookingDedupe.rebook(resourceId));
-    }
+    // Whether anyone waits is decided by the job, after this commit: on PostgreSQL a conflict another round is making
+    // meanwhile is not visible here. That round queues its own (see conflict()), so the later commit's job sees both.
+    for (const resourceId of this.freed) await queue(this.d, this.trx, BookingJobs.rebook, { resourceId }, bookingDedupe.rebook(resourceId));
   }
 
   private async book(eventKey: string, w: WantedBooking): Promise<void> {
@@ -190,7 +208,7 @@ class Round {
     const k = this.key(eventKey, w.resourceId);
     this.own.set(k, {
       id, resource_id: w.resourceId, coworker_id: this.coworkerId, from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0,
-      office365_event_id: eventKey, coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, source: 'outlook', notes: w.subject,
+      office365_event_id: eventKey, coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, source: 'outlook', notes: w.subject, event_connection_id: null, event_written_at: null,
     });
     const waiting = this.conflicts.get(k);
     if (waiting) { await this.dropConflict(waiting); this.conflicts.delete(k); }
@@ -220,6 +238,8 @@ class Round {
       from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0, subject: w.subject, blocking_booking_id: blockingId, detected_on: this.now,
     }, this.trx);
     this.conflicts.set(this.key(eventKey, w.resourceId), saved);
+    // The blocking booking may be going away in a transaction this one cannot see yet: the rebook job checks again.
+    this.freed.add(w.resourceId);
     if (!saved.marked) await queue(this.d, this.trx, BookingJobs.mark, { conflictId: saved.id }, bookingDedupe.mark(saved.id));
   }
 

@@ -9,6 +9,7 @@
  *   both go once it is booked (or the conflict goes).
  */
 import type { Event } from '@microsoft/microsoft-graph-types';
+import type { Clock } from '../../core/clock.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { Job } from '../../jobs/job-store.js';
 import { graphDateTime } from '../../core/time-zones.js';
@@ -27,6 +28,7 @@ export interface OutlookWriterDeps {
   bookings: BookingRepository;
   resources: ResourceRepository;
   sync: BookingSync;
+  clock: Clock;
 }
 
 const MARK_PREFIX = 'calbridge:';
@@ -81,9 +83,11 @@ export class OutlookWriter {
       });
       return;
     }
-    const times = { start: graphDateTime(b.from_time), end: graphDateTime(b.to_time) };
+    const times = eventTimes(b.from_time, b.to_time);
     if (b.office365_event_id) {
+      // Gone (the member deleted it): written all the same, so the next full round sees it missing and cancels.
       await this.ignoreGone(this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), times));
+      await this.d.bookings.markEventWritten(b.id, b.from_time, b.to_time, this.nowIso());
       return;
     }
     const uniqueId = (await this.d.bookings.findById(b.id))?.UniqueId;
@@ -102,7 +106,8 @@ export class OutlookWriter {
       singleValueExtendedProperties: [{ id: BOOKING_PROPERTY_ID, value: String(b.id) }],
     };
     const created = await this.d.graph.call<Event>(auth, 'POST', this.eventsPath(conn, calendarId), event);
-    await this.d.bookings.setEventId(b.id, created.id ?? null);
+    await this.d.bookings.setEventId(b.id, created.id ?? null, conn.calendar_record_id);
+    await this.d.bookings.markEventWritten(b.id, b.from_time, b.to_time, this.nowIso());
     // Cancelled while the event was being created (that cancel's job found no event to delete): delete it now.
     if ((await this.d.bookings.slot(b.id))?.cancelled_on && created.id) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, created.id)));
   }
@@ -154,6 +159,10 @@ export class OutlookWriter {
     }
   }
 
+  private nowIso(): string {
+    return new Date(this.d.clock.now()).toISOString();
+  }
+
   private async ignoreGone(p: Promise<unknown>): Promise<void> {
     try {
       await p;
@@ -161,6 +170,15 @@ export class OutlookWriter {
       if (!(err instanceof GraphNotFoundError)) throw err;
     }
   }
+}
+
+/**
+ * An event's new times. A member's all-day event moved to times that are not whole UTC days becomes a timed event
+ * (Graph refuses an all-day event whose start or end is not midnight in its time zone).
+ */
+export function eventTimes(fromIso: string, toIso: string): Pick<Event, 'start' | 'end' | 'isAllDay'> {
+  const wholeDays = [fromIso, toIso].every((t) => Date.parse(t) % 86_400_000 === 0);
+  return { start: graphDateTime(fromIso), end: graphDateTime(toIso), ...(wholeDays ? {} : { isAllDay: false }) };
 }
 
 /** Writing to a member's calendar needs their credentials, not a subscription (one may be being re-created). */

@@ -20,9 +20,12 @@ export interface BookingSlot {
   event_key: string | null;
   source: string;
   notes: string | null;
+  /** API bookings: the connection whose calendar holds the event calbridge wrote, and when it was last written at these times. */
+  event_connection_id: number | null;
+  event_written_at: string | null;
 }
 
-const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source', 'notes'] as const;
+const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source', 'notes', 'event_connection_id', 'event_written_at'] as const;
 
 /** A conflict row as stored (its columns are declared once, in storage/schema.ts). */
 export type ConflictRow = Omit<BookingConflictTable, 'id'> & { id: number };
@@ -74,8 +77,26 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
     await this.invalidateCounts(db);
   }
 
-  async setEventId(id: number, eventId: string | null, db: Executor = this.db): Promise<void> {
-    await db.updateTable('bookings').set({ office365_event_id: eventId }).where('id', '=', id).execute();
+  /** Active API bookings whose events calbridge wrote into a connection's calendar (a full round checks they are there). */
+  async writtenInto(connectionId: number, db: Executor = this.db): Promise<BookingSlot[]> {
+    return (await db.selectFrom('bookings').select(SLOT as never).where('event_connection_id', '=', connectionId)
+      .where(sql<boolean>`cancelled_on IS NULL`).where('office365_event_id', 'is not', null).execute()) as BookingSlot[];
+  }
+
+  /** The booking's event is `eventId` in the calendar of connection `connectionId`. */
+  async setEventId(id: number, eventId: string | null, connectionId: number, db: Executor = this.db): Promise<void> {
+    await db.updateTable('bookings').set({ office365_event_id: eventId, event_connection_id: connectionId }).where('id', '=', id).execute();
+  }
+
+  /** The API changed the booking: its event is not where the booking says until the push has run. */
+  async markPushDue(id: number, db: Executor = this.db): Promise<void> {
+    await db.updateTable('bookings').set({ event_written_at: null }).where('id', '=', id).execute();
+  }
+
+  /** The push wrote the event at these times (unless the booking moved again meanwhile: then its own push follows). */
+  async markEventWritten(id: number, fromIso: string, toIso: string, nowIso: string, db: Executor = this.db): Promise<void> {
+    await db.updateTable('bookings').set({ event_written_at: nowIso }).where('id', '=', id).where('from_time', '=', fromIso).where('to_time', '=', toIso)
+      .where(sql<boolean>`cancelled_on IS NULL`).execute();
   }
 
   // ---- conflicts --------------------------------------------------------------------------------------------------

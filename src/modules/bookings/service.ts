@@ -112,6 +112,7 @@ export class BookingService extends RecordService<Booking, BookingValues> {
   }
 
   private async queuePush(bookingId: number, trx: Executor): Promise<void> {
+    await this.bookings.markPushDue(bookingId, trx);
     await this.jobs.enqueue({ type: BookingJobs.push, payload: { bookingId }, dedupeKey: bookingDedupe.push(bookingId) }, trx);
     if (this.poke) await afterCommit(trx, this.poke);
   }

@@ -17,9 +17,16 @@ import type { SubscriptionManager } from './subscription-manager.js';
 
 export type DeltaItem = Event & { '@removed'?: { reason: string } };
 
-/** Receives each round's changes (bookings will hang here). */
+/** What a round read: its calendarView window, and when it began reading (the one clock). */
+export interface RoundWindow {
+  start: string;
+  end: string;
+  readAt: string;
+}
+
+/** Receives each round's changes (the bookings). `window` is unknown for a delta link older than its recording. */
 export interface EventSink {
-  apply(recordId: number, items: DeltaItem[], full: boolean): Promise<void>;
+  apply(recordId: number, items: DeltaItem[], full: boolean, window?: RoundWindow): Promise<void>;
 }
 
 export interface CalendarSyncDeps {
@@ -70,7 +77,12 @@ export class CalendarSync {
 
   private async round(conn: GraphConnection, calendarId: string, full: boolean): Promise<void> {
     const auth = this.d.manager.authFor(conn);
-    let url = full || !conn.delta_link ? this.firstUrl(conn, calendarId) : conn.delta_link;
+    const readAt = new Date(this.d.clock.now()).toISOString();
+    const first = full || !conn.delta_link;
+    const horizon = first ? this.horizon() : undefined;
+    let url = horizon ? this.firstUrl(conn, calendarId, horizon) : conn.delta_link!;
+    const bounds = horizon ?? (conn.window_start && conn.window_end ? { start: conn.window_start, end: conn.window_end } : undefined);
+    const window = bounds ? { ...bounds, readAt } : undefined;
     const items: DeltaItem[] = [];
     for (let page = 0; page < MAX_PAGES; page++) {
       const answer = await this.d.graph.call<DeltaPage>(auth, 'GET', url, undefined, { Prefer: PREFER });
@@ -79,9 +91,12 @@ export class CalendarSync {
         url = answer['@odata.nextLink'];
         continue;
       }
-      await this.d.sink.apply(conn.calendar_record_id, items, full);
+      await this.d.sink.apply(conn.calendar_record_id, items, first, window);
       const nowIso = new Date(this.d.clock.now()).toISOString();
-      const fields = { delta_link: answer['@odata.deltaLink'] ?? null, last_synced_at: nowIso, last_error: null, ...(full ? { last_full_sync_at: nowIso } : {}) };
+      const fields = {
+        delta_link: answer['@odata.deltaLink'] ?? null, last_synced_at: nowIso, last_error: null,
+        ...(horizon ? { last_full_sync_at: nowIso, window_start: horizon.start, window_end: horizon.end } : {}),
+      };
       if (conn.state === 'failed') await this.d.connections.transition(conn.calendar_record_id, 'syncRecovered', fields);
       else await this.d.connections.update(conn.calendar_record_id, fields);
       return;
@@ -89,12 +104,15 @@ export class CalendarSync {
     throw new Error('calendarView/delta did not end after 10,000 pages');
   }
 
-  private firstUrl(conn: GraphConnection, calendarId: string): string {
+  /** A full round's window: the booking horizon around now. */
+  private horizon(): { start: string; end: string } {
     const now = this.d.clock.now();
-    const start = new Date(now - this.d.horizonPastDays * 86_400_000).toISOString();
-    const end = new Date(now + this.d.horizonFutureDays * 86_400_000).toISOString();
+    return { start: new Date(now - this.d.horizonPastDays * 86_400_000).toISOString(), end: new Date(now + this.d.horizonFutureDays * 86_400_000).toISOString() };
+  }
+
+  private firstUrl(conn: GraphConnection, calendarId: string, window: { start: string; end: string }): string {
     const mailbox = conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
-    return `${mailbox}/calendars/${encodeURIComponent(calendarId)}/calendarView/delta?startDateTime=${start}&endDateTime=${end}`;
+    return `${mailbox}/calendars/${encodeURIComponent(calendarId)}/calendarView/delta?startDateTime=${window.start}&endDateTime=${window.end}`;
   }
 }
 
@@ -102,8 +120,8 @@ export class CalendarSync {
 export class CountingSink implements EventSink {
   readonly rounds: Array<{ recordId: number; items: number; removed: number; full: boolean }> = [];
   constructor(private readonly next?: EventSink) {}
-  async apply(recordId: number, items: DeltaItem[], full: boolean): Promise<void> {
-    await this.next?.apply(recordId, items, full);
+  async apply(recordId: number, items: DeltaItem[], full: boolean, window?: RoundWindow): Promise<void> {
+    await this.next?.apply(recordId, items, full, window);
     this.rounds.push({ recordId, items: items.length, removed: items.filter((i) => i['@removed']).length, full });
     if (this.rounds.length > 1000) this.rounds.shift();
   }

@@ -8,6 +8,7 @@ import { connectionSubscription } from './005-connection-subscription.js';
 import { bookings } from './006-bookings.js';
 import { tokenFamilies } from './007-token-families.js';
 import { clientStateDigest } from './008-client-state-digest.js';
+import { eventWritten } from './009-event-written.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -20,5 +21,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '006-bookings': bookings(dialect),
     '007-token-families': tokenFamilies(dialect),
     '008-client-state-digest': clientStateDigest(dialect),
+    '009-event-written': eventWritten(dialect),
   };
 }
