@@ -138,13 +138,13 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   await app.register(tokenRoutes, { tokens: services.tokenService });
 
   const entities = [
-    { service: services.calendarService, paths: ['/api/spaces/coworkermsofficecalendars'], tag: 'CoworkerMsOfficeCalendars', schemas: calendarEntity, roles: true },
-    { service: services.coworkerService, paths: ['/api/spaces/coworkers'], tag: 'Coworkers', schemas: coworkerEntity, roles: true },
+    { service: services.calendarService, paths: ['/api/spaces/coworkermsofficecalendars'], tag: 'CoworkerMsOfficeCalendars', schemas: calendarEntity, roles: true, owner: 'CoworkerId' },
+    { service: services.coworkerService, paths: ['/api/spaces/coworkers'], tag: 'Coworkers', schemas: coworkerEntity, roles: true, owner: 'Id' },
     { service: services.resourceService, paths: ['/api/spaces/resources'], tag: 'Resources', schemas: resourceEntity, roles: true },
-    { service: services.bookingService, paths: ['/api/spaces/bookings'], tag: 'Bookings', schemas: bookingEntity, roles: true },
+    { service: services.bookingService, paths: ['/api/spaces/bookings'], tag: 'Bookings', schemas: bookingEntity, roles: true, owner: 'CoworkerId' },
     {
       service: services.cancelledBookings, paths: ['/api/spaces/cancelledbookings'], tag: 'Bookings', schemas: cancelledBookingEntity, roles: true,
-      roleEntity: 'Booking', readOnly: true,
+      roleEntity: 'Booking', readOnly: true, owner: 'CoworkerId',
     },
     // Users: full administrators only (no roles).
     { service: services.userService, paths: ['/api/sys/users'], tag: 'Users', schemas: userEntity, roles: false },

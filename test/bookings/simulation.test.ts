@@ -176,6 +176,21 @@ test('an API booking moved through the API beyond the horizon stays booked', asy
   assert.equal(now.body.FromTime, new Date(later).toISOString());
 });
 
+test('an API booking outside the horizon whose event the member deletes is cancelled (Graph is asked)', async (ctx) => {
+  // Found by the simulation (seed 21): a round cannot see outside its window, so the full round asks Graph.
+  const env = await graphEnv(ctx);
+  const { c, slot, room, adele } = await world(env);
+  const from = slot(-9, 10);
+  const made = (await env.request('POST', '/api/spaces/bookings', { ResourceId: room, CoworkerId: adele.coworkerId, FromTime: new Date(from).toISOString(), ToTime: new Date(from + HOUR).toISOString() })).body.Value;
+  const event = await env.until('the event', async () => (c.listEvents(ADELE) as any[]).find((e) => e.transactionId === made.UniqueId));
+  await settleAll(env);
+  assert.equal((await env.request('GET', `/api/spaces/bookings/${made.Id}`)).status, 200, 'booked while its event exists');
+  c.deleteEvent(ADELE, event.id); // outside the window: no delta round reports it
+  await settleAll(env);
+  await reconcile(env);
+  assert.equal((await env.request('GET', `/api/spaces/bookings/${made.Id}`)).status, 404, 'cancelled once its event is gone');
+});
+
 test('an API booking cancelled while its event is being created leaves no event behind', async (ctx) => {
   const env = await graphEnv(ctx);
   const { c, slot, room, adele } = await world(env);

@@ -22,6 +22,8 @@ import { BookingJobs, bookingDedupe } from './jobs.js';
 import { wantedBookings, type CalendarItem, type WantedBooking } from './event-policy.js';
 
 const SYNC_ACTOR = 'outlook-sync';
+/** How far before a full round's window the API bookings' events are still checked at Graph. */
+const VERIFY_PAST_MS = 30 * 86_400_000;
 
 export interface BookingSyncDeps {
   db: Kysely<Database>;
@@ -76,6 +78,17 @@ export class BookingSync implements EventSink {
         await insertOutlookBooking(this.d.bookings, trx, c.coworker_ms_office_calendar_id, c.coworker_id, c.event_key, c, now);
         await this.d.bookings.deleteConflict(c.id, trx);
         if (c.marked) await queue(this.d, trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
+      }
+    });
+  }
+
+  /** Graph says an API booking's event is gone (a verify job): the booking is cancelled, unless it changed meanwhile. */
+  async eventGone(bookingId: number, eventId: string): Promise<void> {
+    await inTransaction(this.d.db, async (trx) => {
+      const b = await this.d.bookings.slot(bookingId, trx);
+      if (!b || b.cancelled_on || b.office365_event_id !== eventId || b.event_written_at === null) return;
+      if (await this.d.bookings.cancel(b.id, CANCELLATION.integration, this.nowIso(), SYNC_ACTOR, trx)) {
+        await queue(this.d, trx, BookingJobs.rebook, { resourceId: b.resource_id }, bookingDedupe.rebook(b.resource_id));
       }
     });
   }
@@ -155,9 +168,9 @@ class Round {
     if (echo) {
       // An event calbridge wrote for an API booking: the member may move or delete it, never duplicate it.
       const w = wanted.find((x) => x.resourceId === echo.resource_id);
-      // Removed from a window the booking is not in: the API moved it out (Graph reports an event that leaves the
-      // window as @removed, as it does a deletion).
-      if (!w && item['@removed'] && !this.inWindow(echo)) { /* it stays booked */ }
+      // Removed from a window the booking is not in: Graph reports an event that leaves the window (the API moved
+      // the booking out) as @removed, as it does a deletion. A job asks Graph which it was.
+      if (!w && item['@removed'] && !this.inWindow(echo)) await this.verify(echo);
       else if (!w) await this.cancel(echo, CANCELLATION.integration);
       else if (w.fromIso !== echo.from_time || w.toIso !== echo.to_time) await this.move(echo, w, eventKey);
       if (!echo.office365_event_id) await this.d.bookings.setEventId(echo.id, eventKey, this.connectionId, this.trx);
@@ -191,10 +204,18 @@ class Round {
     for (const [k, b] of this.own) if (!seen.has(b.event_key!)) { await this.cancel(b, CANCELLATION.integration); this.own.delete(k); }
     for (const [k, c] of this.conflicts) if (!seen.has(c.event_key)) { await this.dropConflict(c); this.conflicts.delete(k); }
     if (!this.window) return;
+    const recent = new Date(Date.parse(this.window.start) - VERIFY_PAST_MS).toISOString();
     for (const b of await this.d.bookings.writtenInto(this.connectionId, this.trx)) {
       const settled = b.event_written_at !== null && b.event_written_at < this.window.readAt;
-      if (settled && this.inWindow(b) && !seen.has(b.office365_event_id!)) await this.cancel(b, CANCELLATION.integration);
+      if (!settled || seen.has(b.office365_event_id!)) continue;
+      if (this.inWindow(b)) await this.cancel(b, CANCELLATION.integration);
+      // Outside the window the round could not see it: Graph is asked (future ones, and the last month's).
+      else if (b.to_time > recent) await this.verify(b);
     }
+  }
+
+  private async verify(b: BookingSlot): Promise<void> {
+    await queue(this.d, this.trx, BookingJobs.verify, { bookingId: b.id, eventId: b.office365_event_id }, bookingDedupe.verify(b.id));
   }
 
   async finish(): Promise<void> {

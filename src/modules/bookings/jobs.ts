@@ -8,6 +8,8 @@ export const BookingJobs = {
   unmark: 'bookings.unmark',
   /** A resource freed up: book the conflicts waiting for it. */
   rebook: 'bookings.rebook',
+  /** Ask Graph whether an API booking's event (outside the round's window) still exists; cancel the booking if not. */
+  verify: 'bookings.verify',
 } as const;
 
 export const bookingDedupe = {
@@ -15,6 +17,7 @@ export const bookingDedupe = {
   mark: (conflictId: number) => `bookings.mark:${conflictId}`,
   unmark: (connectionId: number, eventKey: string) => `bookings.unmark:${connectionId}:${eventKey}`,
   rebook: (resourceId: number) => `bookings.rebook:${resourceId}`,
+  verify: (bookingId: number) => `bookings.verify:${bookingId}`,
 };
 
 /** The category calbridge puts on an event it could not book (removed once it is booked). */

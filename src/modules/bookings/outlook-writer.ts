@@ -41,6 +41,7 @@ export class OutlookWriter {
     queue.register(BookingJobs.mark, (job) => this.mark(job));
     queue.register(BookingJobs.unmark, (job) => this.unmark(job));
     queue.register(BookingJobs.rebook, (job) => this.d.sync.rebook((job.payload as { resourceId: number }).resourceId));
+    queue.register(BookingJobs.verify, (job) => this.verify(job));
   }
 
   /** The member's connection a booking is written through: its own (Outlook bookings), else the coworker's live one. */
@@ -110,6 +111,16 @@ export class OutlookWriter {
     await this.d.bookings.markEventWritten(b.id, b.from_time, b.to_time, this.nowIso());
     // Cancelled while the event was being created (that cancel's job found no event to delete): delete it now.
     if ((await this.d.bookings.slot(b.id))?.cancelled_on && created.id) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, created.id)));
+  }
+
+  /** Whether an API booking's event still exists (it left a round's window): gone, the booking is cancelled. */
+  private async verify(job: Job): Promise<void> {
+    const { bookingId, eventId } = job.payload as { bookingId: number; eventId: string };
+    const b = await this.d.bookings.slot(bookingId);
+    if (!b || b.cancelled_on || b.office365_event_id !== eventId || b.event_connection_id === null) return;
+    const conn = await this.d.connections.get(b.event_connection_id);
+    if (!canWrite(conn)) return;
+    if (!(await this.getEvent(this.d.authFor(conn), conn, eventId))) await this.d.sync.eventGone(bookingId, eventId);
   }
 
   private async mark(job: Job): Promise<void> {

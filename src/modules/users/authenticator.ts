@@ -8,12 +8,18 @@ import type { TokenRepository } from './token-repository.js';
 import type { UserRepository } from './repository.js';
 import type { PasswordLogin } from './password-login.js';
 import type { Clock } from '../../core/clock.js';
+import { MEMBER_ROLES } from './roles.js';
 
 export interface Principal {
   userId: number;
   email: string;
   fullAdministrator: boolean;
   roles: ReadonlySet<string>;
+  /**
+   * A member login (a user with a CoworkerId who is not a full administrator): the coworker whose records alone it
+   * sees and manages. null for operators.
+   */
+  memberOf: number | null;
 }
 
 export class Authenticator {
@@ -40,7 +46,7 @@ export class Authenticator {
   private async bearer(token: string): Promise<Principal> {
     const row = await this.tokens.findAccess(token);
     if (!row || Number(row.expires_at) <= this.clock.now()) throw unauthorized('The access token is invalid or has expired.');
-    return this.principal(row.user_id, row.email, row.full_administrator, row.roles);
+    return this.principal(row.user_id, row.email, row.full_administrator, row.roles, row.coworker_id);
   }
 
   private async basic(encoded: string, ip: string): Promise<Principal> {
@@ -54,23 +60,31 @@ export class Authenticator {
     // Credentials verified before, for the same stored hash, skip scrypt (and the failed-login count).
     const known = email ? await this.users.credentials(email) : undefined;
     if (known && this.basicVerified.get(key) === known.password_hash) {
-      return this.principal(known.id, known.email, known.full_administrator, known.roles);
+      return this.principal(known.id, known.email, known.full_administrator, known.roles, known.coworker_id);
     }
     const user = await this.login.check(email, password, ip);
     if (!user) throw unauthorized('The user name or password is incorrect.');
     if (this.basicVerified.size > 10_000) this.basicVerified.clear();
     this.basicVerified.set(key, user.password_hash);
-    return this.principal(user.id, user.email, user.full_administrator, user.roles);
+    return this.principal(user.id, user.email, user.full_administrator, user.roles, user.coworker_id);
   }
 
-  private principal(userId: number, email: string, admin: number | boolean, roles: string): Principal {
-    let set = this.roleSets.get(roles);
+  /** A session cookie's token (the browser pages): the same access tokens as Bearer. */
+  async session(token: string): Promise<Principal> {
+    return this.bearer(token);
+  }
+
+  private principal(userId: number, email: string, admin: number | boolean, roles: string, coworkerId: number | null): Principal {
+    const fullAdministrator = admin === 1 || admin === true;
+    const memberOf = !fullAdministrator && coworkerId ? Number(coworkerId) : null;
+    const key = memberOf ? `member:${roles}` : roles;
+    let set = this.roleSets.get(key);
     if (!set) {
-      set = new Set(JSON.parse(roles) as string[]);
+      set = new Set([...(JSON.parse(roles) as string[]), ...(memberOf ? MEMBER_ROLES : [])]);
       if (this.roleSets.size > 10_000) this.roleSets.clear();
-      this.roleSets.set(roles, set);
+      this.roleSets.set(key, set);
     }
-    return { userId, email, fullAdministrator: admin === 1 || admin === true, roles: set };
+    return { userId, email, fullAdministrator, roles: set, memberOf };
   }
 }
 

@@ -13,6 +13,7 @@ export interface Credentials {
   password_hash: string;
   full_administrator: number;
   roles: string;
+  coworker_id: number | null;
 }
 
 export class UserRepository extends RecordRepository<typeof userEntity, User> {
@@ -23,7 +24,7 @@ export class UserRepository extends RecordRepository<typeof userEntity, User> {
     this.credentialsByEmail = preparedQuery(
       this.db,
       (email: string) =>
-        this.db.selectFrom('users').select(['id', 'email', 'password_hash', 'full_administrator', 'roles'])
+        this.db.selectFrom('users').select(['id', 'email', 'password_hash', 'full_administrator', 'roles', 'coworker_id'])
           .where((eb) => eb(eb.fn('lower', ['email']), '=', email)),
       1,
     ) as PreparedQuery<Credentials, [string]>;

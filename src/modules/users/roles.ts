@@ -8,3 +8,14 @@ export const KNOWN_ROLES: readonly string[] = ROLE_ENTITIES.flatMap((e) => ROLE_
 export function roleName(entity: string, action: RoleAction): string {
   return `${entity}-${action}`;
 }
+
+/**
+ * What every member login may do, on its own records only (the routes scope them to its coworker): manage its
+ * calendar connections and bookings, and see the space's resources.
+ */
+export const MEMBER_ROLES: readonly string[] = [
+  ...ROLE_ACTIONS.map((a) => roleName('CoworkerMsOfficeCalendar', a)),
+  ...ROLE_ACTIONS.map((a) => roleName('Booking', a)),
+  roleName('Resource', 'List'), roleName('Resource', 'Read'),
+  roleName('Coworker', 'List'), roleName('Coworker', 'Read'),
+];

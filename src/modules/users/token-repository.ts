@@ -20,6 +20,7 @@ export interface TokenUserRow {
   email: string;
   full_administrator: number;
   roles: string;
+  coworker_id: number | null;
 }
 
 /**
@@ -42,7 +43,7 @@ export class TokenRepository {
         db
           .selectFrom('access_tokens as t')
           .innerJoin('users as u', 'u.id', 't.user_id')
-          .select(['t.user_id', 't.expires_at', 'u.email', 'u.full_administrator', 'u.roles'])
+          .select(['t.user_id', 't.expires_at', 'u.email', 'u.full_administrator', 'u.roles', 'u.coworker_id'])
           .where('t.token_hash', '=', hash),
       1,
     ) as (hash: string) => Promise<TokenUserRow[]>;

@@ -34,6 +34,9 @@ export function registerBookingConflictRoutes(app: FastifyInstance, access: Acce
     onRequest: requireAccess(access, roleName('Booking', 'List')),
   }, async (request) => {
     const q = parser.parse(request.query as Record<string, unknown>);
+    // A member login sees its own conflicts only.
+    const member = request.principal.memberOf;
+    if (member !== null) q.conditions.push({ field: 'CoworkerId', op: 'eq', value: member });
     const { records, total } = await bookings.listConflicts(q);
     return listEnvelope(records, q.page, q.size, 'FromTime', q.descending, total);
   });

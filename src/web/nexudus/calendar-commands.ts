@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { requireAccess, type AccessDeps } from './access.js';
-import { authorize } from '../../modules/users/authenticator.js';
+import { authorize, type Principal } from '../../modules/users/authenticator.js';
 import { roleName } from '../../modules/users/roles.js';
 import { writeEnvelope } from './envelope.js';
 import { AppError } from '../../core/errors.js';
@@ -66,7 +66,7 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
     onRequest: requireAccess(access, roleName(ENTITY, 'List')),
   }, async (request) => {
     const { id } = request.query as { id?: string };
-    if (id !== undefined && id !== '' && !(await service.get(pathId(id)))) throw AppError.notFound(`${ENTITY} not found.`);
+    if (id !== undefined && id !== '' && !ownedBy(request.principal, await service.get(pathId(id)))) throw AppError.notFound(`${ENTITY} not found.`);
     return COMMANDS.map((c) => ({
       Key: c.Key, Name: c.Name, AppliesOnlyToMultipleEntities: false, AppliesOnlyToOneEntity: false, NeedsEntitiesToRun: true, Order: c.Order, RequiresParameters: [],
     }));
@@ -90,7 +90,7 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
     authorize(request.principal, roleName(ENTITY, command.action));
     const ids = [...new Set(body.Ids.map((i) => Number(String(i).trim())))];
     if (!ids.length) throw AppError.field('Ids', 'needs at least one record id', body.Ids);
-    const found = new Set((await service.getMany(ids.filter((i) => i <= MAX_INT))).map((r) => r.Id));
+    const found = new Set((await service.getMany(ids.filter((i) => i <= MAX_INT))).filter((r) => ownedBy(request.principal, r)).map((r) => r.Id));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length) throw AppError.notFound(`${ENTITY} not found: ${missing.join(', ')}.`);
     const actor = actorOf(request);
@@ -119,7 +119,7 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
   }, async (request) => {
     const id = pathId((request.params as { id: string }).id);
     const record = await service.get(id);
-    if (!record) throw AppError.notFound(`${ENTITY} not found.`);
+    if (!ownedBy(request.principal, record)) throw AppError.notFound(`${ENTITY} not found.`);
     const status = await runner.status(id);
     return {
       Id: id,
@@ -132,4 +132,9 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
       OpenConflicts: (await bookings.conflictsOfConnection(id)).map(conflictRecord),
     };
   });
+}
+
+/** A member login runs commands on, and reads the status of, its own records only (others do not exist for it). */
+function ownedBy<R extends { CoworkerId: number | null }>(principal: Principal, record: R | undefined): record is R {
+  return Boolean(record) && (principal.memberOf === null || record!.CoworkerId === principal.memberOf);
 }

@@ -27,6 +27,12 @@ export interface EntityRoutes {
   roleEntity?: string;
   /** List, get and batch only (cancelled bookings). */
   readOnly?: boolean;
+  /**
+   * The field that names a record's member (CoworkerId; Id for coworkers themselves). A member login sees and
+   * changes only records whose owner is its coworker: others answer 404, as if they did not exist. Without an owner
+   * field, members see every record their roles allow (resources).
+   */
+  owner?: string;
 }
 
 export function actorOf(request: FastifyRequest): Actor {
@@ -43,6 +49,19 @@ export function pathId(raw: string): number {
 export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, def: EntityRoutes): void {
   const service = def.service as EntityService;
   const entity = service.entity;
+  const owner = def.owner;
+  /** The member a request is scoped to (null: an operator, or an entity without owners). */
+  const memberOf = (request: FastifyRequest): number | null => (owner ? request.principal.memberOf : null);
+  const owns = (member: number | null, record: unknown): boolean => member === null || (record as Record<string, unknown>)[owner!] === member;
+  /** A member's write names itself as the owner: an omitted owner is filled in, another member's is refused. */
+  const ownBody = (member: number | null, body: Record<string, unknown>): Record<string, unknown> => {
+    if (member === null) return body;
+    const given = body[owner!];
+    if (given === undefined || given === null || given === '' || given === 0) return { ...body, [owner!]: member };
+    if (Number(given) !== member) throw AppError.field(owner!, `must be your own coworker (${member}): a member login manages only its own records`, given);
+    return body;
+  };
+  const notFound = () => AppError.notFound(`${entity} not found.`);
   const role = (action: 'List' | 'Read' | 'Create' | 'Edit' | 'Delete') => (def.roles ? roleName(def.roleEntity ?? entity, action) : null);
   const parser = listQueryParser(def.schemas.listSpec);
   const IdParams = Type.Object({ id: Type.String({ description: `The ${entity} Id.` }) });
@@ -75,8 +94,10 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
       const query = request.query as Record<string, unknown>;
       const ids = batchIdsOf(query);
       // The batch form answers a bare array, outside the list envelope's response schema.
-      if (ids) return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send(await service.getMany(ids));
+      const member = memberOf(request);
+      if (ids) return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send((await service.getMany(ids)).filter((r) => owns(member, r)));
       const q = parser.parse(query);
+      if (member !== null) q.conditions.push({ field: owner!, op: 'eq', value: member });
       const { records, total } = await service.list(q);
       return listEnvelope(records, q.page, q.size, q.orderBy, q.descending, total);
     });
@@ -86,7 +107,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
       onRequest: readAccess,
     }, async (request) => {
       const record = await service.get(pathId((request.params as { id: string }).id));
-      if (!record) throw AppError.notFound(`${entity} not found.`);
+      if (!record || !owns(memberOf(request), record)) throw notFound();
       return record;
     });
 
@@ -96,12 +117,14 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
       schema: { hide, tags, summary: `Create a ${entity}`, body: def.schemas.createBody, response: { 200: writeEnvelopeSchema(def.schemas.record), ...errorResponses } },
       onRequest: requireAccess(access, role('Create')),
     }, async (request) => {
-      const record = (await service.create(request.body as Record<string, unknown>, actorOf(request))) as { UpdatedOn: string };
+      const body = ownBody(memberOf(request), request.body as Record<string, unknown>);
+      const record = (await service.create(body, actorOf(request))) as { UpdatedOn: string };
       return writeEnvelope(`${entity} was successfully created.`, record, record.UpdatedOn, request.principal.email);
     });
 
     const update = async (request: FastifyRequest) => {
-      const body = request.body as Record<string, unknown>;
+      const member = memberOf(request);
+      const body = ownBody(member, request.body as Record<string, unknown>);
       const fromPath = (request.params as { id?: string }).id;
       const bodyId = body.Id === undefined || body.Id === null || body.Id === '' ? undefined : body.Id;
       let id: number;
@@ -112,6 +135,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
         if (bodyId === undefined) throw AppError.field('Id', 'is a required field');
         id = pathId(String(bodyId).trim());
       }
+      if (member !== null && !owns(member, await service.get(id) ?? { [owner!]: member })) throw notFound();
       const { UpdatedOn } = await service.update(id, body, actorOf(request));
       return writeEnvelope(`${entity} was successfully updated.`, { Id: id }, UpdatedOn, request.principal.email);
     };
@@ -125,6 +149,8 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
       onRequest: requireAccess(access, role('Delete')),
     }, async (request) => {
       const id = pathId((request.params as { id: string }).id);
+      const member = memberOf(request);
+      if (member !== null && !owns(member, await service.get(id) ?? { [owner!]: member })) throw notFound();
       const { UpdatedOn } = await service.remove(id, actorOf(request));
       return writeEnvelope(`${entity} was successfully deleted.`, { Id: id }, UpdatedOn, request.principal.email);
     });
