@@ -36,6 +36,8 @@ import { BookingSync } from './modules/bookings/booking-sync.js';
 import { OutlookWriter } from './modules/bookings/outlook-writer.js';
 import { RecordReader } from './modules/records/record-service.js';
 import { CANCELLED_BOOKING } from './modules/bookings/schema.js';
+import { ConnectAttemptRepository } from './modules/connect/attempt-repository.js';
+import { ConnectFlow } from './modules/connect/connect-flow.js';
 
 type Tunables = 'accessTokenTtlSeconds' | 'refreshTokenTtlSeconds' | 'throttleLimit' | 'throttleWindowSeconds' | 'loginFailureLimit' | 'loginFailureWindowSeconds' | 'loginFailureLimitPerIp' | 'maxConcurrentPasswordChecks' | 'syncDelayMs';
 export type ServiceConfig = Pick<Config, 'scryptCost'> & Partial<Pick<Config, Tunables>>;
@@ -86,6 +88,8 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
     commandRunner: new QueueCommandRunner(jobs, connections, poke),
     intake: new NotificationIntake({ db, connections, jobs, clock, syncDelayMs: config.syncDelayMs ?? 1000, poke }),
     operations: new OperationsService(storage, jobs, () => queue),
+    /** The member's /connect flow: there once this process runs the sync engine (it needs Graph and the key). */
+    connect: { flow: undefined as ConnectFlow | undefined },
     /** The process's job queue: woken after commits that add jobs, shown in /readyz. */
     attachQueue(q: JobQueue) {
       queue = q;
@@ -137,6 +141,12 @@ export async function startSyncEngine(o: SyncEngineOptions): Promise<SyncEngine>
       graph: engine.graph, authFor: (conn) => engine.manager.authFor(conn), connections: services.connections, bookings: services.bookings,
       resources: services.resources, sync: services.bookingSync, clock: services.clock,
     }).register(o.queue);
+    services.connect.flow = new ConnectFlow({
+      db: services.storage.db, graph: engine.graph, secrets: engine.secrets, attempts: new ConnectAttemptRepository(services.storage.db),
+      calendarService: services.calendarService, connectionService: services.connectionService, clock: services.clock, publicUrl: o.config.publicUrl,
+      signInOrigin: new URL(endpoints.authorityHost).origin,
+      reconnect: (recordId, code, redirectUri, verifier) => engine.connectDelegated(recordId, code, redirectUri, verifier),
+    });
     return { ...engine, mode: emulator ? 'emulator' : 'microsoft', emulator, close: async () => emulator?.close() };
   } catch (err) {
     // The start fails: the process exits with the error, so the emulator's close is not awaited (open sockets would hold it).

@@ -120,7 +120,22 @@ export interface BookingConflictTable {
   marked: number;
 }
 
+export interface ConnectAttemptTable {
+  id: Generated<number>;
+  state_digest: string;
+  user_id: number;
+  coworker_id: number;
+  record_id: number | null;
+  verifier_sealed: string;
+  token_cache_sealed: string | null;
+  mailbox: string | null;
+  created_at: string;
+  expires_at: string;
+  status: 'started' | 'signed_in' | 'done';
+}
+
 export interface Database {
+  connect_attempts: ConnectAttemptTable;
   bookings: EntityTable;
   booking_conflicts: BookingConflictTable;
   graph_connections: GraphConnectionTable;

@@ -33,6 +33,9 @@ import type { BookingService } from '../modules/bookings/service.js';
 import type { BookingRepository } from '../modules/bookings/repository.js';
 import type { EntityReader } from '../modules/records/record-service.js';
 import { bookingEntity, cancelledBookingEntity } from '../modules/bookings/schema.js';
+import type { ConnectionRepository } from '../modules/graph/connection-repository.js';
+import type { ConnectFlow } from '../modules/connect/connect-flow.js';
+import { pageRoutes } from './pages/routes.js';
 import { registerBookingConflictRoutes } from './nexudus/booking-conflicts.js';
 import { calendarEntity } from '../modules/calendars/schema.js';
 import { coworkerEntity } from '../modules/directory/coworker-schema.js';
@@ -66,6 +69,10 @@ export interface WebServices {
   commandRunner: CalendarCommandRunner;
   intake: NotificationIntake;
   operations: OperationsService;
+  /** The pages' connection history (recent notifications). */
+  connections: Pick<ConnectionRepository, 'recentNotifications'>;
+  /** The member's connect flow, once this process runs the sync engine. */
+  connect: { flow: ConnectFlow | undefined };
 }
 
 export interface AppOptions {
@@ -153,6 +160,7 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   registerBookingConflictRoutes(app, access, services.bookings);
   registerCalendarCommandRoutes(app, access, services.calendarService, services.commandRunner, services.bookings);
   await app.register(webhookRoutes, { intake: services.intake });
+  await app.register(pageRoutes, { services, publicUrl: config.publicUrl ?? '' });
 
   return app;
 }

@@ -184,6 +184,12 @@ export class ConnectionRepository {
     await db.updateTable('graph_connections').set({ last_notification_at: receivedAt }).where('calendar_record_id', 'in', ids).execute();
   }
 
+  /** A record's most recent notifications, newest first (the dashboard's sync history). */
+  async recentNotifications(recordId: number, limit: number): Promise<Array<{ kind: string; change_type: string | null; lifecycle_event: string | null; received_at: string }>> {
+    return this.db.selectFrom('graph_notifications').select(['kind', 'change_type', 'lifecycle_event', 'received_at'])
+      .where('calendar_record_id', '=', recordId).orderBy('id', 'desc').limit(limit).execute();
+  }
+
   async notificationCount(recordId: number): Promise<number> {
     const r = await this.db.selectFrom('graph_notifications').select((eb) => eb.fn.countAll<number>().as('n')).where('calendar_record_id', '=', recordId).executeTakeFirstOrThrow();
     return Number(r.n);

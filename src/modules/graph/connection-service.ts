@@ -76,6 +76,18 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
     return ids.length;
   }
 
+  /**
+   * A member connected a calendar through /connect: inside the transaction that created its record, the connection
+   * becomes the member's own (delegated, with the token cache their sign-in left) and subscribes with it.
+   */
+  async connectMember(recordId: number, o: { mailbox: string; tokenCacheSealed: string; dedicated: boolean }, trx: Executor): Promise<void> {
+    await this.d.connections.upsert(recordId, 'signInStarted', {
+      auth_mode: 'delegated', refresh_token_sealed: o.tokenCacheSealed, client_state: null, subscription_id: null, dedicated: o.dedicated ? 1 : 0,
+    }, trx);
+    await this.d.connections.transition(recordId, 'signedIn', { mailbox: o.mailbox, last_error: null }, trx);
+    await this.enqueue(trx, GraphJobs.subscribe, recordId);
+  }
+
   /** A delegated sign-in begins: the connection pauses (credentials_missing) until the member's code is redeemed. */
   async beginDelegated(recordId: number): Promise<GraphConnection | undefined> {
     return withTransaction(this.d.db, undefined, async (trx) => {

@@ -26,6 +26,8 @@ export interface GraphEngine {
   manager: SubscriptionManager;
   sync: CalendarSync;
   sink: EventSink;
+  /** Seals member tokens at rest (TOKEN_ENCRYPTION_KEY). */
+  secrets: SecretBox;
   /** A member signed in: redeem the code and subscribe with their token (see SubscriptionManager.connectDelegated). */
   connectDelegated(recordId: number, code: string, redirectUri: string, codeVerifier?: string): Promise<string>;
 }
@@ -94,7 +96,7 @@ export async function startGraphEngine(o: EngineOptions): Promise<GraphEngine> {
 
   log.info(`Microsoft Graph: ${endpoints.graphBaseUrl} (tenant ${endpoints.tenantId}; webhooks to ${o.publicUrl}/graph/...)`);
   return {
-    endpoints, graph, manager, sync, sink,
+    endpoints, graph, manager, sync, sink, secrets,
     connectDelegated: (recordId, code, redirectUri, codeVerifier) => manager.connectDelegated(recordId, code, redirectUri, codeVerifier),
   };
 }

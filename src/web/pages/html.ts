@@ -1,0 +1,67 @@
+/**
+ * Server-rendered HTML: a tagged template that escapes every value (only `Html` passes through), one layout, one
+ * stylesheet (served from /assets, so the Content-Security-Policy needs no inline styles and no scripts at all).
+ */
+export class Html {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+type Value = Html | string | number | boolean | null | undefined | Value[];
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function render(v: Value): string {
+  if (v === null || v === undefined || v === false) return '';
+  if (Array.isArray(v)) return v.map(render).join('');
+  if (v instanceof Html) return v.value;
+  return escapeHtml(String(v));
+}
+
+export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
+  let out = strings[0]!;
+  for (let i = 0; i < values.length; i++) out += render(values[i]!) + strings[i + 1]!;
+  return new Html(out);
+}
+
+export interface Layout {
+  title: string;
+  /** Who is signed in (shown with a sign-out button), if anyone. */
+  signedIn?: { email: string; csrf: string };
+  body: Html;
+}
+
+export function layout(l: Layout): string {
+  return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${l.title} · calbridge</title><link rel="stylesheet" href="/assets/calbridge.css"></head>
+<body><header><a class="brand" href="/">calbridge</a><nav aria-label="Main"><a href="/connect">My calendar</a><a href="/admin">Dashboard</a><a href="/docs">API</a></nav>
+${l.signedIn ? html`<form method="post" action="/logout" class="signout"><input type="hidden" name="_csrf" value="${l.signedIn.csrf}"><span>${l.signedIn.email}</span> <button>Sign out</button></form>` : ''}</header>
+<main id="main">${l.body}</main></body></html>`}`;
+}
+
+/** A date-time for people: "2026-11-30 14:05 UTC" (pages show UTC, like the API). */
+export function when(iso: string | null | undefined): string {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—';
+}
+
+export const STYLESHEET = `
+:root{--fg:#1b1f24;--muted:#5b6470;--line:#d8dde3;--accent:#0b5cad;--bad:#a4161a;--warn:#8a5a00;--ok:#1a7f37;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);line-height:1.45}
+body{margin:0;background:#f6f8fa}header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;padding:.75rem 1rem;background:#fff;border-bottom:1px solid var(--line)}
+.brand{font-weight:700;color:var(--fg);text-decoration:none;font-size:1.1rem}nav{display:flex;gap:1rem;flex-wrap:wrap}nav a{color:var(--accent)}
+.signout{margin-left:auto;display:flex;gap:.5rem;align-items:center;color:var(--muted)}main{max-width:72rem;margin:0 auto;padding:1rem}
+h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}section,.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:1rem;margin:0 0 1rem}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-size:.85rem;color:var(--muted)}
+.scroll{overflow-x:auto}a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus{outline:3px solid #79b8ff;outline-offset:1px}
+button,.button{font:inherit;padding:.4rem .9rem;border-radius:5px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary,.button.secondary{background:#fff;color:var(--accent)}button.danger{background:var(--bad);border-color:var(--bad)}
+label{display:block;margin:.6rem 0 .2rem;font-weight:600}input[type=text],input[type=email],input[type=password],input[type=date],select{font:inherit;padding:.4rem;border:1px solid var(--line);border-radius:4px;width:100%;max-width:28rem;box-sizing:border-box}
+.inline{display:inline}.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}.row label{margin:0 0 .2rem}.row>div{min-width:10rem}
+.state{font-weight:600;padding:.05rem .4rem;border-radius:4px;background:#eef1f4}.state.active{color:var(--ok)}.state.failed,.state.reauth_required{color:#fff;background:var(--bad)}.state.renewing,.state.credentials_missing{color:var(--warn)}
+.notice{border-left:4px solid var(--accent);padding:.6rem 1rem;background:#fff;margin:0 0 1rem}.notice.bad{border-color:var(--bad)}.muted{color:var(--muted)}
+.attention{border-color:var(--bad)}.actions{display:flex;gap:.4rem;flex-wrap:wrap}
+@media (max-width:40rem){th.optional,td.optional{display:none}main{padding:.5rem}}
+`;

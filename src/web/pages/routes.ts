@@ -1,0 +1,389 @@
+/**
+ * The pages: `/` (what this is), `/login`, the member's `/connect` (connect, reconnect and disconnect an Office 365
+ * calendar, see its bookings and conflicts) and the operator's `/admin` (connections, attention first, filters,
+ * sorting, paging, renew / resync / disconnect, a connection's detail, bookings per resource). Server-rendered, no
+ * script, no CDN. They call the same services as the API, with the same roles and the same member scoping.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../core/errors.js';
+import type { Condition, ListQuery } from '../../core/list-query.js';
+import { authorize, type Principal } from '../../modules/users/authenticator.js';
+import { roleName } from '../../modules/users/roles.js';
+import type { CoworkerMsOfficeCalendar } from '../../modules/calendars/schema.js';
+import type { ConnectFlow, Member } from '../../modules/connect/connect-flow.js';
+import type { WebServices } from '../app.js';
+import { Html, STYLESHEET, html, layout, when } from './html.js';
+import { installSessions, type Sessions } from './session.js';
+
+export interface PageDeps {
+  services: WebServices;
+  publicUrl: string;
+}
+
+const CAL = 'CoworkerMsOfficeCalendar';
+const STATES = ['active', 'renewing', 'reauth_required', 'credentials_missing', 'failed'] as const;
+const STATE_TEXT: Record<string, string> = {
+  active: 'Connected', renewing: 'Connecting…', reauth_required: 'Sign in again', credentials_missing: 'Not connected', failed: 'Failed',
+};
+
+function query(conditions: Condition[], o: Partial<ListQuery> = {}): ListQuery {
+  return { page: 1, size: 100, orderBy: 'Id', descending: false, conditions, ...o };
+}
+
+export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<void> {
+  const s = deps.services;
+  const sessions = await installSessions(app, { authenticator: s.authenticator, tokens: s.tokenService, secure: deps.publicUrl.startsWith('https:') });
+  const connect = (): ConnectFlow | undefined => s.connect.flow;
+
+  // Pages send their own CSP: no scripts, styles from here, forms only here and to Microsoft's sign-in.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
+      const signIn = connect()?.signInOrigin ?? '';
+      reply.header('content-security-policy', `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' ${signIn}; frame-ancestors 'none'; base-uri 'none'`.replace(/ +;/g, ';'));
+      reply.header('cache-control', 'no-store');
+      // Browsers send "Origin: null" with a form post from a no-referrer page, which the cross-site check refuses.
+      reply.header('referrer-policy', 'same-origin');
+    }
+    return payload;
+  });
+
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err instanceof AppError ? statusOf(err) : err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET' ? 403 : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) request.log.error({ err }, 'page failed');
+    const message = status === 403 && err.code?.startsWith('FST_CSRF') ? 'This form has expired or did not come from calbridge. Go back, reload the page and try again.'
+      : status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : err.message;
+    return reply.code(status).type('text/html; charset=utf-8').send(layout({ title: 'Error', body: html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something is wrong'}</h1><p class="notice bad">${message}</p><p><a href="javascript:history.back()">Back</a> · <a href="/">Home</a></p>` }));
+  });
+
+  const send = (reply: FastifyReply, title: string, body: Html, who?: Principal, status = 200) =>
+    reply.code(status).type('text/html; charset=utf-8').send(layout({ title, body, ...(who ? { signedIn: { email: who.email, csrf: reply.generateCsrf() } } : {}) }));
+
+  /** The signed-in principal, or a redirect to the sign-in page (then undefined). */
+  const signedIn = async (request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> => {
+    const who = await sessions.principal(request, reply);
+    if (!who) void reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+    return who;
+  };
+  const csrfField = (reply: FastifyReply) => html`<input type="hidden" name="_csrf" value="${reply.generateCsrf()}">`;
+  const form = (request: FastifyRequest) => (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, string | undefined>;
+
+  app.get('/assets/calbridge.css', { schema: { hide: true } }, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
+
+  // ---- home and sign-in ------------------------------------------------------------------------------------------
+
+  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+    const who = await sessions.principal(request, reply);
+    return send(reply, 'Home', html`<h1>calbridge</h1>
+<section><p>calbridge connects members' Microsoft 365 calendars to the space's bookable rooms and desks. Invite a room to a meeting in Outlook and it is booked; a booking made here appears in your calendar. When a room is already taken, the meeting is marked in Outlook.</p>
+<ul><li><a href="/connect">Connect your Office 365 calendar</a> (members)</li><li><a href="/admin">Dashboard</a> (space operators)</li><li><a href="/docs">API documentation</a> (Nexudus-compatible REST API)</li></ul></section>`, who);
+  });
+
+  app.get('/login', { schema: { hide: true } }, async (request, reply) => {
+    const next = safeNext((request.query as { next?: string }).next);
+    return loginPage(reply, next);
+  });
+  const loginPage = (reply: FastifyReply, next: string, error?: string, status = 200) => send(reply, 'Sign in', html`<h1>Sign in</h1>
+${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
+<section><form method="post" action="/login">${csrfField(reply)}<input type="hidden" name="next" value="${next}">
+<label for="email">E-mail</label><input id="email" name="email" type="email" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<p><button>Sign in</button></p></form><p class="muted">Members get their login from the space's staff.</p></section>`, undefined, status);
+
+  app.post('/login', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const f = form(request);
+    const next = safeNext(f.next);
+    try {
+      if (await sessions.signIn(reply, String(f.email ?? ''), String(f.password ?? ''), request.ip)) return reply.redirect(next, 303);
+    } catch (err) {
+      if (err instanceof AppError && err.kind === 'throttled') return loginPage(reply, next, 'Too many failed sign-ins. Wait a few minutes and try again.', 429);
+      throw err;
+    }
+    return loginPage(reply, next, 'The e-mail or password is incorrect.', 401);
+  });
+
+  app.post('/logout', { schema: { hide: true }, preHandler: app.csrfProtection }, async (_request, reply) => {
+    sessions.signOut(reply);
+    return reply.redirect('/', 303);
+  });
+
+  // ---- the member: /connect --------------------------------------------------------------------------------------
+
+  const memberOf = (who: Principal): Member | undefined => (who.memberOf === null ? undefined : { userId: who.userId, email: who.email, coworkerId: who.memberOf });
+
+  app.get('/connect', { schema: { hide: true } }, async (request, reply) => {
+    const who = await signedIn(request, reply);
+    if (!who) return reply;
+    const member = memberOf(who);
+    if (!member) {
+      return send(reply, 'Connect', html`<h1>Connect a calendar</h1><p class="notice">This page is for members: sign in with a member login (a user with a CoworkerId) to connect your own calendar. Operators see every connection on the <a href="/admin">dashboard</a>.</p>`, who);
+    }
+    const { records } = await s.calendarService.list(query([{ field: 'CoworkerId', op: 'eq', value: member.coworkerId }]));
+    const flow = connect();
+    const q = request.query as { connected?: string; reconnected?: string; disconnected?: string };
+    const names = await resourceNames();
+    const cards: Html[] = [];
+    for (const r of records) cards.push(await memberCard(reply, r, names));
+    return send(reply, 'My calendar', html`<h1>My calendar</h1>
+${q.connected ? html`<p class="notice" role="status">Your calendar is connected. Invite a room to a meeting in Outlook and it will be booked.</p>` : ''}
+${q.reconnected ? html`<p class="notice" role="status">You are signed in again: your calendar is back in sync.</p>` : ''}
+${q.disconnected ? html`<p class="notice" role="status">The calendar was disconnected.</p>` : ''}
+${cards.length ? cards : html`<section><p>No calendar is connected yet.</p></section>`}
+${flow ? html`<form method="post" action="/connect/start">${csrfField(reply)}<button>Connect Office 365 calendar</button></form>`
+    : html`<p class="notice bad">Connecting is not available on this server process (it does not run the sync engine). Try again later, or tell the space's staff.</p>`}`, who);
+  });
+
+  const resourceNames = async (): Promise<Map<number, string>> =>
+    new Map((await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }))).records.map((r) => [r.Id, r.Name]));
+
+  const memberCard = async (reply: FastifyReply, r: CoworkerMsOfficeCalendar, names: Map<number, string>): Promise<Html> => {
+    const status = await s.commandRunner.status(r.Id);
+    const state = status?.State ?? 'credentials_missing';
+    const now = new Date().toISOString();
+    const { records: upcoming } = await s.bookingService.list(query([
+      { field: 'CoworkerMsOfficeCalendarId', op: 'eq', value: r.Id }, { field: 'ToTime', op: 'gte', value: now },
+    ], { size: 20, orderBy: 'FromTime' }));
+    const conflicts = await s.bookings.conflictsOfConnection(r.Id);
+    return html`<section aria-labelledby="cal-${r.Id}"><h2 id="cal-${r.Id}">${r.Name} <span class="state ${state}">${STATE_TEXT[state] ?? state}</span></h2>
+<p class="muted">${status?.Mailbox ?? ''} · books ${names.get(r.ResourceId) ?? `resource ${r.ResourceId}`}${status?.DedicatedBookingCalendar ? ' · dedicated booking calendar (every busy event books it)' : ''} · last sync ${when(status?.LastSync)}</p>
+${state === 'reauth_required' ? html`<p class="notice bad">Microsoft no longer accepts your sign-in. Sign in again to keep your bookings in sync.</p><form method="post" action="/connect/start" class="inline">${csrfField(reply)}<input type="hidden" name="record" value="${r.Id}"><button>Reconnect</button></form>` : ''}
+${state === 'failed' ? html`<p class="notice bad">The connection failed: ${status?.LastError ?? 'unknown error'}. The space's staff can see it too.</p>` : ''}
+<h3>Upcoming bookings</h3>${upcoming.length ? html`<div class="scroll"><table><thead><tr><th>Resource</th><th>From</th><th>To</th><th class="optional">What</th></tr></thead><tbody>${upcoming.map((b) => html`<tr><td>${b.ResourceName}</td><td>${when(b.FromTime)}</td><td>${when(b.ToTime)}</td><td class="optional">${b.Notes ?? ''}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">None.</p>`}
+${conflicts.length ? html`<h3>Not booked (the resource was taken)</h3><ul>${conflicts.map((c) => html`<li>${c.subject ?? 'Event'}: ${when(c.from_time)} – ${when(c.to_time)}</li>`)}</ul>` : ''}
+<p><a class="button secondary" href="/connect/${r.Id}/disconnect">Disconnect…</a></p></section>`;
+  };
+
+  app.post('/connect/start', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const who = await signedIn(request, reply);
+    if (!who) return reply;
+    const member = memberOf(who);
+    const flow = connect();
+    if (!member || !flow) throw new AppError('forbidden', 'Only a member login can connect a calendar, on a process that runs the sync engine.');
+    const recordId = Number(form(request).record ?? 0);
+    const record = recordId ? await s.calendarService.get(recordId) : undefined;
+    if (recordId && (!record || record.CoworkerId !== member.coworkerId)) throw AppError.notFound('CoworkerMsOfficeCalendar not found.');
+    return reply.redirect(await flow.start(member, record), 303);
+  });
+
+  app.get('/connect/callback', { schema: { hide: true } }, async (request, reply) => {
+    const who = await signedIn(request, reply);
+    if (!who) return reply;
+    const member = memberOf(who);
+    const flow = connect();
+    if (!member || !flow) throw new AppError('forbidden', 'Only a member login can connect a calendar.');
+    const result = await flow.callback(member, request.query as Record<string, string | undefined>);
+    if (result.kind === 'reconnected') return reply.redirect('/connect?reconnected=1', 303);
+    if (result.kind === 'error') {
+      const e = result.error;
+      return send(reply, e.title, html`<h1>${e.title}</h1><p class="notice bad" role="alert">${e.advice}</p>
+<p class="muted">${e.by === 'operator' ? 'This needs the space staff or your Microsoft 365 administrator.' : 'You can fix this yourself.'}</p><p><a href="/connect">Back to my calendar</a></p>`, who, 400);
+    }
+    return choosePage(reply, who, result.attemptId, result.mailbox, result.calendars);
+  });
+
+  const choosePage = async (reply: FastifyReply, who: Principal, attemptId: number, mailbox: string, calendars: Array<{ id: string; name: string; isDefault: boolean }>, error?: string) => {
+    const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
+    return send(reply, 'Choose a calendar', html`<h1>Choose what to connect</h1>
+${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
+<section><p>Signed in with Microsoft as <b>${mailbox}</b>.</p>
+<form method="post" action="/connect/finish">${csrfField(reply)}<input type="hidden" name="attempt" value="${attemptId}">
+<label for="calendar">Calendar</label><select id="calendar" name="calendar">${calendars.map((c) => html`<option value="${c.id}">${c.name}${c.isDefault ? ' (default)' : ''}</option>`)}</select>
+<label for="resource">Resource</label><select id="resource" name="resource">${resources.map((r) => html`<option value="${r.Id}">${r.Name}</option>`)}</select>
+<p class="muted">Meetings that invite a room book it whatever you choose here; this resource is the one a dedicated booking calendar books.</p>
+<label><input type="checkbox" name="dedicated" value="1"> This is a dedicated booking calendar: every busy event in it books the resource</label>
+<p><button>Connect</button> <a href="/connect">Cancel</a></p></form></section>`, who);
+  };
+
+  app.post('/connect/finish', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const who = await signedIn(request, reply);
+    if (!who) return reply;
+    const member = memberOf(who);
+    const flow = connect();
+    if (!member || !flow) throw new AppError('forbidden', 'Only a member login can connect a calendar.');
+    const f = form(request);
+    const attemptId = Number(f.attempt);
+    try {
+      const record = await flow.finish(member, attemptId, { calendarId: String(f.calendar ?? ''), resourceId: Number(f.resource), dedicated: f.dedicated === '1' });
+      return reply.redirect(`/connect?connected=${record.Id}`, 303);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.kind !== 'validation') throw err;
+      const { attempt, calendars } = await flow.calendarsOf(member, attemptId);
+      return choosePage(reply, who, attemptId, attempt.mailbox ?? '', calendars, (err.fieldErrors ?? []).map((e) => `${e.PropertyName}: ${e.Message}`).join(' ') || err.message);
+    }
+  });
+
+  const ownRecord = async (who: Principal, idText: string): Promise<CoworkerMsOfficeCalendar> => {
+    const record = await s.calendarService.get(Number(idText) || 0);
+    if (!record || (who.memberOf !== null && record.CoworkerId !== who.memberOf)) throw AppError.notFound('CoworkerMsOfficeCalendar not found.');
+    return record;
+  };
+
+  app.get('/connect/:id/disconnect', { schema: { hide: true } }, async (request, reply) => {
+    const who = await signedIn(request, reply);
+    if (!who) return reply;
+    const record = await ownRecord(who, (request.params as { id: string }).id);
+    return send(reply, 'Disconnect', html`<h1>Disconnect ${record.Name}?</h1><section><p>calbridge stops reading this calendar. Bookings already made stay; new meetings will not book rooms until you connect again.</p>
+<form method="post" action="/connect/${record.Id}/disconnect">${csrfField(reply)}<button class="danger">Disconnect</button> <a href="/connect">Keep it</a></form></section>`, who);
+  });
+
+  app.post('/connect/:id/disconnect', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const who = await signedIn(request, reply);
+    if (!who) return reply;
+    authorize(who, roleName(CAL, 'Delete'));
+    const record = await ownRecord(who, (request.params as { id: string }).id);
+    await s.calendarService.remove(record.Id, { userId: who.userId, email: who.email });
+    return reply.redirect(who.memberOf === null ? '/admin' : '/connect?disconnected=1', 303);
+  });
+
+  // ---- the operator: /admin ---------------------------------------------------------------------------------------
+
+  const operator = async (request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> => {
+    const who = await signedIn(request, reply);
+    if (!who) return undefined;
+    if (who.memberOf !== null) throw new AppError('forbidden', 'The dashboard is for the space operators. Your own calendar is on the "My calendar" page.');
+    authorize(who, roleName(CAL, 'List'));
+    return who;
+  };
+
+  app.get('/admin', { schema: { hide: true } }, async (request, reply) => {
+    const who = await operator(request, reply);
+    if (!who) return reply;
+    const q = request.query as Record<string, string | undefined>;
+    const page = Math.max(1, Math.min(100_000, Number(q.page) || 1));
+    const sort = ['Id', 'Name', 'CoworkerFullName', 'ResourceId', 'SubscriptionExpireDate'].includes(q.sort ?? '') ? q.sort! : 'Id';
+    const desc = q.dir === 'desc';
+    const conditions: Condition[] = [];
+    if (q.state && (STATES as readonly string[]).includes(q.state)) conditions.push({ field: 'State', op: 'eq', value: q.state });
+    if (Number(q.resource) > 0) conditions.push({ field: 'ResourceId', op: 'eq', value: Number(q.resource) });
+    if (q.member?.trim()) conditions.push({ field: 'CoworkerFullName', op: 'contains', value: q.member.trim().slice(0, 200) });
+    const { records, total } = await s.calendarService.list(query(conditions, { page, size: 25, orderBy: sort, descending: desc }));
+    const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
+    const attention = await needsAttention();
+    const link = (o: Record<string, string | number | undefined>) => `/admin?${new URLSearchParams(Object.entries({ ...q, ...o }).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>)}`;
+    const head = (field: string, label: string) => html`<th scope="col"><a href="${link({ sort: field, dir: sort === field && !desc ? 'desc' : 'asc', page: 1 })}">${label}${sort === field ? (desc ? ' ▼' : ' ▲') : ''}</a></th>`;
+    const names = new Map(resources.map((r) => [r.Id, r.Name]));
+    const rows = await Promise.all(records.map((r) => row(reply, r, names)));
+    const pages = Math.max(1, Math.ceil(total / 25));
+    return send(reply, 'Dashboard', html`<h1>Connections</h1>
+<section class="${attention.length ? 'attention' : ''}"><h2>Needs attention (${attention.length})</h2>${attention.length
+      ? html`<ul>${attention.map((a) => html`<li><a href="/admin/connections/${a.record.Id}">${a.record.CoworkerFullName ?? 'no member'} · ${a.record.Name}</a>: ${a.why}</li>`)}</ul>`
+      : html`<p class="muted">Every connection is healthy.</p>`}</section>
+<form method="get" action="/admin" class="row" aria-label="Filters">
+<div><label for="f-state">State</label><select id="f-state" name="state"><option value="">any</option>${STATES.map((st) => html`<option value="${st}"${q.state === st ? new Html(' selected') : ''}>${st}</option>`)}</select></div>
+<div><label for="f-resource">Resource</label><select id="f-resource" name="resource"><option value="">any</option>${resources.map((r) => html`<option value="${r.Id}"${Number(q.resource) === r.Id ? new Html(' selected') : ''}>${r.Name}</option>`)}</select></div>
+<div><label for="f-member">Member</label><input id="f-member" name="member" type="text" value="${q.member ?? ''}"></div>
+<div><button>Filter</button> <a href="/admin">Clear</a></div></form>
+<p class="muted">${total} connection(s) · <a href="/admin/bookings">Bookings by resource</a></p>
+<div class="scroll"><table><thead><tr>${head('CoworkerFullName', 'Member')}${head('Name', 'Calendar')}${head('ResourceId', 'Resource')}<th scope="col">State</th>${head('SubscriptionExpireDate', 'Subscription expires')}<th scope="col" class="optional">Last notification</th><th scope="col" class="optional">Last sync</th><th scope="col">Conflicts</th><th scope="col">Actions</th></tr></thead>
+<tbody>${rows}</tbody></table></div>
+<p>Page ${page} of ${pages} ${page > 1 ? html`<a href="${link({ page: page - 1 })}">Previous</a>` : ''} ${page < pages ? html`<a href="${link({ page: page + 1 })}">Next</a>` : ''}</p>`, who);
+  });
+
+  const row = async (reply: FastifyReply, r: CoworkerMsOfficeCalendar, names: Map<number, string>) => {
+    const st = await s.commandRunner.status(r.Id);
+    const conflicts = (await s.bookings.conflictsOfConnection(r.Id)).length;
+    const state = st?.State ?? 'credentials_missing';
+    return html`<tr><td>${r.CoworkerFullName ?? '—'}</td><td><a href="/admin/connections/${r.Id}">${r.Name}</a></td><td>${names.get(r.ResourceId) ?? r.ResourceId}</td>
+<td><span class="state ${state}">${state}</span></td><td>${expiresIn(r.SubscriptionExpireDate)}</td><td class="optional">${when(st?.LastNotification)}</td><td class="optional">${when(st?.LastSync)}</td><td>${conflicts}</td>
+<td>${actions(reply, r.Id)}</td></tr>`;
+  };
+
+  const actions = (reply: FastifyReply, id: number) => html`<div class="actions">${(['renew', 'resync'] as const).map((c) => html`<form method="post" action="/admin/connections/${id}/${c}" class="inline">${csrfField(reply)}<button class="secondary">${c === 'renew' ? 'Renew' : 'Resync'}</button></form>`)}<a class="button secondary" href="/connect/${id}/disconnect">Disconnect…</a></div>`;
+
+  /** Connections an operator must look at: refused sign-ins, failures, expiring without renewal, open conflicts. */
+  const needsAttention = async (): Promise<Array<{ record: CoworkerMsOfficeCalendar; why: string }>> => {
+    const out = new Map<number, { record: CoworkerMsOfficeCalendar; why: string[] }>();
+    const add = (record: CoworkerMsOfficeCalendar, why: string) => (out.get(record.Id) ?? out.set(record.Id, { record, why: [] }).get(record.Id)!).why.push(why);
+    for (const state of ['reauth_required', 'failed'] as const) {
+      for (const r of (await s.calendarService.list(query([{ field: 'State', op: 'eq', value: state }], { size: 50 }))).records) add(r, state === 'failed' ? 'failed' : 'the member must sign in again');
+    }
+    const soon = new Date(Date.now() + 86_400_000).toISOString();
+    for (const r of (await s.calendarService.list(query([{ field: 'SubscriptionExpireDate', op: 'lt', value: soon }, { field: 'State', op: 'eq', value: 'active' }], { size: 50 }))).records) add(r, `subscription expires ${expiresIn(r.SubscriptionExpireDate)} without a renewal`);
+    const { records: conflicts } = await s.bookings.listConflicts(query([], { size: 200 }));
+    const byConnection = new Map<number, number>();
+    for (const c of conflicts) byConnection.set(c.CoworkerMsOfficeCalendarId, (byConnection.get(c.CoworkerMsOfficeCalendarId) ?? 0) + 1);
+    for (const r of await s.calendarService.getMany([...byConnection.keys()])) add(r, `${byConnection.get(r.Id)} open conflict(s)`);
+    return [...out.values()].map((a) => ({ record: a.record, why: a.why.join('; ') }));
+  };
+
+  app.post('/admin/connections/:id/:command', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const who = await operator(request, reply);
+    if (!who) return reply;
+    const { id, command } = request.params as { id: string; command: string };
+    const record = await ownRecord(who, id);
+    authorize(who, roleName(CAL, 'Edit'));
+    if (command === 'renew') await s.commandRunner.renewNow(record.Id);
+    else if (command === 'resync') await s.commandRunner.resync(record.Id);
+    else throw AppError.notFound('No such command.');
+    await s.calendarService.touch(record.Id, { userId: who.userId, email: who.email });
+    return reply.redirect(`/admin/connections/${record.Id}?done=${command}`, 303);
+  });
+
+  app.get('/admin/connections/:id', { schema: { hide: true } }, async (request, reply) => {
+    const who = await operator(request, reply);
+    if (!who) return reply;
+    const record = await ownRecord(who, (request.params as { id: string }).id);
+    const st = await s.commandRunner.status(record.Id);
+    const history = await s.connections.recentNotifications(record.Id, 20);
+    const { records: bookings } = await s.bookingService.list(query([{ field: 'CoworkerMsOfficeCalendarId', op: 'eq', value: record.Id }], { size: 50, orderBy: 'FromTime', descending: true }));
+    const conflicts = await s.bookings.conflictsOfConnection(record.Id);
+    const done = (request.query as { done?: string }).done;
+    return send(reply, record.Name, html`<h1>${record.CoworkerFullName ?? 'No member'} · ${record.Name}</h1>
+${done ? html`<p class="notice" role="status">${done === 'renew' ? 'Renewal queued.' : 'A full resync was queued.'}</p>` : ''}
+<section><dl>
+<dt>State</dt><dd><span class="state ${st?.State ?? ''}">${st?.State ?? 'no connection'}</span> ${st?.LastError ? html`<span class="muted">${st.LastError}</span>` : ''}</dd>
+<dt>Mailbox</dt><dd>${st?.Mailbox ?? '—'} (${st?.AuthMode ?? '—'})</dd><dt>Resource</dt><dd>${(await resourceNames()).get(record.ResourceId) ?? record.ResourceId}${st?.DedicatedBookingCalendar ? ' · dedicated booking calendar' : ''}</dd>
+<dt>Subscription</dt><dd>expires ${expiresIn(record.SubscriptionExpireDate)} · last renewal ${when(st?.LastRenewal)} · next ${when(st?.NextRenewal)}</dd>
+<dt>Sync</dt><dd>last ${when(st?.LastSync)} · last full ${when(st?.LastFullSync)} · last notification ${when(st?.LastNotification)}</dd></dl>
+${actions(reply, record.Id)}</section>
+<h2>Recent notifications</h2>${history.length ? html`<ul>${history.map((h) => html`<li>${when(h.received_at)}: ${h.kind} ${h.change_type ?? h.lifecycle_event ?? ''}</li>`)}</ul>` : html`<p class="muted">None yet.</p>`}
+<h2>Open conflicts</h2>${conflicts.length ? html`<ul>${conflicts.map((c) => html`<li>${c.subject ?? 'Event'} ${when(c.from_time)} – ${when(c.to_time)} (blocked by booking ${c.blocking_booking_id ?? '?'})</li>`)}</ul>` : html`<p class="muted">None.</p>`}
+<h2>Bookings (latest 50)</h2>${bookingTable(bookings)}`, who);
+  });
+
+  app.get('/admin/bookings', { schema: { hide: true } }, async (request, reply) => {
+    const who = await operator(request, reply);
+    if (!who) return reply;
+    authorize(who, roleName('Booking', 'List'));
+    const q = request.query as Record<string, string | undefined>;
+    const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
+    const resourceId = Number(q.resource) || resources[0]?.Id || 0;
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(q.date ?? '') && !Number.isNaN(Date.parse(q.date!)) ? q.date! : new Date().toISOString().slice(0, 10);
+    const week = q.view === 'week';
+    const from = `${day}T00:00:00.000Z`;
+    const to = new Date(Date.parse(from) + (week ? 7 : 1) * 86_400_000).toISOString();
+    const { records: bookings } = resourceId ? await s.bookingService.list(query([
+      { field: 'ResourceId', op: 'eq', value: resourceId }, { field: 'ToTime', op: 'gte', value: from }, { field: 'FromTime', op: 'lt', value: to },
+    ], { size: 1000, orderBy: 'FromTime' })) : { records: [] };
+    return send(reply, 'Bookings', html`<h1>Bookings by resource</h1>
+<form method="get" action="/admin/bookings" class="row" aria-label="Which bookings">
+<div><label for="b-resource">Resource</label><select id="b-resource" name="resource">${resources.map((r) => html`<option value="${r.Id}"${r.Id === resourceId ? new Html(' selected') : ''}>${r.Name}</option>`)}</select></div>
+<div><label for="b-date">${week ? 'Week from' : 'Day'}</label><input id="b-date" name="date" type="date" value="${day}"></div>
+<div><label for="b-view">View</label><select id="b-view" name="view"><option value="day">Day</option><option value="week"${week ? new Html(' selected') : ''}>Week</option></select></div>
+<div><button>Show</button></div></form>
+<p class="muted">${when(from)} – ${when(to)}: ${bookings.length} booking(s)</p>${bookingTable(bookings)}`, who);
+  });
+}
+
+function bookingTable(bookings: Array<{ Id: number; ResourceName: string; CoworkerFullName: string | null; FromTime: string; ToTime: string; Source: string; Notes: string | null }>): Html {
+  if (!bookings.length) return html`<p class="muted">No bookings.</p>`;
+  return html`<div class="scroll"><table><thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Resource</th><th scope="col">Member</th><th scope="col">From where</th><th scope="col" class="optional">Notes</th></tr></thead><tbody>
+${bookings.map((b) => html`<tr><td>${when(b.FromTime)}</td><td>${when(b.ToTime)}</td><td>${b.ResourceName}</td><td>${b.CoworkerFullName ?? '—'}</td><td>${b.Source === 'outlook' ? 'Outlook' : 'API'}</td><td class="optional">${b.Notes ?? ''}</td></tr>`)}</tbody></table></div>`;
+}
+
+function expiresIn(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const ms = Date.parse(iso) - Date.now();
+  if (!Number.isFinite(ms)) return '—';
+  if (ms < 0) return 'expired';
+  const h = Math.floor(ms / 3_600_000);
+  return h >= 48 ? `in ${Math.floor(h / 24)} days` : `in ${h} h`;
+}
+
+/** Only a path of this site (no scheme, no //host): an open redirect would send members anywhere. */
+function safeNext(next: string | undefined): string {
+  return next && /^\/(?!\/)[^\\]*$/.test(next) && !next.startsWith('/login') ? next : '/connect';
+}
+
+function statusOf(err: AppError): number {
+  return ({ validation: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, throttled: 429 } as Record<string, number>)[err.kind] ?? 400;
+}

@@ -1,0 +1,189 @@
+/**
+ * The pages as people use them, in headless Debian Chromium against the real app, queue, engine and Graph emulator:
+ * a member connects a calendar through the emulator's sign-in and sees an Outlook meeting become a booking; an
+ * operator finds a failed connection at the top of the dashboard and renews it; a member cannot see another member's
+ * connection; a cross-site form post is refused. Screenshots of the main screens go to docs/screenshots (README).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { graphEnv, type GraphEnv } from '../helpers/graph-env.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const skip = !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
+const SHOTS = path.resolve('docs/screenshots');
+const ADELE = 'adelev@contoso.onmicrosoft.com';
+const ALEX = 'alexw@contoso.onmicrosoft.com';
+const ROOM = 'rainier@contoso.onmicrosoft.com';
+const HOUR = 3600_000;
+
+async function launch(ctx: { after(fn: () => Promise<void>): void }): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  ctx.after(() => browser.close());
+  return browser;
+}
+
+/** A member login for a seeded mailbox: its coworker, and a user with that CoworkerId. */
+async function memberLogin(env: GraphEnv, upn: string, name: string): Promise<{ email: string; password: string; coworkerId: number }> {
+  const coworker = (await env.request('POST', '/api/spaces/coworkers', { FullName: name, Email: upn })).body.Value;
+  const email = `member.${upn}`;
+  const password = 'correct horse battery staple';
+  const made = await env.request('POST', '/api/sys/users', { Email: email, FullName: name, Password: password, CoworkerId: coworker.Id });
+  assert.equal(made.status, 200, made.text);
+  return { email, password, coworkerId: coworker.Id };
+}
+
+async function signIn(page: Page, env: GraphEnv, who: { email: string; password: string }, next = '/connect'): Promise<void> {
+  await page.goto(`${env.url}${next}`);
+  assert.match(page.url(), /\/login\?next=/, 'signed-out visitors are sent to the sign-in page');
+  await page.fill('#email', who.email);
+  await page.fill('#password', who.password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button:has-text("Sign in")')]);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (process.env.PAGES_SCREENSHOTS === '0') return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Reloads until `selector` has `text` (the page shows what the engine did meanwhile). */
+async function untilShown(env: GraphEnv, page: Page, selector: string, text: RegExp): Promise<void> {
+  await env.until(`"${text}" on ${page.url()}`, async () => {
+    await page.reload();
+    return text.test((await page.textContent(selector)) ?? '');
+  });
+}
+
+test('a member connects a calendar through the sign-in and sees an Outlook meeting booked', { skip }, async (ctx) => {
+  const env = await graphEnv(ctx, { captureLogs: true });
+  ctx.after(() => { if (process.env.PAGES_LOGS) console.log(env.logs.filter((l) => /"level":50/.test(l)).join('\n')); });
+  await env.request('POST', '/api/spaces/resources', { Name: 'Rainier', CalendarEmail: ROOM });
+  const adele = await memberLogin(env, ADELE, 'Adele Vance');
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1000, height: 700 } })).newPage();
+  await page.goto(`${env.url}/`);
+  assert.match(await page.textContent('main') ?? '', /Connect your Office 365 calendar/);
+  await shot(page, 'home');
+  await signIn(page, env, adele);
+  await shot(page, 'connect-empty');
+  await Promise.all([page.waitForURL(/oauth2\/v2\.0\/authorize/), page.click('button:has-text("Connect Office 365 calendar")')]);
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get('code_challenge_method'), 'S256', 'PKCE');
+  assert.match(url.searchParams.get('scope') ?? '', /Calendars\.ReadWrite/);
+  assert.match(url.searchParams.get('scope') ?? '', /offline_access/);
+  await shot(page, 'microsoft-sign-in');
+  await Promise.all([page.waitForURL(/\/connect\/callback/), page.click(`button[data-upn="${ADELE}"]`)]);
+  await shot(page, 'connect-choose');
+  await page.selectOption('#resource', { label: 'Rainier' });
+  await Promise.all([page.waitForLoadState(), page.click('button:has-text("Connect")')]);
+  assert.match(page.url(), /\/connect\?connected=/, (await page.textContent("main")) ?? "");
+  await untilShown(env, page, 'main', /Connected/);
+
+  // The member's calendar record exists, made by calbridge, on the member's own (delegated) sign-in.
+  const records = (await env.request('GET', '/api/spaces/coworkermsofficecalendars')).body.Records;
+  assert.equal(records.length, 1);
+  assert.equal(records[0].CoworkerId, adele.coworkerId);
+  const conn = await env.untilState(records[0].Id, 'active');
+  assert.equal(conn.auth_mode, 'delegated');
+
+  // The state cannot be replayed: the callback URL used once is refused.
+  const now = Date.parse(env.emu.control.now());
+  const from = Math.floor(now / 86_400_000) * 86_400_000 + 2 * 86_400_000 + 10 * HOUR;
+  env.emu.control.createEvent(ADELE, {
+    subject: 'Planning', start: { dateTime: new Date(from).toISOString().slice(0, 19), timeZone: 'UTC' }, end: { dateTime: new Date(from + HOUR).toISOString().slice(0, 19), timeZone: 'UTC' },
+    attendees: [{ type: 'resource', emailAddress: { address: ROOM } }],
+  } as never);
+  await untilShown(env, page, 'main', /Planning/);
+  assert.match(await page.textContent('main') ?? '', /Rainier/);
+  await shot(page, 'connect-booked');
+  await page.setViewportSize({ width: 390, height: 800 });
+  await shot(page, 'connect-phone');
+});
+
+test('a replayed or foreign sign-in callback is refused with a page that says what to do', { skip }, async (ctx) => {
+  const env = await graphEnv(ctx);
+  const adele = await memberLogin(env, ADELE, 'Adele Vance');
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await signIn(page, env, adele);
+  const res = await page.goto(`${env.url}/connect/callback?code=x&state=forged`);
+  assert.equal(res?.status(), 400);
+  assert.match(await page.textContent('main') ?? '', /no longer valid/);
+  // Microsoft's "declined" comes back as an error on the redirect.
+  await Promise.all([page.waitForURL(/oauth2\/v2\.0\/authorize/), page.goto(`${env.url}/connect`).then(() => page.click('button:has-text("Connect Office 365 calendar")'))]);
+  await Promise.all([page.waitForURL(/\/connect\/callback/), page.click('#cancel')]);
+  assert.match(await page.textContent('main') ?? '', /declined the permissions/);
+  await shot(page, 'connect-error');
+});
+
+test('an operator sees a failed connection at the top of the dashboard, renews it and sees it healthy', { skip }, async (ctx) => {
+  const env = await graphEnv(ctx);
+  const alex = await env.connectMailbox(ALEX);
+  await env.untilState(alex.recordId, 'active');
+  const c = env.emu.control;
+  // Graph removes the subscription and refuses to make another (a tenant policy): the connection fails.
+  const refuse = c.addFault({ method: 'POST', path: '/subscriptions', status: 403, times: 1000 });
+  c.removeSubscription(c.listSubscriptions().find((s) => s.userId === alex.userId)!.id, { notify: true });
+  await env.untilState(alex.recordId, 'failed');
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 800 } })).newPage();
+  const operator = { email: 'ops@space.test', password: 'operator password 1' };
+  await env.request('POST', '/api/sys/users', { Email: operator.email, FullName: 'Ops', Password: operator.password, Roles: ['CoworkerMsOfficeCalendar-List', 'CoworkerMsOfficeCalendar-Read', 'CoworkerMsOfficeCalendar-Edit', 'Booking-List'] });
+  await signIn(page, env, operator, '/admin');
+  const attention = await page.textContent('section.attention');
+  assert.match(attention ?? '', /failed/, 'the failed connection is listed under "Needs attention"');
+  await shot(page, 'admin-attention');
+  c.removeFault(refuse.id);
+  await page.click(`a[href="/admin/connections/${alex.recordId}"] >> nth=0`);
+  await shot(page, 'admin-detail');
+  await Promise.all([page.waitForURL(/done=renew/), page.click('button:has-text("Renew")')]);
+  await env.untilState(alex.recordId, 'active');
+  await page.goto(`${env.url}/admin`);
+  assert.match(await page.textContent('section') ?? '', /Every connection is healthy/);
+  await page.goto(`${env.url}/admin?state=active`);
+  assert.match(await page.textContent('tbody') ?? '', /active/);
+  await shot(page, 'admin-healthy');
+  await page.goto(`${env.url}/admin/bookings?view=week`);
+  await shot(page, 'admin-bookings');
+});
+
+test("a member cannot see another member's connection, in the pages or the API", { skip }, async (ctx) => {
+  const env = await graphEnv(ctx);
+  const alex = await env.connectMailbox(ALEX); // Alex's record (made by an operator)
+  const adele = await memberLogin(env, ADELE, 'Adele Vance');
+  const basic = `Basic ${Buffer.from(`${adele.email}:${adele.password}`).toString('base64')}`;
+  assert.equal((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${alex.recordId}`, undefined, basic)).status, 404);
+  assert.equal((await env.request('GET', '/api/spaces/coworkermsofficecalendars', undefined, basic)).body.Records.length, 0);
+  assert.equal((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${alex.recordId}/status`, undefined, basic)).status, 404);
+  assert.equal((await env.request('POST', '/api/spaces/coworkermsofficecalendars/runcommand', { Key: 'RESYNC', Ids: [alex.recordId] }, basic)).status, 404);
+  assert.equal((await env.request('DELETE', `/api/spaces/coworkermsofficecalendars/${alex.recordId}`, undefined, basic)).status, 404);
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await signIn(page, env, adele);
+  assert.equal((await page.goto(`${env.url}/connect/${alex.recordId}/disconnect`))?.status(), 404);
+  assert.equal((await page.goto(`${env.url}/admin`))?.status(), 403, 'the dashboard is for operators');
+  assert.equal((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${alex.recordId}`)).status, 200, "Alex's record is still there");
+});
+
+test('a form posted from another site is refused and changes nothing', { skip }, async (ctx) => {
+  const env = await graphEnv(ctx);
+  const alex = await env.connectMailbox(ALEX);
+  const operator = { email: 'ops@space.test', password: 'operator password 1' };
+  await env.request('POST', '/api/sys/users', { Email: operator.email, FullName: 'Ops', Password: operator.password, FullAdministrator: true });
+  // An attacker's page on another origin with a form that would disconnect Alex's calendar.
+  const evil = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(
+    `<form method="post" action="${env.url}/connect/${alex.recordId}/disconnect"><button id="go">Win a prize</button></form>`));
+  await new Promise<void>((r) => evil.listen(0, '127.0.0.2', r));
+  ctx.after(() => new Promise<void>((r) => evil.close(() => r())));
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await signIn(page, env, operator, '/admin');
+  await page.goto(`http://127.0.0.2:${(evil.address() as { port: number }).port}/`);
+  const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/disconnect')), page.click('#go')]);
+  assert.equal(response.status(), 403);
+  assert.equal((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${alex.recordId}`)).status, 200, 'nothing was disconnected');
+});
