@@ -11,12 +11,32 @@ import { authorize, type Principal } from '../../modules/users/authenticator.js'
 import { roleName } from '../../modules/users/roles.js';
 import type { CoworkerMsOfficeCalendar } from '../../modules/calendars/schema.js';
 import type { ConnectFlow, Member } from '../../modules/connect/connect-flow.js';
-import type { WebServices } from '../app.js';
+import type { Authenticator } from '../../modules/users/authenticator.js';
+import type { TokenService } from '../../modules/users/token-service.js';
+import type { CoworkerMsOfficeCalendarService } from '../../modules/calendars/service.js';
+import type { CalendarCommandRunner } from '../../modules/calendars/commands.js';
+import type { BookingService } from '../../modules/bookings/service.js';
+import type { BookingRepository } from '../../modules/bookings/repository.js';
+import type { ResourceService } from '../../modules/directory/resource-service.js';
+import type { ConnectionRepository } from '../../modules/graph/connection-repository.js';
 import { Html, STYLESHEET, html, layout, when } from './html.js';
 import { installSessions, type Sessions } from './session.js';
 
+/** What the pages use: the same services as the API (web/app.ts's WebServices has them all). */
+export interface PageServices {
+  authenticator: Authenticator;
+  tokenService: TokenService;
+  calendarService: CoworkerMsOfficeCalendarService;
+  bookingService: BookingService;
+  resourceService: ResourceService;
+  bookings: BookingRepository;
+  commandRunner: CalendarCommandRunner;
+  connections: Pick<ConnectionRepository, 'recentNotifications'>;
+  connect: { flow: ConnectFlow | undefined };
+}
+
 export interface PageDeps {
-  services: WebServices;
+  services: PageServices;
   publicUrl: string;
 }
 
