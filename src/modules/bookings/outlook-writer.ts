@@ -12,7 +12,7 @@ import type { Event } from '@microsoft/microsoft-graph-types';
 import type { Clock } from '../../core/clock.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { Job } from '../../jobs/job-store.js';
-import { graphDateTime } from '../../core/time-zones.js';
+import { graphDateTime, zonedToInstant } from '../../core/time-zones.js';
 import type { ConnectionRepository, GraphConnection } from '../graph/connection-repository.js';
 import type { GraphClient, GraphAuth } from '../graph/graph-client.js';
 import { GraphNotFoundError } from '../graph/graph-errors.js';
@@ -113,14 +113,19 @@ export class OutlookWriter {
     if ((await this.d.bookings.slot(b.id))?.cancelled_on && created.id) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, created.id)));
   }
 
-  /** Whether an API booking's event still exists (it left a round's window): gone, the booking is cancelled. */
+  /** Whether an API booking's event (outside a round's window) is still where calbridge wrote it; if not, the booking is cancelled. */
   private async verify(job: Job): Promise<void> {
     const { bookingId, eventId } = job.payload as { bookingId: number; eventId: string };
     const b = await this.d.bookings.slot(bookingId);
     if (!b || b.cancelled_on || b.office365_event_id !== eventId || b.event_connection_id === null) return;
     const conn = await this.d.connections.get(b.event_connection_id);
     if (!canWrite(conn)) return;
-    if (!(await this.getEvent(this.d.authFor(conn), conn, eventId))) await this.d.sync.eventGone(bookingId, eventId);
+    const event = await this.getEvent(this.d.authFor(conn), conn, eventId);
+    // Gone, or moved by the member (its push is not due, so calbridge did not move it): out of the horizon, as good as
+    // deleted, like an event a round reports @removed.
+    const at = (t: Event['start']) => (t?.dateTime ? zonedToInstant(t.dateTime, t.timeZone) : NaN);
+    const moved = event && (at(event.start) !== Date.parse(b.from_time) || at(event.end) !== Date.parse(b.to_time));
+    if (!event || moved) await this.d.sync.eventGone(bookingId, eventId);
   }
 
   private async mark(job: Job): Promise<void> {
