@@ -19,23 +19,14 @@ import type { AccessDeps } from './nexudus/access.js';
 import { operationsRoutes } from './operations/routes.js';
 import { registerCalendarCommandRoutes } from './nexudus/calendar-commands.js';
 import { webhookRoutes } from './graph-webhooks/routes.js';
-import type { Authenticator } from '../modules/users/authenticator.js';
 import type { WindowCounter } from '../modules/users/throttle.js';
-import type { TokenService } from '../modules/users/token-service.js';
 import type { UserService } from '../modules/users/service.js';
 import type { CoworkerService } from '../modules/directory/coworker-service.js';
-import type { ResourceService } from '../modules/directory/resource-service.js';
-import type { CoworkerMsOfficeCalendarService } from '../modules/calendars/service.js';
-import type { CalendarCommandRunner } from '../modules/calendars/commands.js';
 import type { NotificationIntake } from '../modules/graph/notification-intake.js';
 import type { OperationsService } from '../modules/operations/service.js';
-import type { BookingService } from '../modules/bookings/service.js';
-import type { BookingRepository } from '../modules/bookings/repository.js';
 import type { EntityReader } from '../modules/records/record-service.js';
 import { bookingEntity, cancelledBookingEntity } from '../modules/bookings/schema.js';
-import type { ConnectionRepository } from '../modules/graph/connection-repository.js';
-import type { ConnectFlow } from '../modules/connect/connect-flow.js';
-import { pageRoutes } from './pages/routes.js';
+import { pageRoutes, type PageServices } from './pages/routes.js';
 import { registerBookingConflictRoutes } from './nexudus/booking-conflicts.js';
 import { calendarEntity } from '../modules/calendars/schema.js';
 import { coworkerEntity } from '../modules/directory/coworker-schema.js';
@@ -54,25 +45,14 @@ export interface AppConfig {
 }
 
 /** What the web layer needs from the domain; the composition root's services satisfy it. */
-export interface WebServices {
-  authenticator: Authenticator;
+export interface WebServices extends PageServices {
   /** null when throttling is off. */
   apiThrottle: WindowCounter | null;
-  tokenService: TokenService;
   userService: UserService;
   coworkerService: CoworkerService;
-  resourceService: ResourceService;
-  calendarService: CoworkerMsOfficeCalendarService;
-  bookingService: BookingService;
   cancelledBookings: EntityReader;
-  bookings: BookingRepository;
-  commandRunner: CalendarCommandRunner;
   intake: NotificationIntake;
   operations: OperationsService;
-  /** The pages' connection history (recent notifications). */
-  connections: Pick<ConnectionRepository, 'recentNotifications'>;
-  /** The member's connect flow, once this process runs the sync engine. */
-  connect: { flow: ConnectFlow | undefined };
 }
 
 export interface AppOptions {

@@ -20,7 +20,7 @@ import type { BookingRepository } from '../../modules/bookings/repository.js';
 import type { ResourceService } from '../../modules/directory/resource-service.js';
 import type { ConnectionRepository } from '../../modules/graph/connection-repository.js';
 import { Html, STYLESHEET, html, layout, when } from './html.js';
-import { installSessions, type Sessions } from './session.js';
+import { installSessions } from './session.js';
 
 /** What the pages use: the same services as the API (web/app.ts's WebServices has them all). */
 export interface PageServices {
@@ -172,12 +172,20 @@ ${conflicts.length ? html`<h3>Not booked (the resource was taken)</h3><ul>${conf
 <p><a class="button secondary" href="/connect/${r.Id}/disconnect">Disconnect…</a></p></section>`;
   };
 
-  app.post('/connect/start', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+  /** A signed-in member on a process that can connect (else a redirect to sign in, or 403). */
+  const connecting = async (request: FastifyRequest, reply: FastifyReply) => {
     const who = await signedIn(request, reply);
-    if (!who) return reply;
+    if (!who) return undefined;
     const member = memberOf(who);
     const flow = connect();
     if (!member || !flow) throw new AppError('forbidden', 'Only a member login can connect a calendar, on a process that runs the sync engine.');
+    return { who, member, flow };
+  };
+
+  app.post('/connect/start', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    const signed = await connecting(request, reply);
+    if (!signed) return reply;
+    const { member, flow } = signed;
     const recordId = Number(form(request).record ?? 0);
     const record = recordId ? await s.calendarService.get(recordId) : undefined;
     if (recordId && (!record || record.CoworkerId !== member.coworkerId)) throw AppError.notFound('CoworkerMsOfficeCalendar not found.');
@@ -185,11 +193,9 @@ ${conflicts.length ? html`<h3>Not booked (the resource was taken)</h3><ul>${conf
   });
 
   app.get('/connect/callback', { schema: { hide: true } }, async (request, reply) => {
-    const who = await signedIn(request, reply);
-    if (!who) return reply;
-    const member = memberOf(who);
-    const flow = connect();
-    if (!member || !flow) throw new AppError('forbidden', 'Only a member login can connect a calendar.');
+    const signed = await connecting(request, reply);
+    if (!signed) return reply;
+    const { who, member, flow } = signed;
     const result = await flow.callback(member, request.query as Record<string, string | undefined>);
     if (result.kind === 'reconnected') return reply.redirect('/connect?reconnected=1', 303);
     if (result.kind === 'error') {
@@ -214,11 +220,9 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
   };
 
   app.post('/connect/finish', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
-    const who = await signedIn(request, reply);
-    if (!who) return reply;
-    const member = memberOf(who);
-    const flow = connect();
-    if (!member || !flow) throw new AppError('forbidden', 'Only a member login can connect a calendar.');
+    const signed = await connecting(request, reply);
+    if (!signed) return reply;
+    const { who, member, flow } = signed;
     const f = form(request);
     const attemptId = Number(f.attempt);
     try {
