@@ -12,13 +12,17 @@ import { fileURLToPath } from 'node:url';
 const TLS_DIR = fileURLToPath(new URL('../../emulator/tls/', import.meta.url));
 
 export interface HttpsFront {
-  /** https://127.0.0.1:{port} */
+  /** https://{host}:{port} */
   url: string;
   close(): Promise<void>;
 }
 
-/** Forwards https://127.0.0.1:{port ?? a free one} to `target` (http://host:port), with X-Forwarded-Proto/For. */
-export async function startHttpsFront(target: string, port = 0): Promise<HttpsFront> {
+/**
+ * Forwards https://{host}:{port} (127.0.0.1, a free port by default) to `target` (http://host:port), with
+ * X-Forwarded-Proto/For. On another loopback address (127.0.0.2) the certificate does not name the host: a client
+ * sees an untrusted certificate (ERR_TLS_CERT_ALTNAME_INVALID), as behind a misconfigured proxy.
+ */
+export async function startHttpsFront(target: string, port = 0, host = '127.0.0.1'): Promise<HttpsFront> {
   const to = new URL(target);
   const server = https.createServer({ key: fs.readFileSync(`${TLS_DIR}server-key.pem`), cert: fs.readFileSync(`${TLS_DIR}server.pem`) }, (req, res) => {
     const upstream = http.request({
@@ -37,10 +41,10 @@ export async function startHttpsFront(target: string, port = 0): Promise<HttpsFr
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `https://${host}:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -7,7 +7,7 @@
 import { ConfidentialClientApplication, type ICachePlugin, type TokenCacheContext } from '@azure/msal-node';
 import { AuthenticationHandler, Client, GraphError as SdkGraphError, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
 import { GraphAuthError, GraphError, GraphThrottledError, graphErrorFor, parseRetryAfter } from './graph-errors.js';
-import { certificateProblem, describeTokenFailure } from './token-failures.js';
+import { certificateProblem, describeTokenFailure, probeCertificate } from './token-failures.js';
 import { MailboxLimiter } from './mailbox-limiter.js';
 
 export interface GraphEndpoints {
@@ -97,7 +97,7 @@ export class GraphClient {
         try {
           return (await this.send(token, method, path, body, headers)) as T;
         } catch (raw) {
-          const err = this.toGraphError(raw);
+          const err = await this.toGraphError(raw);
           if (err instanceof GraphAuthError && err.status === 401 && !refreshed) {
             refreshed = true; // a cached token the server no longer takes (expired or revoked): one fresh try
             continue;
@@ -157,14 +157,16 @@ export class GraphClient {
     }
   }
 
-  private toGraphError(raw: unknown): GraphError {
+  private async toGraphError(raw: unknown): Promise<GraphError> {
     if (raw instanceof GraphError) return raw;
-    if (raw instanceof SdkGraphError) {
+    // The SDK reports a failed fetch as status -1 without its cause: one probe tells an untrusted certificate apart.
+    const unreachable = !(raw instanceof SdkGraphError) || raw.statusCode <= 0;
+    const cert = unreachable ? certificateProblem(raw) ?? (await probeCertificate(this.endpoints.graphBaseUrl)) : undefined;
+    if (raw instanceof SdkGraphError && !cert) {
       const headers = (raw as unknown as { headers?: Headers }).headers;
       const retryAfter = parseRetryAfter(headers?.get?.('retry-after'));
       return graphErrorFor(raw.statusCode, { error: { code: raw.code ?? undefined, message: raw.message } }, retryAfter);
     }
-    const cert = certificateProblem(raw);
     if (cert) {
       const err = new GraphError(`operator: the TLS certificate of ${new URL(this.endpoints.graphBaseUrl).host} is not trusted (${cert}): a TLS-inspecting proxy or a missing CA? Add its CA with NODE_EXTRA_CA_CERTS and restart`, 0, cert, 'operator');
       this.noteProblem(err, `the TLS certificate of Graph is not trusted (${cert})`);

@@ -109,8 +109,8 @@ function safeHost(url: string): string {
   }
 }
 
-/** One request to the authority: answers the certificate error code when TLS is what fails. */
-async function probeCertificate(authorityHost: string): Promise<string | undefined> {
+/** One request to a host that could not be reached: answers the certificate error code when TLS is what fails. */
+export async function probeCertificate(authorityHost: string): Promise<string | undefined> {
   try {
     await fetch(authorityHost, { method: 'HEAD', signal: AbortSignal.timeout(5_000) });
     return undefined;
