@@ -28,6 +28,7 @@ import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { EMULATOR_CA_PATH } from '../emulator/index.js';
 import { ArgError, intArg, parseArgs, usage, type OptionSpec } from './lib/args.js';
+import { startHttpsFront } from '../test/helpers/https-front.js';
 import { HOST, busyPercent, cpuSeconds, freePort, machineCpu, statusKb } from './lib/server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -150,9 +151,12 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'calbridge-bench-webhooks-'));
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
+  // With Microsoft credentials (here the emulator's) PUBLIC_URL must be https: a TLS front takes the emulator's
+  // webhooks (the validation handshakes), as the reverse proxy does in production; the load below goes to calbridge.
+  const front = await startHttpsFront(url);
   const env: Record<string, string | undefined> = {
     ...process.env,
-    PORT: String(port), HOST, PUBLIC_URL: url, DATA_DIR: dir, DATABASE_FILE: path.join(dir, 'calbridge.db'), DATABASE_URL: '',
+    PORT: String(port), HOST, PUBLIC_URL: front.url, DATA_DIR: dir, DATABASE_FILE: path.join(dir, 'calbridge.db'), DATABASE_URL: '',
     THROTTLE_LIMIT: '0', LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', SYNC_ENGINE: 'on', SCRYPT_COST: '1024',
     ADMIN_EMAIL, ADMIN_PASSWORD,
     GRAPH_TENANT_ID: seed.tenantId, GRAPH_CLIENT_ID: seed.clientId, GRAPH_CLIENT_SECRET: seed.clientSecret,
@@ -322,6 +326,7 @@ async function main(): Promise<void> {
   await pool.close();
   db.close();
   await stopAll();
+  await front.close();
   fs.rmSync(dir, { recursive: true, force: true });
   clearTimeout(watchdog);
   if (!ok) process.exitCode = 1;

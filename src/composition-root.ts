@@ -29,7 +29,7 @@ import { QueueCommandRunner } from './modules/graph/command-runner.js';
 import { NotificationIntake } from './modules/graph/notification-intake.js';
 import { startGraphEngine, type EngineOptions, type GraphEngine } from './modules/graph/engine.js';
 import type { GraphEndpoints } from './modules/graph/graph-client.js';
-import { OperationsService } from './modules/operations/service.js';
+import { OperationsService, type GraphHealth } from './modules/operations/service.js';
 import { BookingRepository, CancelledBookingRepository } from './modules/bookings/repository.js';
 import { BookingService } from './modules/bookings/service.js';
 import { BookingSync } from './modules/bookings/booking-sync.js';
@@ -46,6 +46,7 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
   const { db } = storage;
   const deps = { db, clock };
   let queue: JobQueue | null = null;
+  let graphHealth: GraphHealth | null = null;
   const poke = () => queue?.poke();
 
   const jobs = new JobStore(db, storage.dialect, clock);
@@ -87,12 +88,16 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
     tokenService: new TokenService(tokens, login, clock, { accessSeconds: config.accessTokenTtlSeconds ?? 3600, refreshSeconds: config.refreshTokenTtlSeconds ?? 15 * 86400 }),
     commandRunner: new QueueCommandRunner(jobs, connections, poke),
     intake: new NotificationIntake({ db, connections, jobs, clock, syncDelayMs: config.syncDelayMs ?? 1000, poke }),
-    operations: new OperationsService(storage, jobs, () => queue),
+    operations: new OperationsService(storage, jobs, () => queue, () => graphHealth),
     /** The member's /connect flow: there once this process runs the sync engine (it needs Graph and the key). */
     connect: { flow: undefined as ConnectFlow | undefined },
     /** The process's job queue: woken after commits that add jobs, shown in /readyz. */
     attachQueue(q: JobQueue) {
       queue = q;
+    },
+    /** The process's Graph client, once the engine runs: /readyz shows the app credentials it saw refused. */
+    attachGraph(g: GraphHealth) {
+      graphHealth = g;
     },
   };
 }
@@ -137,6 +142,7 @@ export async function startSyncEngine(o: SyncEngineOptions): Promise<SyncEngine>
       ...o, endpoints, tokenEncryptionKey: tokenEncryptionKey(o.config, o.log), publicUrl: o.config.publicUrl, sink: o.sink ?? services.bookingSync,
       calendars: services.calendars, connections: services.connections, connectionService: services.connectionService, clock: services.clock,
     });
+    services.attachGraph(engine.graph);
     new OutlookWriter({
       graph: engine.graph, authFor: (conn) => engine.manager.authFor(conn), connections: services.connections, bookings: services.bookings,
       resources: services.resources, sync: services.bookingSync, clock: services.clock,

@@ -147,6 +147,11 @@ export function loadConfig(env: Env = process.env): Config {
       graphBaseUrl: (env.GRAPH_BASE_URL?.trim() || 'https://graph.microsoft.com').replace(/\/+$/, ''),
     };
     if (!config.tokenEncryptionKey) problems.push('TOKEN_ENCRYPTION_KEY is required with Microsoft credentials (32 bytes: `openssl rand -base64 32`)');
+    // Microsoft delivers change notifications only to HTTPS URLs, and Entra accepts http redirect URIs only for
+    // localhost: with credentials, the service's public address must be https (a TLS proxy in front of it).
+    if (/^http:\/\//i.test(config.publicUrl)) {
+      problems.push(`PUBLIC_URL must be the service's public https:// address with Microsoft credentials (got "${env.PUBLIC_URL?.trim() ? config.publicUrl : `unset, so ${config.publicUrl}`}"): Microsoft Graph delivers webhooks only to HTTPS URLs, and Entra ID accepts a redirect URI ({PUBLIC_URL}/connect/callback) over http only for localhost; put a TLS proxy in front of calbridge (README: "Connecting a real Microsoft 365 tenant")`);
+    }
   } else if (given.length) {
     problems.push(`Microsoft credentials are incomplete: set all of ${graphVars.join(', ')} (missing ${graphVars.filter((v) => !given.includes(v)).join(', ')})`);
   }

@@ -78,6 +78,13 @@ export function registerControlRoutes(app: FastifyInstance, control: EmulatorCon
     throw new GraphError(400, 'BadRequest', 'Give accessToken, refreshToken, user (+clientId) or clientId.');
   });
 
+  r('POST', '/apps/:clientId/secret', (req) => {
+    const b = body(req) as { secret?: unknown; expired?: unknown };
+    if (b.secret !== undefined && typeof b.secret !== 'string') throw new GraphError(400, 'BadRequest', 'secret must be a string.');
+    if (b.expired !== undefined && typeof b.expired !== 'boolean') throw new GraphError(400, 'BadRequest', 'expired must be true or false.');
+    return control.setClientSecret((req.params as P).clientId!, { secret: b.secret as string | undefined, expired: b.expired as boolean | undefined });
+  });
+
   r('GET', '/clock', () => ({ now: control.now() }));
   r('POST', '/clock/advance', (req) => ({ now: control.advanceClock(body(req) as ClockAdvance) }));
   r('POST', '/clock/set', (req) => ({ now: control.setClock(String(body(req).now)) }));

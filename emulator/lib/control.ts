@@ -172,6 +172,20 @@ export class EmulatorControl {
     return this.ctx.tokens.revokeUser(this.user(user).id, clientId);
   }
 
+  /**
+   * The app registration's client secret as an operator changes it in Entra: a new value (the old one stops working:
+   * invalid_client 7000215) and/or expired (invalid_client 7000222). Tokens already issued stay valid, as at Microsoft.
+   */
+  setClientSecret(clientId: string, change: { secret?: string; expired?: boolean }): { clientId: string; expired: boolean } {
+    const app = this.app(clientId);
+    if (change.secret !== undefined) {
+      if (!change.secret) throw new GraphError(400, 'BadRequest', 'secret must not be empty.');
+      app.clientSecret = change.secret;
+    }
+    if (change.expired !== undefined) app.secretExpired = change.expired;
+    return { clientId: app.clientId, expired: Boolean(app.secretExpired) };
+  }
+
   revokeApp(clientId: string): number {
     return this.ctx.tokens.revokeApp(this.app(clientId).clientId);
   }

@@ -11,6 +11,8 @@ export interface TenantRecord {
 export interface AppRecord {
   clientId: string;
   clientSecret: string;
+  /** The secret's expiry passed (an operator forgot to renew it): the token endpoint answers invalid_client 7000222. */
+  secretExpired?: boolean;
   tenantId: string;
   displayName: string;
   /** Registered redirect URIs; empty = any redirect URI is accepted. */

@@ -163,6 +163,9 @@ export function registerIdentityRoutes(app: FastifyInstance, ctx: EmulatorContex
         if (body.client_assertion) throw new OAuthError(401, 'invalid_client', 700027, 'Client assertions are not supported by the Graph emulator; use a client secret.');
         throw new OAuthError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
       }
+      if (secret === appRec.clientSecret && appRec.secretExpired) {
+        throw new OAuthError(401, 'invalid_client', 7000222, `The provided client secret keys for app '${appRec.clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`);
+      }
       if (secret !== appRec.clientSecret) {
         throw new OAuthError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${appRec.clientId}'.`);
       }

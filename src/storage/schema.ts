@@ -80,6 +80,8 @@ export interface GraphConnectionTable {
   last_reauthorized_at: string | null;
   last_synced_at: string | null;
   last_error: string | null;
+  /** Who must act on the state: 'operator', 'member' or null (connection-states.ts's table decides). */
+  action_by: 'operator' | 'member' | null;
   updated_at: string;
   /** 1: a dedicated booking calendar (every busy event books the record's resource). */
   dedicated: number;

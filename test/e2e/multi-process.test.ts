@@ -32,7 +32,8 @@ test('two processes on one PostgreSQL database act as one service', {
   ctx.after(() => emu.close());
   const seed = emu.control.seed();
   const shared = {
-    DATABASE_URL: url, ...ADMIN, THROTTLE_LIMIT: '0',
+    // No record here gets a subscription (none has a coworker), so no webhook needs to reach this address.
+    DATABASE_URL: url, ...ADMIN, THROTTLE_LIMIT: '0', PUBLIC_URL: 'https://calbridge.example.test',
     GRAPH_TENANT_ID: seed.tenant.id, GRAPH_CLIENT_ID: seed.app.clientId, GRAPH_CLIENT_SECRET: seed.app.clientSecret,
     GRAPH_AUTHORITY_HOST: emu.url, GRAPH_BASE_URL: emu.url, TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'), NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH,
   };

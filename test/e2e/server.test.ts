@@ -83,3 +83,26 @@ test('a token-encryption key that cannot open what the database sealed stops the
   assert.equal(incomplete.code, 2);
   assert.match(incomplete.output, /Microsoft credentials are incomplete/);
 });
+
+test('with Microsoft credentials PUBLIC_URL must be https (webhooks, redirect URIs); without them http stays allowed', async (ctx) => {
+  const credentials = { GRAPH_TENANT_ID: 't', GRAPH_CLIENT_ID: 'c', GRAPH_CLIENT_SECRET: 's', TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64') };
+  for (const PUBLIC_URL of ['http://calbridge.example.com', '']) {
+    const { code, output } = await runToExit({ DATA_DIR: tmp(ctx), PORT: '0', PUBLIC_URL, ...credentials });
+    assert.equal(code, 2, output);
+    const lines = output.trim().split('\n').filter((l) => /PUBLIC_URL/.test(l));
+    assert.equal(lines.length, 1, output);
+    assert.match(lines[0]!, /PUBLIC_URL must be the service's public https:\/\/ address with Microsoft credentials/);
+    assert.match(lines[0]!, PUBLIC_URL ? /got "http:\/\/calbridge\.example\.com"/ : /got "unset, so http:\/\/127\.0\.0\.1:0"/);
+    assert.match(lines[0]!, /delivers webhooks only to HTTPS URLs/);
+    assert.doesNotMatch(output, /\bs\b.*GRAPH_CLIENT_SECRET|"s"/, 'the secret is not echoed');
+  }
+  // https passes the check (and the start goes on: here it stops later, at the database check of PostgreSQL's URL).
+  const https = await runToExit({ DATA_DIR: tmp(ctx), PORT: '0', PUBLIC_URL: 'https://calbridge.example.com', DATABASE_URL: 'mysql://x', ...credentials });
+  assert.equal(https.code, 2);
+  assert.doesNotMatch(https.output, /PUBLIC_URL/);
+  assert.match(https.output, /DATABASE_URL must be a postgres/);
+  // The embedded emulator (no credentials): plain http is fine.
+  const server = await startServer({ DATA_DIR: tmp(ctx), PUBLIC_URL: 'http://127.0.0.1:9', GRAPH_EMULATOR_PORT: '0' });
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  assert.equal(await server.stop(), 0);
+});

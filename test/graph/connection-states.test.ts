@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { CONNECTION_STATES, IllegalTransitionError, TRANSITIONS, nextState, type ConnectionEvent } from '../../src/modules/graph/connection-states.js';
+import { CONNECTION_STATES, IllegalTransitionError, TRANSITIONS, actionByAfter, nextState, type ConnectionEvent } from '../../src/modules/graph/connection-states.js';
 import { createTestApp } from '../helpers/app.js';
 import { createResource } from '../helpers/factories.js';
 
@@ -28,6 +28,22 @@ test('nextState follows the table for every state and event, and refuses the res
   assert.throws(() => nextState(null, 'subscribed'), IllegalTransitionError);
 });
 
+test('who must act: only a refused member token asks the member; what only the operator can fix fails the connection', () => {
+  const by = Object.fromEntries(EVENTS.map((e) => [e, TRANSITIONS[e].actionBy]));
+  assert.deepEqual(EVENTS.filter((e) => by[e] === 'member').sort(), ['authRefused', 'signInStarted']);
+  assert.deepEqual(EVENTS.filter((e) => by[e] === 'operator'), ['operatorRequired']);
+  assert.equal(TRANSITIONS.authRefused.to, 'reauth_required');
+  assert.equal(TRANSITIONS.operatorRequired.to, 'failed');
+  // Every event that ends in a working or retrying state clears it; reauth_required is only ever the member's.
+  for (const e of EVENTS) {
+    if (['active', 'renewing'].includes(TRANSITIONS[e].to)) assert.equal(actionByAfter(e), null, e);
+    if (TRANSITIONS[e].to === 'reauth_required') assert.equal(actionByAfter(e), 'member', e);
+  }
+  assert.equal(nextState('active', 'operatorRequired'), 'failed');
+  assert.throws(() => nextState('reauth_required', 'operatorRequired'), IllegalTransitionError);
+  assert.throws(() => nextState('credentials_missing', 'operatorRequired'), IllegalTransitionError);
+});
+
 test('the repository writes every allowed transition and refuses a forbidden one without writing', async (ctx) => {
   const t = await createTestApp();
   ctx.after(() => t.close());
@@ -40,18 +56,20 @@ test('the repository writes every allowed transition and refuses a forbidden one
   assert.equal((await repo.get(created.Id))?.state, 'credentials_missing', 'a record without a coworker has nothing to subscribe with');
   for (const from of CONNECTION_STATES) {
     for (const event of EVENTS) {
-      await sql`UPDATE graph_connections SET state = ${from}, last_error = NULL WHERE calendar_record_id = ${created.Id}`.execute(t.storage.db);
+      await sql`UPDATE graph_connections SET state = ${from}, last_error = NULL, action_by = 'member' WHERE calendar_record_id = ${created.Id}`.execute(t.storage.db);
       const t2 = TRANSITIONS[event];
       if ((t2.from as readonly string[]).includes(from)) {
         assert.equal(await repo.transition(created.Id, event, { last_error: event }), t2.to);
         const row = await repo.get(created.Id);
         assert.equal(row?.state, t2.to);
         assert.equal(row?.last_error, event, 'the fields move with the state');
+        assert.equal(row?.action_by, t2.actionBy, 'who must act moves with the state, as the table says');
       } else {
         await assert.rejects(repo.transition(created.Id, event, { last_error: event }), IllegalTransitionError);
         const row = await repo.get(created.Id);
         assert.equal(row?.state, from, `${from} --${event}--> changed nothing`);
         assert.equal(row?.last_error, null);
+        assert.equal(row?.action_by, 'member', 'a refused transition leaves who must act as it was');
         assert.equal(await repo.transitionIfAllowed(created.Id, event), false);
       }
     }

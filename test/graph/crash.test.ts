@@ -15,6 +15,7 @@ import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
 import { basic } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 import { tempDir } from '../helpers/cleanup.js';
+import { startHttpsFront } from '../helpers/https-front.js';
 
 trustEmulatorCertificate();
 
@@ -43,8 +44,11 @@ test('SIGKILL right after the 202: after a restart the notification is still pro
   const dir = tempDir(ctx, 'calbridge-crash-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // With Microsoft credentials PUBLIC_URL is https: a TLS front (the production reverse proxy) takes Graph's webhooks.
+  const front = await startHttpsFront(url);
+  ctx.after(() => front.close());
   const serverEnv = {
-    DATA_DIR: dir, PORT: String(port), PUBLIC_URL: url, ADMIN_EMAIL, ADMIN_PASSWORD, THROTTLE_LIMIT: '0', LOG_LEVEL: 'warn',
+    DATA_DIR: dir, PORT: String(port), PUBLIC_URL: front.url, ADMIN_EMAIL, ADMIN_PASSWORD, THROTTLE_LIMIT: '0', LOG_LEVEL: 'warn',
     GRAPH_TENANT_ID: seed.tenant.id, GRAPH_CLIENT_ID: seed.app.clientId, GRAPH_CLIENT_SECRET: seed.app.clientSecret,
     GRAPH_AUTHORITY_HOST: emu.url, GRAPH_BASE_URL: emu.url,
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'), NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH,
@@ -74,7 +78,7 @@ test('SIGKILL right after the 202: after a restart the notification is still pro
       return s.State === 'active' && s.LastSync ? s : undefined;
     });
     const subscriptionId: string = status.SubscriptionId;
-    assert.equal(emu.control.getSubscription(subscriptionId).notificationUrl, `${url}/graph/notifications`);
+    assert.equal(emu.control.getSubscription(subscriptionId).notificationUrl, `${front.url}/graph/notifications`);
 
     reader = await openReader(dir);
     await until('no sync job pending', async () => (await reader!.all("SELECT id FROM jobs WHERE type = 'graph.sync' AND state IN ('pending', 'running')")).length === 0);

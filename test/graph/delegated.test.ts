@@ -88,6 +88,8 @@ test('delegated connection: sign-in, me/calendars subscription, sync with the me
     });
     assert.ok(s.LastError, 'LastError says why');
     assert.match(s.LastError, /token|grant|revoked|401/i);
+    assert.equal(s.ActionBy, 'member', 'the member must sign in again, not the operator');
+    assert.match(s.LastError, /^member: /);
     // What was tried: the PATCH (401 with the revoked access token), one refresh (refused), no second PATCH.
     const tried = env.emu.control.requests({ sinceId: since });
     assert.deepEqual(tried.filter((r) => r.method === 'PATCH').map((r) => r.status), [401]);
@@ -119,6 +121,7 @@ test('delegated connection: sign-in, me/calendars subscription, sync with the me
   await t.test('signing in again brings it back', async () => {
     await signIn(env, recordId, ADELE);
     await env.untilState(recordId, 'active');
+    assert.equal((await status(env, recordId)).ActionBy, null);
     const rec = await record(env, recordId);
     assert.equal(env.emu.control.getSubscription(rec.SubscriptionId).status, 'active');
     assert.equal(env.emu.control.listSubscriptions().filter((s) => s.calendarId === calendar.id).length, 1, 'one live subscription for the calendar');

@@ -26,6 +26,10 @@ test('access denied by a tenant policy is the operator\'s to fix (failed, with a
   assert.match(conn.last_error ?? '', /an operator must fix it/);
   const status = (await env.request('GET', `/api/spaces/coworkermsofficecalendars/${recordId}/status`)).body;
   assert.equal(status.State, 'failed');
+  assert.equal(status.ActionBy, 'operator');
+  assert.match(status.LastError, /^operator: /);
+  // Access denied to a mailbox is not the app's credentials being refused: /readyz stays ready.
+  assert.equal((await env.request('GET', '/readyz', undefined, null)).body.status, 'ready');
   // Fixed by the operator: RENEW_SUBSCRIPTION brings it back.
   env.emu.control.clearFaults();
   assert.equal((await env.request('POST', '/api/spaces/coworkermsofficecalendars/runcommand', { Key: 'RENEW_SUBSCRIPTION', Ids: [recordId] })).status, 200);

@@ -14,6 +14,11 @@ export interface ConnectionStatus {
   NextRenewal: string | null;
   LastSync: string | null;
   LastError: string | null;
+  /**
+   * Who must act on the state: "operator" (calbridge's app registration, its secret, the tenant's consent or policy,
+   * the record), "member" (sign in again), or null (nothing to do, or calbridge retries by itself).
+   */
+  ActionBy: 'operator' | 'member' | null;
   /** Every busy event of the calendar books the record's resource. */
   DedicatedBookingCalendar: boolean;
   LastFullSync: string | null;

@@ -11,9 +11,9 @@ import type { Job } from '../../jobs/job-store.js';
 import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
 import type { ConnectionRepository, GraphConnection } from './connection-repository.js';
 import type { GraphClient } from './graph-client.js';
-import { GraphAuthError, GraphGoneError } from './graph-errors.js';
+import { GraphError, GraphGoneError } from './graph-errors.js';
 import { GraphJobs } from './job-names.js';
-import type { SubscriptionManager } from './subscription-manager.js';
+import { operatorMessage, prefixed, type SubscriptionManager } from './subscription-manager.js';
 
 export type DeltaItem = Event & { '@removed'?: { reason: string } };
 
@@ -69,8 +69,18 @@ export class CalendarSync {
         await this.round(conn, record.CalendarId, true);
         return;
       }
-      if (err instanceof GraphAuthError && conn.auth_mode === 'delegated') await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: err.message });
-      else await this.d.connections.update(recordId, { last_error: err instanceof Error ? err.message : String(err) });
+      // Whose it is: a refused member token asks the member to sign in again; what only the operator can fix fails the
+      // connection (ActionBy "operator") and is not retried; anything else is noted and retried.
+      const by = err instanceof GraphError ? err.actionBy : null;
+      const message = err instanceof Error ? err.message : String(err);
+      if (by === 'member' && conn.auth_mode === 'delegated') {
+        await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: prefixed('member', message) });
+      } else if (by !== null) {
+        await this.d.connections.transitionIfAllowed(recordId, 'operatorRequired', { last_error: operatorMessage(err, message) });
+        throw Object.assign(err as Error, { permanent: true });
+      } else {
+        await this.d.connections.update(recordId, { last_error: message });
+      }
       throw err;
     }
   }

@@ -49,6 +49,7 @@ export class QueueCommandRunner implements CalendarCommandRunner {
       NextRenewal: c.next_renewal_at,
       LastSync: c.last_synced_at,
       LastError: c.last_error,
+      ActionBy: c.action_by ?? null,
       DedicatedBookingCalendar: c.dedicated === 1,
       LastFullSync: c.last_full_sync_at,
     };

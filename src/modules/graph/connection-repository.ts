@@ -4,10 +4,11 @@ import type { Clock } from '../../core/clock.js';
 import type { Database, GraphConnectionTable } from '../../storage/schema.js';
 import { preparedQuery, type PreparedQuery } from '../../storage/prepared.js';
 import type { Executor } from '../../storage/unit-of-work.js';
-import { nextState, IllegalTransitionError, type ConnectionEvent, type ConnectionState } from './connection-states.js';
+import { actionByAfter, nextState, IllegalTransitionError, type ConnectionEvent, type ConnectionState } from './connection-states.js';
 
 export type GraphConnection = Omit<GraphConnectionTable, 'state'> & { state: ConnectionState };
-type ConnectionFields = Partial<Omit<GraphConnection, 'calendar_record_id' | 'state' | 'updated_at'>>;
+/** What callers write; the state and who must act on it (action_by) move only by the transition table. */
+type ConnectionFields = Partial<Omit<GraphConnection, 'calendar_record_id' | 'state' | 'action_by' | 'updated_at'>>;
 
 export interface NotificationItem {
   calendarRecordId: number;
@@ -79,7 +80,7 @@ export class ConnectionRepository {
       calendar_record_id: recordId, auth_mode: 'app', mailbox: '', refresh_token_sealed: null, subscription_id: null,
       subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null,
       next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null, dedicated: 0, last_full_sync_at: null,
-      ...fields, state, updated_at: this.nowIso(),
+      ...fields, state, action_by: actionByAfter(event), updated_at: this.nowIso(),
     }).execute();
     return state;
   }
@@ -94,7 +95,7 @@ export class ConnectionRepository {
       const current = await db.selectFrom('graph_connections').select('state').where('calendar_record_id', '=', recordId).executeTakeFirst();
       if (!current) throw new IllegalTransitionError(null, event);
       const to = nextState(current.state as ConnectionState, event);
-      const r = await db.updateTable('graph_connections').set({ ...fields, state: to, updated_at: this.nowIso() })
+      const r = await db.updateTable('graph_connections').set({ ...fields, state: to, action_by: actionByAfter(event), updated_at: this.nowIso() })
         .where('calendar_record_id', '=', recordId).where('state', '=', current.state).executeTakeFirst();
       if (Number(r.numUpdatedRows) === 1) return to;
     }

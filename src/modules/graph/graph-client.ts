@@ -7,6 +7,7 @@
 import { ConfidentialClientApplication, type ICachePlugin, type TokenCacheContext } from '@azure/msal-node';
 import { AuthenticationHandler, Client, GraphError as SdkGraphError, HTTPMessageHandler } from '@microsoft/microsoft-graph-client';
 import { GraphAuthError, GraphError, GraphThrottledError, graphErrorFor, parseRetryAfter } from './graph-errors.js';
+import { certificateProblem, describeTokenFailure, probeCertificate } from './token-failures.js';
 import { MailboxLimiter } from './mailbox-limiter.js';
 
 export interface GraphEndpoints {
@@ -46,12 +47,21 @@ interface Logger {
 
 const MICROSOFT_HOSTS = new Set(['login.microsoftonline.com', 'graph.microsoft.com']);
 
+/** The last refusal of calbridge's own app credentials (or TLS trust) this client saw; null once a token came again. */
+export interface CredentialsProblem {
+  /** Short and free of tenant details: what /readyz shows. */
+  summary: string;
+  /** The whole explanation (the connections' LastError carries it too). */
+  message: string;
+}
+
 export class GraphClient {
   readonly limiter: MailboxLimiter;
   private readonly app: ConfidentialClientApplication;
   private readonly delegatedApps = new Map<string, ConfidentialClientApplication>();
   private readonly customHosts: Set<string>;
   private readonly retry: RetryPolicy;
+  private problem: CredentialsProblem | null = null;
 
   constructor(
     private readonly endpoints: GraphEndpoints,
@@ -68,6 +78,16 @@ export class GraphClient {
 
   private readonly sleep: (ms: number) => Promise<void>;
 
+  /** What /readyz reports: Microsoft refused the app's own credentials, or its certificate is not trusted. */
+  get credentialsProblem(): CredentialsProblem | null {
+    return this.problem;
+  }
+
+  private noteProblem(err: GraphError, summary: string): void {
+    if (this.problem?.message !== err.message) this.log.warn({ problem: summary }, err.message);
+    this.problem = { summary, message: err.message };
+  }
+
   /** A Graph call for a mailbox. `path` is relative to /v1.0 (e.g. "/subscriptions") or a full nextLink/deltaLink URL. */
   async call<T = unknown>(auth: GraphAuth, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     return this.limiter.run(auth.mailbox.toLowerCase(), async () => {
@@ -77,10 +97,16 @@ export class GraphClient {
         try {
           return (await this.send(token, method, path, body, headers)) as T;
         } catch (raw) {
-          const err = this.toGraphError(raw);
+          const err = await this.toGraphError(raw);
           if (err instanceof GraphAuthError && err.status === 401 && !refreshed) {
             refreshed = true; // a cached token the server no longer takes (expired or revoked): one fresh try
             continue;
+          }
+          if (err instanceof GraphAuthError && err.status === 401 && auth.kind === 'app') {
+            // A fresh app-only token refused by Graph: the app's credentials, not a member's sign-in.
+            const refused = new GraphAuthError(`operator: Microsoft Graph refused a fresh app-only token of calbridge (${err.message}); check the app registration's application permissions and admin consent`, 401, err.code, 'operator');
+            this.noteProblem(refused, `Graph refuses the app's token (${err.code ?? '401'})`);
+            throw refused;
           }
           if (err instanceof GraphThrottledError && attempt < this.retry.maxAttempts) {
             const wait = err.retryAfterMs ?? this.retry.baseDelayMs * 2 ** (attempt - 1);
@@ -103,7 +129,9 @@ export class GraphClient {
       const result = await cca.acquireTokenByCode({ code, redirectUri, scopes: DELEGATED_SCOPES, codeVerifier });
       return result.account?.username ?? '';
     } catch (err) {
-      throw new GraphAuthError(`sign-in code refused: ${(err as Error).message}`, 400, (err as { errorCode?: string }).errorCode);
+      const failure = await describeTokenFailure(err, { kind: 'delegated', mailbox: '', authorityHost: this.endpoints.authorityHost });
+      if (failure.actionBy === 'operator') this.noteProblem(failure, failure.summary);
+      throw new GraphAuthError(`sign-in code refused: ${failure.message}`, 400, failure.code, failure.actionBy ?? 'member');
     }
   }
 
@@ -129,12 +157,20 @@ export class GraphClient {
     }
   }
 
-  private toGraphError(raw: unknown): GraphError {
+  private async toGraphError(raw: unknown): Promise<GraphError> {
     if (raw instanceof GraphError) return raw;
-    if (raw instanceof SdkGraphError) {
+    // The SDK reports a failed fetch as status -1 without its cause: one probe tells an untrusted certificate apart.
+    const unreachable = !(raw instanceof SdkGraphError) || raw.statusCode <= 0;
+    const cert = unreachable ? certificateProblem(raw) ?? (await probeCertificate(this.endpoints.graphBaseUrl)) : undefined;
+    if (raw instanceof SdkGraphError && !cert) {
       const headers = (raw as unknown as { headers?: Headers }).headers;
       const retryAfter = parseRetryAfter(headers?.get?.('retry-after'));
       return graphErrorFor(raw.statusCode, { error: { code: raw.code ?? undefined, message: raw.message } }, retryAfter);
+    }
+    if (cert) {
+      const err = new GraphError(`operator: the TLS certificate of ${new URL(this.endpoints.graphBaseUrl).host} is not trusted (${cert}): a TLS-inspecting proxy or a missing CA? Add its CA with NODE_EXTRA_CA_CERTS and restart`, 0, cert, 'operator');
+      this.noteProblem(err, `the TLS certificate of Graph is not trusted (${cert})`);
+      return err;
     }
     return new GraphError(`Graph request failed: ${(raw as Error)?.message ?? String(raw)}`, 0, undefined);
   }
@@ -144,17 +180,20 @@ export class GraphClient {
       if (auth.kind === 'app') {
         const r = await this.app.acquireTokenByClientCredential({ scopes: APP_SCOPES, skipCache: forceRefresh });
         if (!r?.accessToken) throw new Error('no access token');
+        if (!r.fromCache) this.problem = null; // Microsoft took the app's credentials just now
         return r.accessToken;
       }
       const cca = this.delegatedApp(auth.connectionKey, auth.cache);
       const [account] = await cca.getTokenCache().getAllAccounts();
-      if (!account) throw new Error('no member account: the member must sign in again');
+      if (!account) throw new GraphAuthError(`member: no sign-in is stored for ${auth.mailbox}: the member must sign in again`, 401, 'no_account', 'member');
       const r = await cca.acquireTokenSilent({ account, scopes: DELEGATED_SCOPES, forceRefresh });
+      if (!r.fromCache) this.problem = null; // a refresh also presents the app's credentials
       return r.accessToken;
     } catch (err) {
       if (err instanceof GraphError) throw err;
-      const e = err as { errorCode?: string; message?: string };
-      throw new GraphAuthError(`no Microsoft token for ${auth.mailbox}: ${e.errorCode ?? ''} ${e.message ?? ''}`.trim(), 401, e.errorCode);
+      const failure = await describeTokenFailure(err, { kind: auth.kind, mailbox: auth.mailbox, authorityHost: this.endpoints.authorityHost });
+      if (failure.actionBy === 'operator') this.noteProblem(failure, failure.summary);
+      throw failure;
     }
   }
 

@@ -1,17 +1,33 @@
+/**
+ * Who must act on a failure that retrying will not fix: the operator (calbridge's app registration, its secret, the
+ * tenant's policies and consent, the network's TLS trust) or the member (their sign-in was refused: sign in again).
+ */
+export type ActionBy = 'operator' | 'member';
+
 /** Graph failures as types the sync engine can act on, instead of raw HTTP. */
 export class GraphError extends Error {
   constructor(
     message: string,
     readonly status: number,
     readonly code: string | undefined,
+    /** null: passing (throttled, 5xx, network), or nobody in particular; the queue retries. */
+    readonly actionBy: ActionBy | null = null,
   ) {
     super(message);
     this.name = new.target.name;
   }
 }
 
-/** 401/403, or no token could be had (revoked or expired refresh token, bad client secret). */
-export class GraphAuthError extends GraphError {}
+/**
+ * 401/403, or no token could be had. `actionBy` says whose it is: a refused member token (invalid_grant,
+ * interaction_required, 401 on the member's token) is the member's; the app's own credentials refused (wrong or
+ * expired client secret, unknown app or tenant, an untrusted certificate) or access denied (403) is the operator's.
+ */
+export class GraphAuthError extends GraphError {
+  constructor(message: string, status: number, code: string | undefined, actionBy: ActionBy) {
+    super(message, status, code, actionBy);
+  }
+}
 /** 404: the subscription, event or calendar is gone. */
 export class GraphNotFoundError extends GraphError {}
 /** 429/503/504 still failing after the retries. */
@@ -30,7 +46,10 @@ export function graphErrorFor(status: number, body: unknown, retryAfterMs?: numb
   const code = err?.code;
   const message = `Graph answered ${status}${code ? ` ${code}` : ''}${err?.message ? `: ${err.message}` : ''}`;
   if (status === 410 || (code && GONE_CODES.has(code))) return new GraphGoneError(message, status, code);
-  if (status === 401 || status === 403) return new GraphAuthError(message, status, code);
+  // A 401 is the token's (whose token, the caller knows: see GraphClient.call); a 403 is access denied to the app or
+  // by a tenant policy, which no member sign-in fixes.
+  if (status === 401) return new GraphAuthError(message, status, code, 'member');
+  if (status === 403) return new GraphAuthError(message, status, code, 'operator');
   if (status === 404) return new GraphNotFoundError(message, status, code);
   if (status === 429 || status === 503 || status === 504) return new GraphThrottledError(message, status, code, retryAfterMs);
   return new GraphError(message, status, code);

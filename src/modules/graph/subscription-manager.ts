@@ -289,25 +289,24 @@ export class SubscriptionManager {
   }
 
   /**
-   * Records a failed subscribe or renew on the connection and answers the error for the queue. What a retry cannot fix
-   * (an unknown mailbox or calendar, access denied, a tenant policy) fails the connection at once, with Graph's words,
-   * and the job does not retry: an operator must act. A refused member token asks the member to sign in again.
+   * Records a failed subscribe or renew on the connection and answers the error for the queue. Whose it is decides:
+   * a refused member token (invalid_grant, interaction_required, 401 on the member's token) asks the member to sign in
+   * again (reauth_required). What only the operator can fix (the app's own credentials refused, an untrusted
+   * certificate, access denied by permission or tenant policy, an unknown mailbox or calendar) fails the connection at
+   * once with ActionBy "operator" and a LastError that says so, and the job does not retry. Anything else is passing:
+   * retried, and failed (ActionBy null) when the retries are used up.
    */
   private async recordFailure(recordId: number, err: unknown, job: Job): Promise<unknown> {
     const message = err instanceof Error ? err.message : String(err);
-    const forbidden = err instanceof GraphAuthError && err.status === 403;
-    // A refused token is the member's to fix only when it is the member's (delegated); the app's own token being
-    // refused is passing (or an operator's matter) and is retried like any other failure.
+    const by = err instanceof GraphError ? err.actionBy : null;
     const delegated = (await this.d.connections.get(recordId))?.auth_mode === 'delegated';
-    if (err instanceof GraphAuthError && !forbidden && delegated) {
-      await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: message });
+    if (by === 'member' && delegated) {
+      await this.d.connections.transitionIfAllowed(recordId, 'authRefused', { last_error: prefixed('member', message) });
       return err;
     }
     const permanent = err instanceof GraphError && err.status >= 400 && err.status < 500 && err.status !== 429 && err.status !== 409 && err.status !== 408;
-    if (permanent) {
-      await this.d.connections.transitionIfAllowed(recordId, 'failed', {
-        last_error: forbidden ? `${message} (access denied: the app needs permission for this mailbox, or a tenant policy blocks it; an operator must fix it, then run RENEW_SUBSCRIPTION)` : message,
-      });
+    if (by !== null || permanent) {
+      await this.d.connections.transitionIfAllowed(recordId, 'operatorRequired', { last_error: operatorMessage(err, message) });
       return Object.assign(err as Error, { permanent: true });
     }
     const last = job.attempts >= job.maxAttempts;
@@ -315,4 +314,18 @@ export class SubscriptionManager {
     await this.d.connections.transitionIfAllowed(recordId, last || wasFailed ? 'failed' : 'retrying', { last_error: message });
     return err;
   }
+}
+
+/** A LastError that begins with whose it is to fix ("operator: ..." / "member: ..."). */
+export function prefixed(by: 'operator' | 'member', message: string): string {
+  return message.startsWith(`${by}:`) ? message : `${by}: ${message}`;
+}
+
+/** The operator's LastError for a failure that no retry and no member sign-in fixes. */
+export function operatorMessage(err: unknown, message: string): string {
+  if (message.startsWith('operator:')) return message;
+  if (err instanceof GraphAuthError && err.status === 403) {
+    return prefixed('operator', `${message} (access denied: the app needs permission for this mailbox, admin consent, or a tenant policy blocks it; an operator must fix it, then run RENEW_SUBSCRIPTION)`);
+  }
+  return prefixed('operator', `${message} (a retry will not fix it: check the record's CalendarId and the coworker's mailbox, or the app registration, then run RENEW_SUBSCRIPTION)`);
 }

@@ -5,6 +5,11 @@ import { pendingMigrations } from '../../storage/database.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { JobState, JobStore } from '../../jobs/job-store.js';
 
+/** What readiness reads from this process's Graph client (modules/graph/graph-client.ts). */
+export interface GraphHealth {
+  readonly credentialsProblem: { summary: string } | null;
+}
+
 export const JOB_STATES: readonly JobState[] = ['pending', 'running', 'done', 'dead'];
 
 export class OperationsService {
@@ -13,11 +18,19 @@ export class OperationsService {
     readonly jobs: JobStore,
     /** This process's worker (null: this process runs none). */
     private readonly queue: () => JobQueue | null,
+    /** This process's Graph client (null: this process runs no sync engine). */
+    private readonly graph: () => GraphHealth | null = () => null,
   ) {}
 
-  async readiness(): Promise<{ ready: boolean; checks: Record<string, string> }> {
+  /**
+   * ready: this process can serve (database, migrations, queue); false means 503. degraded: it serves, but something
+   * an operator must fix stops the sync (Microsoft refuses the app's credentials): still 200, since taking the API and
+   * the webhooks out of the load balancer would fix nothing and stop the bookings API too.
+   */
+  async readiness(): Promise<{ ready: boolean; degraded: boolean; checks: Record<string, string> }> {
     const checks: Record<string, string> = {};
     let ready = true;
+    let degraded = false;
     try {
       await sql`SELECT 1`.execute(this.storage.db);
       checks.database = 'ok';
@@ -33,6 +46,12 @@ export class OperationsService {
       checks.queue = queue.isRunning ? 'running' : 'stopped';
       if (!queue.isRunning) ready = false;
     }
-    return { ready, checks };
+    const graph = this.graph();
+    if (graph) {
+      const problem = graph.credentialsProblem;
+      checks.graph = problem ? `operator: ${problem.summary}` : 'ok';
+      if (problem) degraded = true;
+    }
+    return { ready, degraded, checks };
   }
 }

@@ -9,6 +9,7 @@ import { bookings } from './006-bookings.js';
 import { tokenFamilies } from './007-token-families.js';
 import { clientStateDigest } from './008-client-state-digest.js';
 import { eventWritten } from './009-event-written.js';
+import { connectionActionBy } from './010-connection-action-by.js';
 import { connectAttempts } from './011-connect-attempts.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
@@ -23,6 +24,7 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '007-token-families': tokenFamilies(dialect),
     '008-client-state-digest': clientStateDigest(dialect),
     '009-event-written': eventWritten(dialect),
+    '010-connection-action-by': connectionActionBy(dialect),
     '011-connect-attempts': connectAttempts(dialect),
   };
 }

@@ -47,6 +47,10 @@ const StatusSchema = Type.Object({
   NextRenewal: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   LastSync: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   LastError: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+  ActionBy: Type.Unsafe<'operator' | 'member' | null>({
+    type: ['string', 'null'], enum: ['operator', 'member', null],
+    description: 'Who must act: operator (app registration, client secret, consent, tenant policy, the record), member (sign in again), or null (nothing to do, or calbridge retries)',
+  }),
   DedicatedBookingCalendar: Type.Boolean(),
   LastFullSync: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
   OpenConflicts: Type.Array(BookingConflictSchema),
@@ -127,7 +131,7 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
       SubscriptionExpireDate: record.SubscriptionExpireDate,
       ...(status ?? {
         State: 'credentials_missing', AuthMode: 'app' as const, Mailbox: null, LastNotification: null, LastRenewal: null,
-        NextRenewal: null, LastSync: null, LastError: 'this record has no Graph connection yet', DedicatedBookingCalendar: false, LastFullSync: null,
+        NextRenewal: null, LastSync: null, LastError: 'this record has no Graph connection yet', ActionBy: null, DedicatedBookingCalendar: false, LastFullSync: null,
       }),
       OpenConflicts: (await bookings.conflictsOfConnection(id)).map(conflictRecord),
     };

@@ -1,6 +1,7 @@
 /**
- * Operations: /healthz (the process answers) and /readyz (database reachable, migrations applied, queue running),
- * both unauthenticated and free of secrets; /api/sys/jobs lets full administrators see and retry dead jobs.
+ * Operations: /healthz (the process answers) and /readyz (database reachable, migrations applied, queue running: 503
+ * when not; Microsoft refusing the app's credentials: 200 with status "degraded"), both unauthenticated and free of
+ * secrets; /api/sys/jobs lets full administrators see and retry dead jobs.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
@@ -18,9 +19,14 @@ export interface OperationsDeps {
 export async function operationsRoutes(app: FastifyInstance, deps: OperationsDeps): Promise<void> {
   app.get('/healthz', { schema: { tags: ['Operations'], summary: 'The process is alive' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags: ['Operations'], summary: 'Ready to serve: database, migrations, job queue' } }, async (_request, reply) => {
-    const { ready, checks } = await deps.operations.readiness();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  app.get('/readyz', {
+    schema: {
+      tags: ['Operations'],
+      summary: 'Ready to serve: database, migrations, job queue (503 when not); Graph credentials (200 "degraded" when Microsoft refuses them)',
+    },
+  }, async (_request, reply) => {
+    const { ready, degraded, checks } = await deps.operations.readiness();
+    return reply.code(ready ? 200 : 503).send({ status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', checks });
   });
 
   const adminOnly = requireAccess(deps.access, null);
