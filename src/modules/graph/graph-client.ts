@@ -103,8 +103,9 @@ export class GraphClient {
             continue;
           }
           if (err instanceof GraphAuthError && err.status === 401 && auth.kind === 'app') {
-            // A fresh app-only token refused by Graph: the app's credentials, not a member's sign-in.
-            const refused = new GraphAuthError(`operator: Microsoft Graph refused a fresh app-only token of calbridge (${err.message}); check the app registration's application permissions and admin consent`, 401, err.code, 'operator');
+            // A fresh app-only token refused by Graph: the app's credentials, not a member's sign-in. It is retried (a
+            // clock jump between a token's issue and its use looks the same, and passes), and /readyz shows it meanwhile.
+            const refused = new GraphError(`Microsoft Graph refused a fresh app-only token of calbridge (${err.message}); if it lasts, check the app registration's application permissions and admin consent`, 401, err.code);
             this.noteProblem(refused, `Graph refuses the app's token (${err.code ?? '401'})`);
             throw refused;
           }
