@@ -109,6 +109,7 @@ async function copied(ctx: Scope, name: string, spoil?: (db: Kysely<Database>) =
     id, type, payload: JSON.stringify({ recordId: GRAPH.recordId }), state, run_at: ms + id, attempts: state === 'dead' ? 8 : 0, max_attempts: 8,
     dedupe_key: key, locked_by: null, lock_expires_at: state === 'done' ? ms : null, last_error: state === 'dead' ? 'Graph said 503' : null, created_at: ms, updated_at: ms + id,
   });
+  await db.insertInto('connect_attempts').values({ id: 3, state_digest: 'digest', user_id: 5, coworker_id: 40, record_id: null, verifier_sealed: 'sealed', token_cache_sealed: null, mailbox: null, created_at: iso, expires_at: iso, status: 'started' } as never).execute();
   await db.insertInto('jobs').values([job(20, 'graph.renew', 'pending', `graph.renew:${GRAPH.recordId}`), job(21, 'graph.sync', 'done', `graph.sync:${GRAPH.recordId}`), job(22, 'graph.subscribe', 'dead', null)]).execute();
   const connection = { auth_mode: 'app' as const, mailbox: '', dedicated: 0, refresh_token_sealed: null, subscription_id: null, subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null, next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null, updated_at: iso };
   await db.insertInto('graph_connections').values([
