@@ -82,7 +82,7 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
     bookingService,
     cancelledBookings: new RecordReader(CANCELLED_BOOKING, new CancelledBookingRepository(storage)),
     /** Delta rounds become bookings (the engine's event sink). */
-    bookingSync: new BookingSync({ db, bookings, connections, calendars, jobs, clock, poke }),
+    bookingSync: new BookingSync({ db, bookings, connections, calendars, resources, jobs, clock, poke }),
     authenticator: new Authenticator(tokens, users, login, clock),
     apiThrottle: throttleLimit > 0 ? new WindowCounter(throttleLimit, (config.throttleWindowSeconds ?? 10) * 1000, clock) : null,
     tokenService: new TokenService(tokens, login, clock, { accessSeconds: config.accessTokenTtlSeconds ?? 3600, refreshSeconds: config.refreshTokenTtlSeconds ?? 15 * 86400 }),

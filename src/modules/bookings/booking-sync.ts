@@ -16,6 +16,7 @@ import { afterCommit, inTransaction, type Executor } from '../../storage/unit-of
 import type { EventSink, RoundWindow } from '../graph/calendar-sync.js';
 import type { ConnectionRepository } from '../graph/connection-repository.js';
 import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
+import type { ResourceRepository } from '../directory/resource-repository.js';
 import type { BookingRepository, BookingSlot, ConflictRow } from './repository.js';
 import { CANCELLATION } from './schema.js';
 import { BookingJobs, bookingDedupe } from './jobs.js';
@@ -30,6 +31,7 @@ export interface BookingSyncDeps {
   bookings: BookingRepository;
   connections: ConnectionRepository;
   calendars: CoworkerMsOfficeCalendarRepository;
+  resources: ResourceRepository;
   jobs: JobStore;
   clock: Clock;
   poke?: () => void;
@@ -44,7 +46,7 @@ export class BookingSync implements EventSink {
       await this.d.connections.lockForRound(recordId, trx);
       const [record, conn] = await Promise.all([this.d.calendars.findById(recordId, trx), this.d.connections.get(recordId, trx)]);
       if (!record || !conn) return;
-      const ctx = { resourceId: record.ResourceId, dedicated: conn.dedicated === 1, resourcesByEmail: await this.resourcesByEmail(trx) };
+      const ctx = { resourceId: record.ResourceId, dedicated: conn.dedicated === 1, resourcesByEmail: await this.d.resources.idsByCalendarEmail(trx) };
       const round = new Round(this.d, trx, recordId, record.CoworkerId, this.nowIso(), window);
       await round.load(items);
       // Later items win: a round may carry an event twice (replays, pages).
@@ -93,10 +95,6 @@ export class BookingSync implements EventSink {
     });
   }
 
-  private async resourcesByEmail(trx: Executor): Promise<Map<string, number>> {
-    const rows = await trx.selectFrom('resources').select(['id', 'calendar_email']).where('calendar_email', 'is not', null).execute();
-    return new Map(rows.filter((r) => r.calendar_email).map((r) => [String(r.calendar_email).trim().toLowerCase(), r.id]));
-  }
 
   private nowIso(): string {
     return new Date(this.d.clock.now()).toISOString();
@@ -122,7 +120,7 @@ async function insertOutlookBooking(bookings: BookingRepository, trx: Executor, 
 class Round {
   private own = new Map<string, BookingSlot>();           // this connection's Outlook bookings by key
   private echoes = new Map<string, BookingSlot>();        // API bookings written to these events, by event id
-  private echoesByTransaction = new Map<string, BookingSlot>();
+  private echoesByTransaction = new Map<string, BookingSlot>(); // the same, by the transactionId (UniqueId) they carry
   private conflicts = new Map<string, ConflictRow>();
   private freed = new Set<number>();                      // resources to re-check for waiting conflicts after commit
 
@@ -149,14 +147,7 @@ class Round {
     for (const b of await bookings.activeOfConnection(this.connectionId, this.trx)) if (b.event_key) this.own.set(this.key(b.event_key, b.resource_id), b);
     const ids = [...new Set(items.map((i) => i.id).filter((x): x is string => Boolean(x)))];
     for (const b of await bookings.activeByEvent(ids, this.trx)) if (b.source === 'api') this.echoes.set(b.office365_event_id!, b);
-    const txIds = items.map((i) => i.transactionId).filter((x): x is string => Boolean(x));
-    if (txIds.length) {
-      const rows = await this.trx.selectFrom('bookings').select(['id', 'unique_id']).where('unique_id', 'in', txIds).where('source', '=', 'api').execute();
-      for (const r of rows) {
-        const slot = await bookings.slot(r.id, this.trx);
-        if (slot && !slot.cancelled_on) this.echoesByTransaction.set(String(r.unique_id), slot);
-      }
-    }
+    this.echoesByTransaction = await bookings.activeApiByUniqueId(items.map((i) => i.transactionId).filter((x): x is string => Boolean(x)), this.trx);
     for (const c of await bookings.conflictsOfConnection(this.connectionId, this.trx)) this.conflicts.set(this.key(c.event_key, c.resource_id), c);
   }
 

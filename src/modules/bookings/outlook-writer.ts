@@ -13,7 +13,7 @@ import type { Clock } from '../../core/clock.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { Job } from '../../jobs/job-store.js';
 import { graphDateTime, zonedToInstant } from '../../core/time-zones.js';
-import type { ConnectionRepository, GraphConnection } from '../graph/connection-repository.js';
+import { mailboxPath, type ConnectionRepository, type GraphConnection } from '../graph/connection-repository.js';
 import type { GraphClient, GraphAuth } from '../graph/graph-client.js';
 import { GraphNotFoundError } from '../graph/graph-errors.js';
 import type { ResourceRepository } from '../directory/resource-repository.js';
@@ -52,13 +52,11 @@ export class OutlookWriter {
   }
 
   private eventsPath(conn: GraphConnection, calendarId: string | null): string {
-    const mailbox = conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
-    return calendarId ? `${mailbox}/calendars/${encodeURIComponent(calendarId)}/events` : `${mailbox}/events`;
+    return calendarId ? `${mailboxPath(conn)}/calendars/${encodeURIComponent(calendarId)}/events` : `${mailboxPath(conn)}/events`;
   }
 
   private eventPath(conn: GraphConnection, eventId: string): string {
-    const mailbox = conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
-    return `${mailbox}/events/${encodeURIComponent(eventId)}`;
+    return `${mailboxPath(conn)}/events/${encodeURIComponent(eventId)}`;
   }
 
   private async push(job: Job): Promise<void> {

@@ -60,6 +60,14 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
       .where(sql<boolean>`cancelled_on IS NULL`).execute()) as BookingSlot[];
   }
 
+  /** Active API bookings by UniqueId (the transactionId their events carry), keyed by it. */
+  async activeApiByUniqueId(uniqueIds: string[], db: Executor = this.db): Promise<Map<string, BookingSlot>> {
+    if (!uniqueIds.length) return new Map();
+    const rows = await db.selectFrom('bookings').select([...SLOT, 'unique_id'] as never).where('unique_id', 'in', uniqueIds)
+      .where('source', '=', 'api').where(sql<boolean>`cancelled_on IS NULL`).execute() as Array<BookingSlot & { unique_id: string }>;
+    return new Map(rows.map(({ unique_id, ...slot }) => [String(unique_id), slot]));
+  }
+
   async cancel(id: number, reason: string, nowIso: string, by: string, db: Executor = this.db): Promise<boolean> {
     const r = await db.updateTable('bookings').set({ cancelled_on: nowIso, cancellation_reason: reason, updated_on: nowIso, updated_by: by, is_new: 0 })
       .where('id', '=', id).where(sql<boolean>`cancelled_on IS NULL`).executeTakeFirst();

@@ -9,7 +9,7 @@ import type { Clock } from '../../core/clock.js';
 import type { JobQueue } from '../../jobs/job-queue.js';
 import type { Job } from '../../jobs/job-store.js';
 import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
-import type { ConnectionRepository, GraphConnection } from './connection-repository.js';
+import { mailboxPath, type ConnectionRepository, type GraphConnection } from './connection-repository.js';
 import type { GraphClient } from './graph-client.js';
 import { GraphError, GraphGoneError } from './graph-errors.js';
 import { GraphJobs } from './job-names.js';
@@ -121,8 +121,7 @@ export class CalendarSync {
   }
 
   private firstUrl(conn: GraphConnection, calendarId: string, window: { start: string; end: string }): string {
-    const mailbox = conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
-    return `${mailbox}/calendars/${encodeURIComponent(calendarId)}/calendarView/delta?startDateTime=${window.start}&endDateTime=${window.end}`;
+    return `${mailboxPath(conn)}/calendars/${encodeURIComponent(calendarId)}/calendarView/delta?startDateTime=${window.start}&endDateTime=${window.end}`;
   }
 }
 

@@ -24,6 +24,11 @@ export interface SubscriptionOwner {
   client_state: string | null;
 }
 
+/** The Graph path of a connection's mailbox: the app's view of the user (app-only), or the member's own `/me`. */
+export function mailboxPath(conn: Pick<GraphConnection, 'auth_mode' | 'mailbox'>): string {
+  return conn.auth_mode === 'app' ? `/users/${encodeURIComponent(conn.mailbox)}` : '/me';
+}
+
 export class ConnectionRepository {
   private readonly ownerOf: PreparedQuery<SubscriptionOwner, [string]>;
 

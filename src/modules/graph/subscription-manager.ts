@@ -11,7 +11,7 @@ import type { JobQueue } from '../../jobs/job-queue.js';
 import type { Job } from '../../jobs/job-store.js';
 import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
 import type { ConnectionService } from './connection-service.js';
-import type { ConnectionRepository, GraphConnection } from './connection-repository.js';
+import { mailboxPath, type ConnectionRepository, type GraphConnection } from './connection-repository.js';
 import type { GraphAuth, GraphClient } from './graph-client.js';
 import { GraphAuthError, GraphError, GraphNotFoundError } from './graph-errors.js';
 import { GraphJobs, dedupeKey, type UnsubscribePayload } from './job-names.js';
@@ -75,10 +75,7 @@ export class SubscriptionManager {
 
   /** The resource a record's subscription watches. */
   resourceFor(conn: GraphConnection, calendarId: string): string {
-    const calendar = encodeURIComponent(calendarId);
-    return conn.auth_mode === 'app'
-      ? `users/${encodeURIComponent(conn.mailbox)}/calendars/${calendar}/events`
-      : `me/calendars/${calendar}/events`;
+    return `${mailboxPath(conn).slice(1)}/calendars/${encodeURIComponent(calendarId)}/events`;
   }
 
   async enqueue(type: string, recordId: number, runAt?: number, extra: Record<string, unknown> = {}): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
+import { httpStatus } from '../nexudus/error-map.js';
 import type { Condition, ListQuery } from '../../core/list-query.js';
 import { authorize, type Principal } from '../../modules/users/authenticator.js';
 import { roleName } from '../../modules/users/roles.js';
@@ -19,6 +20,7 @@ import type { BookingService } from '../../modules/bookings/service.js';
 import type { BookingRepository } from '../../modules/bookings/repository.js';
 import type { ResourceService } from '../../modules/directory/resource-service.js';
 import type { ConnectionRepository } from '../../modules/graph/connection-repository.js';
+import type { Clock } from '../../core/clock.js';
 import { Html, STYLESHEET, html, layout, when } from './html.js';
 import { installSessions } from './session.js';
 
@@ -33,6 +35,7 @@ export interface PageServices {
   commandRunner: CalendarCommandRunner;
   connections: Pick<ConnectionRepository, 'recentNotifications'>;
   connect: { flow: ConnectFlow | undefined };
+  clock: Clock;
 }
 
 export interface PageDeps {
@@ -54,6 +57,8 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   const s = deps.services;
   const sessions = await installSessions(app, { authenticator: s.authenticator, tokens: s.tokenService, secure: deps.publicUrl.startsWith('https:') });
   const connect = (): ConnectFlow | undefined => s.connect.flow;
+  const nowIso = () => new Date(s.clock.now()).toISOString();
+  const expiresIn = (iso: string | null | undefined) => timeLeft(iso, s.clock.now());
 
   // Pages send their own CSP: no scripts, styles from here, forms only here and to Microsoft's sign-in.
   app.addHook('onSend', async (_request, reply, payload) => {
@@ -68,15 +73,16 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   });
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err instanceof AppError ? statusOf(err) : err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET' ? 403 : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
+    // The API's one map from error kind to status; Fastify's and the CSRF plugin's errors carry theirs (403 for CSRF).
+    const status = err instanceof AppError ? httpStatus(err) : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) request.log.error({ err }, 'page failed');
     const message = status === 403 && err.code?.startsWith('FST_CSRF') ? 'This form has expired or did not come from calbridge. Go back, reload the page and try again.'
       : status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : err.message;
-    return reply.code(status).type('text/html; charset=utf-8').send(layout({ title: 'Error', body: html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something is wrong'}</h1><p class="notice bad">${message}</p><p><a href="javascript:history.back()">Back</a> · <a href="/">Home</a></p>` }));
+    return reply.code(status).type('text/html; charset=utf-8').send(layout({ title: 'Error', body: html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something is wrong'}</h1><p class="notice bad">${message}</p><p><a href="/connect">My calendar</a> · <a href="/">Home</a></p>` }));
   });
 
   const send = (reply: FastifyReply, title: string, body: Html, who?: Principal, status = 200) =>
-    reply.code(status).type('text/html; charset=utf-8').send(layout({ title, body, ...(who ? { signedIn: { email: who.email, csrf: reply.generateCsrf() } } : {}) }));
+    reply.code(status).type('text/html; charset=utf-8').send(layout({ title, body, ...(who ? { signedIn: { email: who.email, csrf: csrfToken(reply) } } : {}) }));
 
   /** The signed-in principal, or a redirect to the sign-in page (then undefined). */
   const signedIn = async (request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> => {
@@ -84,7 +90,10 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
     if (!who) void reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
     return who;
   };
-  const csrfField = (reply: FastifyReply) => html`<input type="hidden" name="_csrf" value="${reply.generateCsrf()}">`;
+  // One token per page, however many forms it has.
+  const tokens = new WeakMap<FastifyReply, string>();
+  const csrfToken = (reply: FastifyReply) => tokens.get(reply) ?? tokens.set(reply, reply.generateCsrf()).get(reply)!;
+  const csrfField = (reply: FastifyReply) => html`<input type="hidden" name="_csrf" value="${csrfToken(reply)}">`;
   const form = (request: FastifyRequest) => (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, string | undefined>;
 
   app.get('/assets/calbridge.css', { schema: { hide: true } }, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
@@ -158,7 +167,7 @@ ${flow ? html`<form method="post" action="/connect/start">${csrfField(reply)}<bu
   const memberCard = async (reply: FastifyReply, r: CoworkerMsOfficeCalendar, names: Map<number, string>): Promise<Html> => {
     const status = await s.commandRunner.status(r.Id);
     const state = status?.State ?? 'credentials_missing';
-    const now = new Date().toISOString();
+    const now = nowIso();
     const { records: upcoming } = await s.bookingService.list(query([
       { field: 'CoworkerMsOfficeCalendarId', op: 'eq', value: r.Id }, { field: 'ToTime', op: 'gte', value: now },
     ], { size: 20, orderBy: 'FromTime' }));
@@ -320,7 +329,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     for (const state of ['reauth_required', 'failed'] as const) {
       for (const r of (await s.calendarService.list(query([{ field: 'State', op: 'eq', value: state }], { size: 50 }))).records) add(r, state === 'failed' ? 'failed' : 'the member must sign in again');
     }
-    const soon = new Date(Date.now() + 86_400_000).toISOString();
+    const soon = new Date(s.clock.now() + 86_400_000).toISOString();
     for (const r of (await s.calendarService.list(query([{ field: 'SubscriptionExpireDate', op: 'lt', value: soon }, { field: 'State', op: 'eq', value: 'active' }], { size: 50 }))).records) add(r, `subscription expires ${expiresIn(r.SubscriptionExpireDate)} without a renewal`);
     const { records: conflicts } = await s.bookings.listConflicts(query([], { size: 200 }));
     const byConnection = new Map<number, number>();
@@ -371,7 +380,7 @@ ${actions(reply, record.Id)}</section>
     const q = request.query as Record<string, string | undefined>;
     const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
     const resourceId = Number(q.resource) || resources[0]?.Id || 0;
-    const day = /^\d{4}-\d{2}-\d{2}$/.test(q.date ?? '') && !Number.isNaN(Date.parse(q.date!)) ? q.date! : new Date().toISOString().slice(0, 10);
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(q.date ?? '') && !Number.isNaN(Date.parse(q.date!)) ? q.date! : nowIso().slice(0, 10);
     const week = q.view === 'week';
     const from = `${day}T00:00:00.000Z`;
     const to = new Date(Date.parse(from) + (week ? 7 : 1) * 86_400_000).toISOString();
@@ -394,9 +403,10 @@ function bookingTable(bookings: Array<{ Id: number; ResourceName: string; Cowork
 ${bookings.map((b) => html`<tr><td>${when(b.FromTime)}</td><td>${when(b.ToTime)}</td><td>${b.ResourceName}</td><td>${b.CoworkerFullName ?? '—'}</td><td>${b.Source === 'outlook' ? 'Outlook' : 'API'}</td><td class="optional">${b.Notes ?? ''}</td></tr>`)}</tbody></table></div>`;
 }
 
-function expiresIn(iso: string | null | undefined): string {
+/** "in 3 days", "in 5 h", "expired" (a subscription's expiry as an operator reads it). */
+function timeLeft(iso: string | null | undefined, now: number): string {
   if (!iso) return '—';
-  const ms = Date.parse(iso) - Date.now();
+  const ms = Date.parse(iso) - now;
   if (!Number.isFinite(ms)) return '—';
   if (ms < 0) return 'expired';
   const h = Math.floor(ms / 3_600_000);
@@ -406,8 +416,4 @@ function expiresIn(iso: string | null | undefined): string {
 /** Only a path of this site (no scheme, no //host): an open redirect would send members anywhere. */
 function safeNext(next: string | undefined): string {
   return next && /^\/(?!\/)[^\\]*$/.test(next) && !next.startsWith('/login') ? next : '/connect';
-}
-
-function statusOf(err: AppError): number {
-  return ({ validation: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, throttled: 429 } as Record<string, number>)[err.kind] ?? 400;
 }
