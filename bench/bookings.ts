@@ -226,12 +226,8 @@ const timerLine = (t: TimerSnapshot | null, kind: keyof TimerSnapshot['requests'
 
 interface CaseResult { name: CaseName; rows: Array<[string, string]>; json: Record<string, unknown> }
 
-// ---- case 1: event change → booking visible -------------------------------------------------------------------------
-
-async function eventLatency(env: BenchEnv, o: { calendars: number; events: number; changes: number; spacingMs: number; seed: number; extraRooms: number }): Promise<CaseResult> {
-  const random = rng(o.seed);
-  const base = tomorrowUtc() + 6 * HOUR;
-  log(`event-latency: ${o.calendars} calendars (one mailbox and one room each), ${o.events} events each before the first sync`);
+/** `calendars` members, each with their own room and `events` meetings booking it, connected and first synced. */
+async function bookedCalendars(env: BenchEnv, base: number, o: { calendars: number; events: number; extraRooms: number }, readyTimeoutMs: number) {
   const emails = Array.from({ length: o.calendars }, (_, i) => `room${i}@${DOMAIN}`);
   const roomIds = await createRooms(env, emails);
   await createSpareRooms(env, o.extraRooms);
@@ -244,7 +240,17 @@ async function eventLatency(env: BenchEnv, o: { calendars: number; events: numbe
   }
   await createCoworkers(env, members);
   await createRecords(env, members);
-  await waitReady(env, o.calendars, o.calendars * o.events, 120_000);
+  await waitReady(env, o.calendars, o.calendars * o.events, readyTimeoutMs);
+  return members;
+}
+
+// ---- case 1: event change → booking visible -------------------------------------------------------------------------
+
+async function eventLatency(env: BenchEnv, o: { calendars: number; events: number; changes: number; spacingMs: number; seed: number; extraRooms: number }): Promise<CaseResult> {
+  const random = rng(o.seed);
+  const base = tomorrowUtc() + 6 * HOUR;
+  log(`event-latency: ${o.calendars} calendars (one mailbox and one room each), ${o.events} events each before the first sync`);
+  const members = await bookedCalendars(env, base, o, 120_000);
 
   log(`event-latency: ${o.changes} changes, one every ${o.spacingMs} ms, round-robin over the calendars (a calendar changes every ${fmtS(o.calendars * o.spacingMs)}); polling the bookings list every 50 ms`);
   const watcher = new BookingWatcher(env, 3_000);
@@ -439,19 +445,7 @@ async function notificationsCase(env: BenchEnv, o: { calendars: number; events: 
   const random = rng(o.seed);
   const base = tomorrowUtc() + 6 * HOUR;
   log(`notifications: ${o.calendars} calendars (one mailbox and one room each), ${o.events} booked events each`);
-  const emails = Array.from({ length: o.calendars }, (_, i) => `room${i}@${DOMAIN}`);
-  const roomIds = await createRooms(env, emails);
-  await createSpareRooms(env, o.extraRooms);
-  const members = createMailboxes(env, o.calendars, (i) => ({ email: emails[i]!, id: roomIds[i]! }));
-  for (const m of members) {
-    for (let e = 0; e < o.events; e++) {
-      const ev = env.emu.control.createEvent(m.userId, meeting(`Initial ${m.i}.${e}`, slotStart(base, m.nextSlot++), m.room) as never, { calendarId: m.calendarId });
-      m.events.push(ev.id!);
-    }
-  }
-  await createCoworkers(env, members);
-  await createRecords(env, members);
-  await waitReady(env, o.calendars, o.calendars * o.events, 300_000);
+  const members = await bookedCalendars(env, base, o, 300_000);
   const initialBookings = o.calendars * o.events;
 
   // Moves walk the events round-robin, calendar by calendar (consecutive changes hit different calendars; each event
