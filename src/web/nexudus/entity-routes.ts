@@ -62,6 +62,12 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
     return body;
   };
   const notFound = () => AppError.notFound(`${entity} not found.`);
+  /** Another member's record does not exist for a member: 404 before anything about the body is said. */
+  const mustOwn = async (member: number | null, id: number): Promise<void> => {
+    if (member === null) return;
+    const record = await service.get(id);
+    if (record && !owns(member, record)) throw notFound(); // a missing one: the service's own 404
+  };
   const role = (action: 'List' | 'Read' | 'Create' | 'Edit' | 'Delete') => (def.roles ? roleName(def.roleEntity ?? entity, action) : null);
   const parser = listQueryParser(def.schemas.listSpec);
   const IdParams = Type.Object({ id: Type.String({ description: `The ${entity} Id.` }) });
@@ -124,7 +130,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
 
     const update = async (request: FastifyRequest) => {
       const member = memberOf(request);
-      const body = ownBody(member, request.body as Record<string, unknown>);
+      const body = request.body as Record<string, unknown>;
       const fromPath = (request.params as { id?: string }).id;
       const bodyId = body.Id === undefined || body.Id === null || body.Id === '' ? undefined : body.Id;
       let id: number;
@@ -135,8 +141,8 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
         if (bodyId === undefined) throw AppError.field('Id', 'is a required field');
         id = pathId(String(bodyId).trim());
       }
-      if (member !== null && !owns(member, await service.get(id) ?? { [owner!]: member })) throw notFound();
-      const { UpdatedOn } = await service.update(id, body, actorOf(request));
+      await mustOwn(member, id);
+      const { UpdatedOn } = await service.update(id, ownBody(member, body), actorOf(request));
       return writeEnvelope(`${entity} was successfully updated.`, { Id: id }, UpdatedOn, request.principal.email);
     };
     const editAccess = requireAccess(access, role('Edit'));
@@ -150,7 +156,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
     }, async (request) => {
       const id = pathId((request.params as { id: string }).id);
       const member = memberOf(request);
-      if (member !== null && !owns(member, await service.get(id) ?? { [owner!]: member })) throw notFound();
+      await mustOwn(member, id);
       const { UpdatedOn } = await service.remove(id, actorOf(request));
       return writeEnvelope(`${entity} was successfully deleted.`, { Id: id }, UpdatedOn, request.principal.email);
     });

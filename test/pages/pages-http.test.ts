@@ -1,0 +1,140 @@
+/**
+ * The pages over HTTP, without a browser (test/e2e/pages.test.ts drives Chromium through the flows): headers, the
+ * session cookie's attributes, CSRF, open redirects, and the dashboard's filters, paging and bookings view.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, testApp, type TestApp } from '../helpers/app.js';
+import { call } from '../helpers/api.js';
+import { createCalendar, createCoworker, createResource } from '../helpers/factories.js';
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** A browser's cookie jar, enough for these pages. */
+class Browser {
+  private readonly jar = new Map<string, string>();
+  constructor(private readonly t: TestApp) {}
+  async get(url: string): Promise<LightMyRequestResponse> {
+    return this.keep(await this.t.app.inject({ method: 'GET', url, headers: { cookie: this.cookie() } }));
+  }
+  async post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.keep(await this.t.app.inject({ method: 'POST', url, headers: { ...FORM, cookie: this.cookie(), ...headers }, payload: new URLSearchParams(fields).toString() }));
+  }
+  /** The CSRF token of the page's first form. */
+  static csrf(page: LightMyRequestResponse): string {
+    return /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  }
+  async signIn(email: string, password: string): Promise<LightMyRequestResponse> {
+    const page = await this.get('/login');
+    return this.post('/login', { _csrf: Browser.csrf(page), email, password, next: '/admin' });
+  }
+  private cookie(): string {
+    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+  private keep(res: LightMyRequestResponse): LightMyRequestResponse {
+    for (const c of res.cookies) c.value ? this.jar.set(c.name, c.value) : this.jar.delete(c.name);
+    return res;
+  }
+}
+
+test('pages send a script-free Content-Security-Policy and no-store; the stylesheet is served here', async (ctx) => {
+  const t = await testApp(ctx);
+  const home = await t.app.inject({ method: 'GET', url: '/' });
+  assert.equal(home.statusCode, 200);
+  assert.match(String(home.headers['content-type']), /^text\/html/);
+  const csp = String(home.headers['content-security-policy']);
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /script-src|unsafe-inline/);
+  assert.equal(home.headers['referrer-policy'], 'same-origin');
+  assert.equal(home.headers['cache-control'], 'no-store');
+  assert.equal(home.headers['x-content-type-options'], 'nosniff');
+  assert.match(home.body, /href="\/connect"/);
+  assert.match(home.body, /href="\/admin"/);
+  assert.match(home.body, /href="\/docs"/);
+  const css = await t.app.inject({ method: 'GET', url: '/assets/calbridge.css' });
+  assert.match(String(css.headers['content-type']), /^text\/css/);
+});
+
+test('signing in needs the CSRF token; the session cookie is HttpOnly and SameSite=Lax (Secure behind https)', async (ctx) => {
+  const t = await testApp(ctx);
+  const b = new Browser(t);
+  const signedOut = await b.get('/admin');
+  assert.equal(signedOut.statusCode, 303);
+  assert.equal(signedOut.headers.location, '/login?next=%2Fadmin');
+  const page = await b.get('/login');
+  const noToken = await b.post('/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+  assert.equal(noToken.statusCode, 403, 'no CSRF token');
+  assert.equal(noToken.cookies.find((c) => c.name === 'calbridge_session'), undefined);
+  const wrong = await b.post('/login', { _csrf: Browser.csrf(page), email: ADMIN_EMAIL, password: 'nope' });
+  assert.equal(wrong.statusCode, 401);
+  assert.match(wrong.body, /incorrect/);
+  const ok = await b.signIn(ADMIN_EMAIL, ADMIN_PASSWORD);
+  assert.equal(ok.statusCode, 303);
+  assert.equal(ok.headers.location, '/admin');
+  const session = ok.cookies.find((c) => c.name === 'calbridge_session')!;
+  assert.equal(session.httpOnly, true);
+  assert.equal(session.sameSite, 'Lax');
+  assert.equal(session.secure, undefined, 'plain http: not Secure');
+  assert.equal((await b.get('/admin')).statusCode, 200);
+  // Signing out ends it.
+  const out = await b.post('/logout', { _csrf: Browser.csrf(await b.get('/admin')) });
+  assert.equal(out.statusCode, 303);
+  assert.equal((await b.get('/admin')).statusCode, 303);
+
+  const tls = await testApp(ctx, { config: { publicUrl: 'https://calbridge.example' } });
+  const secure = await new Browser(tls).signIn(ADMIN_EMAIL, ADMIN_PASSWORD);
+  assert.equal(secure.cookies.find((c) => c.name === 'calbridge_session')!.secure, true);
+});
+
+test('a post from another origin is refused before anything; a sign-in never redirects off the site', async (ctx) => {
+  const t = await testApp(ctx);
+  const b = new Browser(t);
+  const page = await b.get('/login');
+  const cross = await b.post('/login', { _csrf: Browser.csrf(page), email: ADMIN_EMAIL, password: ADMIN_PASSWORD }, { origin: 'https://evil.example' });
+  assert.equal(cross.statusCode, 403);
+  for (const next of ['//evil.example/x', 'https://evil.example', '/\\evil.example']) {
+    const login = await b.get(`/login?next=${encodeURIComponent(next)}`);
+    assert.match(login.body, /name="next" value="\/connect"/, next);
+  }
+});
+
+test('the dashboard filters by state and pages through the list API; the bookings view shows a day or a week', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin, { Name: 'Baker' });
+  const member = await createCoworker(t.app, t.admin, { FullName: 'Zelda Zed' });
+  for (let i = 0; i < 27; i++) await createCalendar(t.app, t.admin, room.Id, i === 0 ? { CoworkerId: member.Id } : {});
+  assert.equal((await call(t, 'POST', '/api/spaces/bookings', { ResourceId: room.Id, CoworkerId: member.Id, FromTime: '2030-05-08T09:00:00Z', ToTime: '2030-05-08T10:00:00Z', Notes: 'Standup' })).status, 200);
+  const b = new Browser(t);
+  await b.signIn(ADMIN_EMAIL, ADMIN_PASSWORD);
+  const rows = (html: string) => (html.match(/<tr><td>/g) ?? []).length;
+  const first = await b.get('/admin');
+  assert.equal(rows(first.body), 25);
+  assert.match(first.body, /Page 1 of 2/);
+  assert.equal(rows((await b.get('/admin?page=2')).body), 2);
+  // Without an engine every record waits with credentials_missing (the calendars have no mailbox seen yet).
+  assert.equal(rows((await b.get('/admin?state=active')).body), 0);
+  const byMember = await b.get('/admin?member=zelda');
+  assert.equal(rows(byMember.body), 1);
+  assert.match(byMember.body, /Zelda Zed/);
+  const week = await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-06&view=week`);
+  assert.match(week.body, /Standup/);
+  assert.match(week.body, /Zelda Zed/);
+  assert.doesNotMatch((await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-06&view=day`)).body, /Standup/);
+  assert.match((await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-08&view=day`)).body, /Standup/);
+});
+
+test('a member login gets its own page, not the dashboard; without a sync engine the page says connecting is unavailable', async (ctx) => {
+  const t = await testApp(ctx);
+  const member = await createCoworker(t.app, t.admin);
+  assert.equal((await call(t, 'POST', '/api/sys/users', { Email: 'm@members.test', FullName: 'M', Password: 'member passphrase', CoworkerId: member.Id })).status, 200);
+  const b = new Browser(t);
+  await b.signIn('m@members.test', 'member passphrase');
+  assert.equal((await b.get('/admin')).statusCode, 403);
+  const mine = await b.get('/connect');
+  assert.equal(mine.statusCode, 200);
+  assert.match(mine.body, /not available on this server process/);
+  const start = await b.post('/connect/start', { _csrf: Browser.csrf(mine) });
+  assert.equal(start.statusCode, 403);
+});
