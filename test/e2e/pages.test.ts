@@ -2,7 +2,7 @@
  * The pages as people use them, in headless Debian Chromium against the real app, queue, engine and Graph emulator:
  * a member connects a calendar through the emulator's sign-in and sees an Outlook meeting become a booking; an
  * operator finds a failed connection at the top of the dashboard and renews it; a member cannot see another member's
- * connection; a cross-site form post is refused. Screenshots of the main screens go to docs/screenshots (README).
+ * connection; a cross-site form post is refused. With PAGES_SCREENSHOTS=1, screenshots of the main screens go to docs/screenshots (shown in the README).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,7 +45,7 @@ async function signIn(page: Page, env: GraphEnv, who: { email: string; password:
 }
 
 async function shot(page: Page, name: string): Promise<void> {
-  if (process.env.PAGES_SCREENSHOTS === '0') return;
+  if (process.env.PAGES_SCREENSHOTS !== '1') return; // opt-in: `PAGES_SCREENSHOTS=1 npm test -- test/e2e/pages.test.ts`
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -186,4 +186,31 @@ test('a form posted from another site is refused and changes nothing', { skip },
   const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/disconnect')), page.click('#go')]);
   assert.equal(response.status(), 403);
   assert.equal((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${alex.recordId}`)).status, 200, 'nothing was disconnected');
+});
+
+test("Microsoft's refusals end on pages that say what to do: no mailbox, a tenant policy that blocks subscriptions", { skip }, async (ctx) => {
+  const env = await graphEnv(ctx);
+  await env.request('POST', '/api/spaces/resources', { Name: 'Rainier', CalendarEmail: ROOM });
+  const adele = await memberLogin(env, ADELE, 'Adele Vance');
+  const c = env.emu.control;
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await signIn(page, env, adele);
+  const connectOnce = async () => {
+    await page.goto(`${env.url}/connect`);
+    await Promise.all([page.waitForURL(/oauth2\/v2\.0\/authorize/), page.click('button:has-text("Connect Office 365 calendar")')]);
+    await Promise.all([page.waitForURL(/\/connect\/callback/), page.click(`button[data-upn="${ADELE}"]`)]);
+  };
+  // An account without an Exchange Online mailbox: Graph refuses its calendars.
+  const noMailbox = c.addFault({ method: 'GET', path: '/me/calendars', status: 404, code: 'MailboxNotEnabledForRESTAPI', message: 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.' });
+  await connectOnce();
+  assert.match(await page.textContent('main') ?? '', /has no Outlook mailbox/);
+  assert.equal(c.listFaults().find((f) => f.id === noMailbox.id)!.hits, 1);
+  assert.equal((await env.request('GET', '/api/spaces/coworkermsofficecalendars')).body.Records.length, 0, 'nothing was created');
+  // A tenant policy that blocks subscriptions: the connection is made, then fails; the member's page says so.
+  c.addFault({ method: 'POST', path: '/subscriptions', status: 403, code: 'ExtensionError', message: 'Operation is not allowed by a tenant policy.', times: 100 });
+  await connectOnce();
+  await Promise.all([page.waitForURL(/\/connect\?connected=/), page.click('button:has-text("Connect")')]);
+  await untilShown(env, page, 'main', /The connection failed/);
+  assert.match(await page.textContent('main') ?? '', /tenant policy/);
 });
