@@ -364,6 +364,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
 ${done ? html`<p class="notice" role="status">${done === 'renew' ? 'Renewal queued.' : 'A full resync was queued.'}</p>` : ''}
 <section><dl>
 <dt>State</dt><dd><span class="state ${st?.State ?? ''}">${st?.State ?? 'no connection'}</span> ${st?.LastError ? html`<span class="muted">${st.LastError}</span>` : ''}</dd>
+${st?.ActionBy ? html`<dt>Who must act</dt><dd>${st.ActionBy === 'operator' ? 'the space (an operator): fix the cause, then Renew' : 'the member: they sign in again on their page'}</dd>` : ''}
 <dt>Mailbox</dt><dd>${st?.Mailbox ?? '—'} (${st?.AuthMode ?? '—'})</dd><dt>Resource</dt><dd>${(await resourceNames()).get(record.ResourceId) ?? record.ResourceId}${st?.DedicatedBookingCalendar ? ' · dedicated booking calendar' : ''}</dd>
 <dt>Subscription</dt><dd>expires ${expiresIn(record.SubscriptionExpireDate)} · last renewal ${when(st?.LastRenewal)} · next ${when(st?.NextRenewal)}</dd>
 <dt>Sync</dt><dd>last ${when(st?.LastSync)} · last full ${when(st?.LastFullSync)} · last notification ${when(st?.LastNotification)}</dd></dl>
