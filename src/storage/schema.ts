@@ -134,6 +134,7 @@ export interface ConnectAttemptTable {
   created_at: string;
   expires_at: string;
   status: 'started' | 'signed_in' | 'done';
+  redirect_uri: string | null;
 }
 
 export interface Database {

@@ -11,6 +11,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { graphEnv, type GraphEnv } from '../helpers/graph-env.js';
+import { freePort, startServer } from './server-process.js';
+import { tempDir } from '../helpers/cleanup.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
@@ -213,4 +215,44 @@ test("Microsoft's refusals end on pages that say what to do: no mailbox, a tenan
   await Promise.all([page.waitForURL(/\/connect\?connected=/), page.click('button:has-text("Connect")')]);
   await untilShown(env, page, 'main', /The connection failed/);
   assert.match(await page.textContent('main') ?? '', /tenant policy/);
+});
+
+test('on the embedded default, as the README walks it: a member on http://localhost connects and sees a meeting booked', { skip }, async (ctx) => {
+  // A real `npm start` process: PUBLIC_URL left at its default (http://127.0.0.1:PORT) while the member browses
+  // http://localhost:PORT, as the README's first line says. The sign-in must come back to the host of their session.
+  const emulatorPort = await freePort();
+  const server = await startServer({ DATA_DIR: tempDir(ctx, 'calbridge-pages-'), ADMIN_EMAIL: 'admin@calbridge.local', ADMIN_PASSWORD: 'operator passphrase', GRAPH_EMULATOR_PORT: String(emulatorPort) });
+  ctx.after(() => server.stop().then(() => undefined));
+  const api = async (path: string, body: unknown) => {
+    const res = await fetch(`${server.url}/api${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('admin@calbridge.local:operator passphrase').toString('base64')}` }, body: JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.clone().text());
+    return ((await res.json()) as { Value: { Id: number } }).Value;
+  };
+  await api('/spaces/resources', { Name: 'Rainier', CalendarEmail: ROOM });
+  const coworker = await api('/spaces/coworkers', { FullName: 'Adele Vance', Email: ADELE });
+  await api('/sys/users', { Email: 'adele@example.com', FullName: 'Adele Vance', Password: 'a long passphrase', CoworkerId: coworker.Id });
+  const local = server.url.replace('127.0.0.1', 'localhost');
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await page.goto(`${local}/connect`);
+  await page.fill('#email', 'adele@example.com');
+  await page.fill('#password', 'a long passphrase');
+  await Promise.all([page.waitForURL(/\/connect$/), page.click('button:has-text("Sign in")')]);
+  await Promise.all([page.waitForURL(/oauth2\/v2\.0\/authorize/), page.click('button:has-text("Connect Office 365 calendar")')]);
+  await Promise.all([page.waitForURL(/\/connect\/callback/), page.click(`button[data-upn="${ADELE}"]`)]);
+  assert.equal(new URL(page.url()).hostname, 'localhost', 'back on the host of the session');
+  await Promise.all([page.waitForURL(/\/connect\?connected=/), page.click('button:has-text("Connect")')]);
+  const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+  const made = await fetch(`http://127.0.0.1:${emulatorPort}/_control/users/${ADELE}/events`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ subject: 'Planning', start: { dateTime: `${day}T10:00:00`, timeZone: 'UTC' }, end: { dateTime: `${day}T11:00:00`, timeZone: 'UTC' }, attendees: [{ type: 'resource', emailAddress: { address: ROOM } }] }),
+  });
+  assert.ok(made.ok, `the control API answered ${made.status}`);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    await page.reload();
+    const text = (await page.textContent('main')) ?? '';
+    if (/Connected/.test(text) && /Planning/.test(text)) break;
+    if (Date.now() > deadline) assert.fail(`the booking never showed: ${text}`);
+  }
 });

@@ -52,33 +52,42 @@ export interface ConnectFlowDeps {
   reconnect(recordId: number, code: string, redirectUri: string, codeVerifier: string): Promise<string>;
   clock: Clock;
   publicUrl: string;
+  /**
+   * Whether the redirect URI is always PUBLIC_URL's (Microsoft: it must be registered). With the emulator it is the
+   * address the member's browser uses, so the sign-in comes back to the host that holds their session cookie.
+   */
+  fixedRedirect: boolean;
   /** Microsoft's sign-in origin (or the emulator's): the pages' Content-Security-Policy lets forms go there. */
   signInOrigin: string;
 }
 
 export class ConnectFlow {
-  readonly redirectUri: string;
   readonly signInOrigin: string;
 
   constructor(private readonly d: ConnectFlowDeps) {
-    this.redirectUri = `${d.publicUrl}/connect/callback`;
     this.signInOrigin = d.signInOrigin;
   }
 
+  /** Where Microsoft sends the browser back, for a browser on `origin` (see fixedRedirect). */
+  redirectUri(origin: string): string {
+    return `${this.d.fixedRedirect ? this.d.publicUrl : origin}/connect/callback`;
+  }
+
   /** Where to send the member's browser: Microsoft's sign-in, with a fresh single-use state and PKCE challenge. */
-  async start(member: Member, reconnect?: CoworkerMsOfficeCalendar): Promise<string> {
+  async start(member: Member, origin: string, reconnect?: CoworkerMsOfficeCalendar): Promise<string> {
     if (reconnect && reconnect.CoworkerId !== member.coworkerId) throw AppError.notFound('CoworkerMsOfficeCalendar not found.');
     const state = randomBytes(32).toString('base64url');
     const verifier = randomBytes(32).toString('base64url');
     const now = this.d.clock.now();
+    const redirectUri = this.redirectUri(origin);
     await this.d.attempts.deleteExpired(new Date(now).toISOString());
     await this.d.attempts.insert({
       state_digest: digest(state), user_id: member.userId, coworker_id: member.coworkerId, record_id: reconnect?.Id ?? null,
       verifier_sealed: this.d.secrets.seal(verifier), token_cache_sealed: null, mailbox: null,
-      created_at: new Date(now).toISOString(), expires_at: new Date(now + ATTEMPT_TTL_MS).toISOString(), status: 'started',
+      created_at: new Date(now).toISOString(), expires_at: new Date(now + ATTEMPT_TTL_MS).toISOString(), status: 'started', redirect_uri: redirectUri,
     });
     return this.d.graph.authCodeUrl({
-      redirectUri: this.redirectUri, state, prompt: 'select_account',
+      redirectUri, state, prompt: 'select_account',
       codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
     });
   }
@@ -95,16 +104,17 @@ export class ConnectFlow {
     }
     if (q.error || !q.code) return fail(explainMicrosoftError(q.error ?? 'invalid_request', q.error_description ?? 'Microsoft sent no authorization code.'));
     const verifier = this.d.secrets.open(attempt.verifier_sealed);
+    const redirectUri = attempt.redirect_uri ?? this.redirectUri(this.d.publicUrl);
     try {
       if (attempt.record_id) {
-        await this.d.reconnect(attempt.record_id, q.code, this.redirectUri, verifier);
+        await this.d.reconnect(attempt.record_id, q.code, redirectUri, verifier);
         await this.d.attempts.advance(attempt.id, 'signed_in', 'done');
         return { kind: 'reconnected', recordId: attempt.record_id };
       }
       let cache: string | null = null;
       const store: TokenCacheStore = { load: async () => cache, save: async (s) => void (cache = s) };
       const key = `attempt:${attempt.id}`;
-      const mailbox = await this.d.graph.redeemCode(key, store, q.code, this.redirectUri, verifier);
+      const mailbox = await this.d.graph.redeemCode(key, store, q.code, redirectUri, verifier);
       const calendars = await this.listCalendars({ kind: 'delegated', mailbox, connectionKey: key, cache: store });
       this.d.graph.forget(key);
       if (!calendars.length) return fail({ title: 'Your mailbox has no calendars', advice: 'Create a calendar in Outlook (or ask your administrator why there is none), then connect again.', by: 'member' });

@@ -11,6 +11,7 @@ import { clientStateDigest } from './008-client-state-digest.js';
 import { eventWritten } from './009-event-written.js';
 import { connectionActionBy } from './010-connection-action-by.js';
 import { connectAttempts } from './011-connect-attempts.js';
+import { connectRedirect } from './012-connect-redirect.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -26,5 +27,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '009-event-written': eventWritten(dialect),
     '010-connection-action-by': connectionActionBy(dialect),
     '011-connect-attempts': connectAttempts(dialect),
+    '012-connect-redirect': connectRedirect(dialect),
   };
 }

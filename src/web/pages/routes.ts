@@ -198,7 +198,7 @@ ${conflicts.length ? html`<h3>Not booked (the resource was taken)</h3><ul>${conf
     const recordId = Number(form(request).record ?? 0);
     const record = recordId ? await s.calendarService.get(recordId) : undefined;
     if (recordId && (!record || record.CoworkerId !== member.coworkerId)) throw AppError.notFound('CoworkerMsOfficeCalendar not found.');
-    return reply.redirect(await flow.start(member, record), 303);
+    return reply.redirect(await flow.start(member, `${request.protocol}://${request.host}`, record), 303);
   });
 
   app.get('/connect/callback', { schema: { hide: true } }, async (request, reply) => {
