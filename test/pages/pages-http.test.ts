@@ -123,6 +123,13 @@ test('the dashboard filters by state and pages through the list API; the booking
   assert.match(week.body, /Zelda Zed/);
   assert.doesNotMatch((await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-06&view=day`)).body, /Standup/);
   assert.match((await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-08&view=day`)).body, /Standup/);
+  // Bad input: a clear 4xx page or the defaults, never a 5xx.
+  const bad: Array<[string, number]> = [
+    ['/admin?page=abc&sort=x&dir=y&state=zzz&resource=-1', 200], ['/admin?member=%00', 400], ['/admin?page=99999999999&resource=99999999999', 200],
+    [`/admin?member=${'x'.repeat(5000)}`, 200], ['/admin/connections/abc', 400], ['/admin/connections/99999999999999', 400], ['/admin/connections/2147483647', 404],
+    ['/admin/bookings?date=2026-13-45&resource=99999999999&view=year', 200], ['/connect/99999999999999/disconnect', 400],
+  ];
+  for (const [url, status] of bad) assert.equal((await b.get(url)).statusCode, status, url);
 });
 
 test('a member login gets its own page, not the dashboard; without a sync engine the page says connecting is unavailable', async (ctx) => {

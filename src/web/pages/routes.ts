@@ -7,7 +7,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import { httpStatus } from '../nexudus/error-map.js';
-import type { Condition, ListQuery } from '../../core/list-query.js';
+import { toApiError } from '../nexudus/error-handler.js';
+import { pathId } from '../nexudus/entity-routes.js';
+import { MAX_INT, type Condition, type ListQuery } from '../../core/list-query.js';
 import { authorize, type Principal } from '../../modules/users/authenticator.js';
 import { roleName } from '../../modules/users/roles.js';
 import type { CoworkerMsOfficeCalendar } from '../../modules/calendars/schema.js';
@@ -73,11 +75,14 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   });
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    // The API's one map from error kind to status; Fastify's and the CSRF plugin's errors carry theirs (403 for CSRF).
-    const status = err instanceof AppError ? httpStatus(err) : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
+    // Fastify's and the CSRF plugin's errors carry their 4xx; the rest is classified as the API does (a value the
+    // database refuses is the client's 400) and mapped by the one error map.
+    const framework = !(err instanceof AppError) && err.statusCode !== undefined && err.statusCode < 500;
+    const known = framework ? undefined : toApiError(err as never, request.body);
+    const status = known ? httpStatus(known) : err.statusCode!;
     if (status >= 500) request.log.error({ err }, 'page failed');
-    const message = status === 403 && err.code?.startsWith('FST_CSRF') ? 'This form has expired or did not come from calbridge. Go back, reload the page and try again.'
-      : status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : err.message;
+    const message = err.code?.startsWith('FST_CSRF') ? 'This form has expired or did not come from calbridge. Go back, reload the page and try again.'
+      : status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : (known ?? err).message;
     return reply.code(status).type('text/html; charset=utf-8').send(layout({ title: 'Error', body: html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something is wrong'}</h1><p class="notice bad">${message}</p><p><a href="/connect">My calendar</a> · <a href="/">Home</a></p>` }));
   });
 
@@ -194,10 +199,9 @@ ${conflicts.length ? html`<h3>Not booked (the resource was taken)</h3><ul>${conf
   app.post('/connect/start', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
     const signed = await connecting(request, reply);
     if (!signed) return reply;
-    const { member, flow } = signed;
-    const recordId = Number(form(request).record ?? 0);
-    const record = recordId ? await s.calendarService.get(recordId) : undefined;
-    if (recordId && (!record || record.CoworkerId !== member.coworkerId)) throw AppError.notFound('CoworkerMsOfficeCalendar not found.');
+    const { who, member, flow } = signed;
+    const recordText = form(request).record;
+    const record = recordText ? await ownRecord(who, recordText) : undefined;
     return reply.redirect(await flow.start(member, `${request.protocol}://${request.host}`, record), 303);
   });
 
@@ -233,7 +237,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     if (!signed) return reply;
     const { who, member, flow } = signed;
     const f = form(request);
-    const attemptId = Number(f.attempt);
+    const attemptId = idParam(f.attempt) ?? 0;
     try {
       const record = await flow.finish(member, attemptId, { calendarId: String(f.calendar ?? ''), resourceId: Number(f.resource), dedicated: f.dedicated === '1' });
       return reply.redirect(`/connect?connected=${record.Id}`, 303);
@@ -245,7 +249,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
   });
 
   const ownRecord = async (who: Principal, idText: string): Promise<CoworkerMsOfficeCalendar> => {
-    const record = await s.calendarService.get(Number(idText) || 0);
+    const record = await s.calendarService.get(pathId(idText));
     if (!record || (who.memberOf !== null && record.CoworkerId !== who.memberOf)) throw AppError.notFound('CoworkerMsOfficeCalendar not found.');
     return record;
   };
@@ -286,8 +290,11 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     const desc = q.dir === 'desc';
     const conditions: Condition[] = [];
     if (q.state && (STATES as readonly string[]).includes(q.state)) conditions.push({ field: 'State', op: 'eq', value: q.state });
-    if (Number(q.resource) > 0) conditions.push({ field: 'ResourceId', op: 'eq', value: Number(q.resource) });
-    if (q.member?.trim()) conditions.push({ field: 'CoworkerFullName', op: 'contains', value: q.member.trim().slice(0, 200) });
+    const resourceFilter = idParam(q.resource);
+    if (resourceFilter) conditions.push({ field: 'ResourceId', op: 'eq', value: resourceFilter });
+    const memberFilter = q.member?.trim().slice(0, 200);
+    if (memberFilter && /[\u0000-\u001f]/.test(memberFilter)) throw AppError.field('member', 'cannot contain control characters', null);
+    if (memberFilter) conditions.push({ field: 'CoworkerFullName', op: 'contains', value: memberFilter });
     const { records, total } = await s.calendarService.list(query(conditions, { page, size: 25, orderBy: sort, descending: desc }));
     const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
     const attention = await needsAttention();
@@ -302,7 +309,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
       : html`<p class="muted">Every connection is healthy.</p>`}</section>
 <form method="get" action="/admin" class="row" aria-label="Filters">
 <div><label for="f-state">State</label><select id="f-state" name="state"><option value="">any</option>${STATES.map((st) => html`<option value="${st}"${q.state === st ? new Html(' selected') : ''}>${st}</option>`)}</select></div>
-<div><label for="f-resource">Resource</label><select id="f-resource" name="resource"><option value="">any</option>${resources.map((r) => html`<option value="${r.Id}"${Number(q.resource) === r.Id ? new Html(' selected') : ''}>${r.Name}</option>`)}</select></div>
+<div><label for="f-resource">Resource</label><select id="f-resource" name="resource"><option value="">any</option>${resources.map((r) => html`<option value="${r.Id}"${resourceFilter === r.Id ? new Html(' selected') : ''}>${r.Name}</option>`)}</select></div>
 <div><label for="f-member">Member</label><input id="f-member" name="member" type="text" value="${q.member ?? ''}"></div>
 <div><button>Filter</button> <a href="/admin">Clear</a></div></form>
 <p class="muted">${total} connection(s) · <a href="/admin/bookings">Bookings by resource</a></p>
@@ -380,7 +387,7 @@ ${actions(reply, record.Id)}</section>
     authorize(who, roleName('Booking', 'List'));
     const q = request.query as Record<string, string | undefined>;
     const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
-    const resourceId = Number(q.resource) || resources[0]?.Id || 0;
+    const resourceId = idParam(q.resource) ?? resources[0]?.Id ?? 0;
     const day = /^\d{4}-\d{2}-\d{2}$/.test(q.date ?? '') && !Number.isNaN(Date.parse(q.date!)) ? q.date! : nowIso().slice(0, 10);
     const week = q.view === 'week';
     const from = `${day}T00:00:00.000Z`;
@@ -412,6 +419,12 @@ function timeLeft(iso: string | null | undefined, now: number): string {
   if (ms < 0) return 'expired';
   const h = Math.floor(ms / 3_600_000);
   return h >= 48 ? `in ${Math.floor(h / 24)} days` : `in ${h} h`;
+}
+
+/** A record id from a page's query string, or undefined for anything else (the filter is then not applied). */
+function idParam(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n > 0 && n <= MAX_INT ? n : undefined;
 }
 
 /** Only a path of this site (no scheme, no //host): an open redirect would send members anywhere. */
