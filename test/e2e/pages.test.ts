@@ -111,7 +111,18 @@ test('a replayed or foreign sign-in callback is refused with a page that says wh
   const adele = await memberLogin(env, ADELE, 'Adele Vance');
   const browser = await launch(ctx);
   const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
-  await signIn(page, env, adele);
+  // By keyboard only: the e-mail field has the focus, Tab reaches the password, Enter signs in; Tab reaches the button.
+  await page.goto(`${env.url}/connect`);
+  await page.keyboard.type(adele.email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(adele.password);
+  await Promise.all([page.waitForURL(/\/connect$/), page.keyboard.press('Enter')]);
+  let focused = '';
+  for (let i = 0; i < 10 && !/Connect Office 365/.test(focused); i++) {
+    await page.keyboard.press('Tab');
+    focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+  }
+  assert.match(focused, /Connect Office 365 calendar/, 'the connect button is reachable by Tab');
   const res = await page.goto(`${env.url}/connect/callback?code=x&state=forged`);
   assert.equal(res?.status(), 400);
   assert.match(await page.textContent('main') ?? '', /no longer valid/);
