@@ -267,3 +267,37 @@ test('on the embedded default, as the README walks it: a member on http://localh
     if (Date.now() > deadline) assert.fail(`the booking never showed: ${text}`);
   }
 });
+
+test('a member whose sign-in Microsoft revoked reconnects from their page, then disconnects after a confirmation', { skip }, async (ctx) => {
+  const env = await graphEnv(ctx);
+  await env.request('POST', '/api/spaces/resources', { Name: 'Rainier', CalendarEmail: ROOM });
+  const adele = await memberLogin(env, ADELE, 'Adele Vance');
+  const browser = await launch(ctx);
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await signIn(page, env, adele);
+  const throughMicrosoft = async (button: string) => {
+    await Promise.all([page.waitForURL(/oauth2\/v2\.0\/authorize/), page.click(`button:has-text("${button}")`)]);
+    await Promise.all([page.waitForURL(/\/connect/), page.click(`button[data-upn="${ADELE}"]`)]);
+  };
+  await throughMicrosoft('Connect Office 365 calendar');
+  await Promise.all([page.waitForURL(/\/connect\?connected=/), page.click('button:has-text("Connect")')]);
+  const recordId = (await env.request('GET', '/api/spaces/coworkermsofficecalendars')).body.Records[0].Id as number;
+  await env.untilState(recordId, 'active');
+  // Microsoft revokes her sessions; the next renewal is refused and the connection waits for her.
+  assert.ok(env.emu.control.revokeUser(ADELE) >= 1);
+  assert.equal((await env.request('POST', '/api/spaces/coworkermsofficecalendars/runcommand', { Key: 'RENEW_SUBSCRIPTION', Ids: [recordId] })).status, 200);
+  await env.untilState(recordId, 'reauth_required');
+  await page.goto(`${env.url}/connect`);
+  assert.match(await page.textContent('main') ?? '', /Sign in again to keep your bookings in sync/);
+  await throughMicrosoft('Reconnect');
+  assert.match(page.url(), /reconnected=1/);
+  await env.untilState(recordId, 'active');
+  assert.equal((await env.request('GET', '/api/spaces/coworkermsofficecalendars')).body.Records.length, 1, 'the same record, not a second one');
+  // Disconnect asks first; confirmed, the record and its subscription go.
+  await page.goto(`${env.url}/connect`);
+  await Promise.all([page.waitForURL(/\/disconnect$/), page.click('a:has-text("Disconnect")')]);
+  assert.equal((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${recordId}`)).status, 200, 'nothing happens before the confirmation');
+  await Promise.all([page.waitForURL(/disconnected=1/), page.click('button:has-text("Disconnect")')]);
+  assert.equal((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${recordId}`)).status, 404);
+  await env.until('the subscription deleted at Graph', async () => env.emu.control.listSubscriptions().every((s) => s.userId !== env.emu.control.user(ADELE).id));
+});

@@ -115,6 +115,10 @@ test('the dashboard filters by state and pages through the list API; the booking
   assert.equal(rows((await b.get('/admin?page=2')).body), 2);
   // Without an engine every record waits with credentials_missing (the calendars have no mailbox seen yet).
   assert.equal(rows((await b.get('/admin?state=active')).body), 0);
+  // Sorted by member, descending: Zelda first (records without a member last); ascending: Zelda not on the first page.
+  const firstMember = (html: string) => /<tbody><tr><td>([^<]*)<\/td>/.exec(html)?.[1];
+  assert.equal(firstMember((await b.get('/admin?sort=CoworkerFullName&dir=desc')).body), 'Zelda Zed');
+  assert.notEqual(firstMember((await b.get('/admin?sort=CoworkerFullName&dir=asc')).body), 'Zelda Zed');
   const byMember = await b.get('/admin?member=zelda');
   assert.equal(rows(byMember.body), 1);
   assert.match(byMember.body, /Zelda Zed/);
