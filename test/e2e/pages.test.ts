@@ -113,6 +113,8 @@ test('a replayed or foreign sign-in callback is refused with a page that says wh
   const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
   // By keyboard only: the e-mail field has the focus, Tab reaches the password, Enter signs in; Tab reaches the button.
   await page.goto(`${env.url}/connect`);
+  // autofocus is applied after load; on a slow machine the first keys can arrive before it (a CI failure).
+  await page.waitForFunction(() => document.activeElement?.id === 'email');
   await page.keyboard.type(adele.email);
   await page.keyboard.press('Tab');
   await page.keyboard.type(adele.password);
