@@ -177,6 +177,8 @@ function restoreSeededRows(file: string, rows: number): number {
       // The FTS triggers remove the deleted names from the trigram index.
       const r = db.prepare('DELETE FROM coworker_ms_office_calendars WHERE id > ?').run(rows);
       db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'coworker_ms_office_calendars' AND seq > ?").run(rows, rows);
+      // Each create queued a subscribe job (the seeded data has none); ids are reused, so stale ones would collide.
+      db.prepare('DELETE FROM jobs').run();
       return r.changes;
     })();
     db.pragma('wal_checkpoint(TRUNCATE)');

@@ -107,6 +107,8 @@ export async function restorePgSeededRows(url: string, rows: number): Promise<nu
   return withClient(url, async (c) => {
     const removed = (await c.query(`DELETE FROM ${CAL} WHERE id > $1`, [rows])).rowCount ?? 0;
     await c.query(`SELECT setval(pg_get_serial_sequence('${CAL}', 'id'), $1)`, [rows]);
+    // Each create queued a subscribe job (the seeded data has none); ids are reused, so stale ones would collide.
+    await c.query('DELETE FROM jobs');
     if (removed) {
       await c.query(`SELECT nextval('calbridge_data_version')`);
       await c.query(`VACUUM (ANALYZE) ${CAL}`);

@@ -97,7 +97,7 @@ export class JobQueue {
       let claimed: Job[] = [];
       if (free > 0) {
         try {
-          claimed = await this.store.claim(this.workerId, free, this.opts.leaseMs, this.clock.now());
+          claimed = await this.store.claim(this.workerId, free, this.opts.leaseMs, this.clock.now(), [...this.handlers.keys()]);
         } catch (err) {
           this.log.error({ err }, 'job claim failed');
         }

@@ -81,8 +81,12 @@ export class JobStore {
     return { id: null, deduped: true };
   }
 
-  /** Takes up to `limit` due jobs (or jobs whose lease ran out) for this worker. */
-  async claim(workerId: string, limit: number, leaseMs: number, now = this.clock.now()): Promise<Job[]> {
+  /**
+   * Takes up to `limit` due jobs (or jobs whose lease ran out) of the given types for this worker. A worker claims only
+   * what it has handlers for: an API-only process (SYNC_ENGINE=off) must not take Graph jobs and fail them.
+   */
+  async claim(workerId: string, limit: number, leaseMs: number, now = this.clock.now(), types?: readonly string[]): Promise<Job[]> {
+    if (types && !types.length) return [];
     let due = this.db
       .selectFrom('jobs')
       .select('id')
@@ -93,6 +97,7 @@ export class JobStore {
       .orderBy('run_at')
       .orderBy('id')
       .limit(limit);
+    if (types) due = due.where('type', 'in', [...types]);
     if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
     const rows = await this.db
       .updateTable('jobs')

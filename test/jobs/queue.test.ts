@@ -122,6 +122,25 @@ describe('durable job queue', () => {
     await t.close();
   });
 
+  test('a worker claims only the job types it has handlers for (an API-only process leaves Graph jobs alone)', async (ctx) => {
+    const t = await openTestStorage(ctx);
+    const seen: string[] = [];
+    const apiOnly = testQueue(ctx, t.store, { pollMs: 10 }); // no handlers, as with SYNC_ENGINE=off
+    const notes = testQueue(ctx, t.store, { pollMs: 10 }).register('note', async () => void seen.push('note'));
+    const { id: foreign } = await t.store.enqueue({ type: 'graph.subscribe', payload: {} });
+    await t.store.enqueue({ type: 'note' });
+    apiOnly.start();
+    notes.start();
+    await until('the note', async () => seen.length === 1);
+    await apiOnly.stop();
+    await notes.stop();
+    const row = await t.storage.db.selectFrom('jobs').select(['state', 'attempts', 'last_error']).where('id', '=', foreign!).executeTakeFirstOrThrow();
+    assert.deepEqual({ ...row, attempts: Number(row.attempts) }, { state: 'pending', attempts: 0, last_error: null }, 'no attempt was spent on a job nobody here can run');
+    assert.deepEqual(await t.store.claim('w', 5, 1000, t.clock.now(), []), [], 'no types: nothing claimed');
+    assert.equal((await t.store.claim('w', 5, 1000, t.clock.now(), ['graph.subscribe'])).length, 1);
+    await t.close();
+  });
+
   test('back-off doubles per attempt, with jitter, up to the cap', () => {
     assert.equal(backoffDelay(1, 1000, 60_000, 0.5), 1000);
     assert.equal(backoffDelay(3, 1000, 60_000, 0.5), 4000);
