@@ -50,7 +50,7 @@ const SPEC: Record<string, OptionSpec> = {
   'pg-cluster': { value: false, help: 'when DATABASE_URL is not set: run on a throwaway PostgreSQL cluster (scripts/pg-cluster.mjs), removed at the end' },
   tool: { value: true, help: 'wrk or autocannon (default: wrk when installed)' },
   'server-root': { value: true, help: 'directory holding the server sources (default: this repository); for trying changes in a scratch copy' },
-  entry: { value: true, help: 'server entry (default src/server.ts via tsx; a .js build runs with plain node)' },
+  entry: { value: true, help: 'server entry (default dist/src/server.js, built first, as npm start runs it; src/server.ts runs through tsx)' },
   'loop-monitor': { value: false, help: 'preload bench/lib/loop-monitor.mjs: event-loop delay, GC pauses and server-side request time of the measured run' },
   'with-reference': { value: false, help: 'also measure the reference kit\'s bare Fastify server (c-fastify-sqlite.js, or d-fastify-pg.js on PostgreSQL), case by case' },
   'cpu-prof': { value: true, help: 'directory: run the server with node --cpu-prof and write its profiles there' },
@@ -340,8 +340,14 @@ async function main(): Promise<void> {
   else if (toolArg === 'wrk' || toolArg === 'autocannon') tool = toolArg;
   else throw new ArgError('--tool must be wrk or autocannon');
   if (tool === 'wrk' && !wrk) throw new ArgError('wrk is not installed (apt-get install -y wrk), use --tool autocannon');
-  const entry = typeof args.get('entry') === 'string' ? String(args.get('entry')) : undefined;
   const serverRoot = typeof args.get('server-root') === 'string' ? path.resolve(String(args.get('server-root'))) : ROOT;
+  // What `npm start` runs: the compiled build (built here first, incremental); `--entry src/server.ts` runs the sources through tsx.
+  const entry = typeof args.get('entry') === 'string' ? String(args.get('entry')) : 'dist/src/server.js';
+  if (entry.startsWith('dist/')) {
+    log(`bench: building ${serverRoot}/dist (npm run build)`);
+    const built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: serverRoot, stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('npm run build failed');
+  }
   const cpuProfDir = typeof args.get('cpu-prof') === 'string' ? path.resolve(String(args.get('cpu-prof'))) : undefined;
   if (cpuProfDir) fs.mkdirSync(cpuProfDir, { recursive: true });
 
@@ -478,7 +484,7 @@ async function main(): Promise<void> {
     ? `PostgreSQL ${pgInfo.version}${cluster ? ' (throwaway cluster)' : ''}, fsync ${pgInfo.settings.fsync}, synchronous_commit ${pgInfo.settings.synchronous_commit}, ` +
       `shared_buffers ${pgInfo.settings.shared_buffers}, pool ${poolSize}`
     : 'SQLite';
-  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${dbText}, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case, server ${entry ?? 'src/server.ts (tsx)'}\n`);
+  log(`\n## calbridge benchmark: ${fmtInt(rows)} calendar rows, ${dbText}, ${toolText}, ${warmupS} s warm-up + ${durationS} s per case, server ${entry}\n`);
   log(table(mine));
   log('');
   if (seeded) {
@@ -509,7 +515,7 @@ async function main(): Promise<void> {
     node: process.version,
     host: { cpus: os.cpus().length, loadavg: os.loadavg().map((n) => +n.toFixed(2)) },
     tool: toolText,
-    entry: entry ?? 'src/server.ts (tsx)',
+    entry,
     server_root: path.relative(ROOT, serverRoot) || '.',
     database: pgUrl ? { kind: 'postgres', url: describeUrl(pgUrl), cluster: Boolean(cluster), pool: Number(poolSize), ...pgInfo } : { kind: 'sqlite', file },
     rows,
