@@ -13,6 +13,7 @@ import pg from 'pg';
 import type { Database } from './schema.js';
 import { allMigrations } from './migrations/index.js';
 import { CountCache, MemoryDataVersion, SequenceDataVersion } from './count-cache.js';
+import { statementName } from './prepared.js';
 
 import type { Dialect } from './dialect.js';
 export type { Dialect };
@@ -95,6 +96,15 @@ pg.types.setTypeParser(20, (v) => Number(v));
 /** PostgreSQL through a connection pool; many processes may share one database (counts are versioned by a sequence). */
 export function openPostgres(options: PostgresOptions): Storage {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+  // Queries built once (storage/prepared.ts) go out as named statements: PostgreSQL parses and plans them once per
+  // connection. Kysely calls query(text, values); everything else passes through unchanged.
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (text: unknown, ...rest: unknown[]) => {
+      const name = typeof text === 'string' && Array.isArray(rest[0]) ? statementName(text) : undefined;
+      return name ? query({ name, text, values: rest[0] }, ...rest.slice(1)) : query(text, ...rest);
+    };
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

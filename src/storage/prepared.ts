@@ -1,6 +1,7 @@
 /**
- * Compile a Kysely query once and run it many times with new arguments. Hot paths (auth lookups, get by id)
- * skip rebuilding and recompiling the query tree per request; the SQL still comes from Kysely.
+ * Compile a Kysely query once and run it many times with new arguments. Hot paths (auth lookups, get by id, inserts,
+ * list pages) skip rebuilding and recompiling the query tree per request; the SQL still comes from Kysely. On
+ * PostgreSQL they also run as named prepared statements.
  */
 import type { Compilable, Kysely } from 'kysely';
 import type { Executor } from './unit-of-work.js';
@@ -9,6 +10,23 @@ export interface PreparedQuery<Row, Args extends unknown[]> {
   (...args: Args): Promise<Row[]>;
   /** The same query on another executor (a transaction). */
   on(executor: Executor, ...args: Args): Promise<Row[]>;
+}
+
+/**
+ * SQL texts that run as named prepared statements on PostgreSQL: parsed and planned once per pooled connection instead
+ * of on every call (Kysely over `pg` sends unnamed statements). Only queries built once register here, so the set is
+ * bounded by the code, not by requests; the cap guards against a caller that registers per request by mistake.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 500;
+
+export function nameStatement(sqlText: string): void {
+  if (!statementNames.has(sqlText) && statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(sqlText, `calbridge_${statementNames.size + 1}`);
+}
+
+/** The prepared statement's name for this SQL text, if it has one. */
+export function statementName(sqlText: string): string | undefined {
+  return statementNames.get(sqlText);
 }
 
 export function preparedQuery<Row, Args extends unknown[]>(
@@ -20,6 +38,7 @@ export function preparedQuery<Row, Args extends unknown[]>(
   const compiled = build(...(markers as unknown as Args)).compile();
   const positions = compiled.parameters.map((p) => markers.indexOf(p as string));
   if (markers.some((_, i) => !positions.includes(i))) throw new Error('preparedQuery: an argument is not used as a parameter');
+  nameStatement(compiled.sql);
   const on = async (executor: Executor | Kysely<any>, ...args: Args) => {
     const parameters = positions.map((pos, i) => (pos < 0 ? compiled.parameters[i] : args[pos]));
     const result = await executor.executeQuery<Row>({ ...compiled, parameters });

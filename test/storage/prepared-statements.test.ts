@@ -1,0 +1,34 @@
+/** Queries built once run as named prepared statements on PostgreSQL; everything else stays unnamed. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { migrate, openPostgres } from '../../src/storage/database.js';
+import { preparedQuery } from '../../src/storage/prepared.js';
+import { inTransaction } from '../../src/storage/unit-of-work.js';
+import { CoworkerMsOfficeCalendarRepository } from '../../src/modules/calendars/repository.js';
+import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
+import { defer, tempDir } from '../helpers/cleanup.js';
+
+test('named statements on PostgreSQL: prepared once per connection, with new arguments each call', { skip: !testDatabaseUrl && 'PostgreSQL only' }, async (ctx) => {
+  // One connection, so the statements this session prepared are the ones pg_prepared_statements shows.
+  const storage = openPostgres({ url: await postgresUrlFor(tempDir(ctx, 'calbridge-prepared-')), poolSize: 1 });
+  defer(ctx, () => storage.close());
+  await migrate(storage);
+  const db = storage.db;
+  await sql`INSERT INTO resources (unique_id, created_on, updated_on, updated_by, is_new, name, calendar_email)
+    VALUES ('u1', '2026-01-01', '2026-01-01', 't', 1, 'Rainier', NULL), ('u2', '2026-01-01', '2026-01-01', 't', 1, 'Baker', NULL)`.execute(db);
+  const nameOf = preparedQuery(db, (id: number) => db.selectFrom('resources').select('name').where('id', '=', id), 1);
+  assert.deepEqual(await nameOf(1), [{ name: 'Rainier' }]);
+  assert.deepEqual(await nameOf(2), [{ name: 'Baker' }], 'the same statement with a new argument');
+  assert.deepEqual(await inTransaction(db, (trx) => nameOf.on(trx, 1)), [{ name: 'Rainier' }], 'inside a transaction too');
+  await new CoworkerMsOfficeCalendarRepository(storage).findById(1);
+  await db.selectFrom('resources').select('id').where('name', '=', 'Baker').execute(); // built per call: unnamed
+
+  const prepared = (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
+  const texts = prepared.map((p) => p.statement);
+  assert.ok(texts.some((t) => /select "name" from "resources" where "id" = \$1/.test(t)), texts.join('\n'));
+  assert.ok(texts.some((t) => /from "coworker_ms_office_calendars" as "c"/.test(t)), 'get by id is named');
+  assert.ok(!texts.some((t) => /"name" = \$1/.test(t)), 'an ad-hoc query is not');
+  assert.ok(prepared.every((p) => p.name.startsWith('calbridge_')));
+  assert.equal(new Set(texts).size, texts.length, 'each text prepared once');
+});
