@@ -147,6 +147,10 @@ async function wipe(c: pg.Client, url: string, rows: number, email: string, log:
   await c.query('BEGIN');
   for (const t of tables) await c.query(`DROP TABLE IF EXISTS ${ident(schema)}.${ident(t)} CASCADE`);
   for (const s of sequences) await c.query(`DROP SEQUENCE IF EXISTS ${ident(schema)}.${ident(s)} CASCADE`);
+  // The migrations' own functions (calbridge_*) go too, or the next migrate() would find them.
+  const functions = (await c.query<{ f: string }>(`SELECT p.oid::regprocedure::text AS f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = $1 AND p.proname LIKE 'calbridge\_%'`, [schema])).rows.map((r) => r.f);
+  for (const f of functions) await c.query(`DROP FUNCTION IF EXISTS ${f} CASCADE`);
   await c.query(`CREATE SCHEMA IF NOT EXISTS ${MARKER_SCHEMA}`);
   await c.query(`DROP TABLE IF EXISTS ${MARKER_TABLE}`);
   await c.query(`CREATE TABLE ${MARKER_TABLE} (id integer PRIMARY KEY CHECK (id = 1), state text NOT NULL, rows integer NOT NULL,
@@ -236,8 +240,11 @@ export async function seedPostgres(options: PgSeedOptions): Promise<PgSeedResult
       lastReport = nowNs;
     };
     await c.query('BEGIN');
-    // graph_connections references the calendar table (and is empty): TRUNCATE must name both.
-    await c.query(`TRUNCATE ${ident(CAL)}, graph_connections`);
+    // Tables that reference the calendar table (graph_connections, bookings, booking conflicts: empty in the seed)
+    // must be named in the same TRUNCATE.
+    const referencing = (await c.query<{ t: string }>(
+      `SELECT DISTINCT conrelid::regclass::text AS t FROM pg_constraint WHERE contype = 'f' AND confrelid = $1::regclass`, [CAL])).rows.map((r) => r.t);
+    await c.query(`TRUNCATE ${[ident(CAL), ...referencing].join(', ')}`);
     await dropSecondary(c, CAL, calObjects);
     await copyRows(c, CAL, CALENDAR_COLUMNS, rows, calendarRow, { freeze: true, progress });
     await c.query('COMMIT');
