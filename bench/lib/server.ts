@@ -67,7 +67,7 @@ export interface RunningServer {
 /** Every server this process started and has not seen exit: stopped on SIGINT/errors/exit. */
 export const liveServers = new Set<RunningServer>();
 
-/** calbridge: `node --import tsx src/server.ts` on 127.0.0.1, throttling off, quiet logs, the given database. */
+/** calbridge as `npm start` runs it (`node <its flags> dist/src/server.js`) on 127.0.0.1, throttling off, quiet logs, the given database. */
 export function startServer(options: ServerOptions): Promise<RunningServer> {
   if (!options.databaseFile === !options.databaseUrl) throw new Error('startServer: give either databaseFile or databaseUrl');
   const env: Record<string, string | undefined> = {
@@ -87,11 +87,11 @@ export function startServer(options: ServerOptions): Promise<RunningServer> {
   delete env.ADMIN_EMAIL;
   delete env.ADMIN_PASSWORD;
   delete env.DATA_DIR;
-  const entry = options.entry ?? 'src/server.ts';
+  const entry = options.entry ?? 'dist/src/server.js';
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
   return startProcessServer({
     cwd: options.root,
-    args: [...(options.nodeFlags ?? []), ...loader, entry],
+    args: [...(options.nodeFlags ?? []), ...startScriptFlags(options.root), ...loader, entry],
     entry,
     port: options.port,
     env,
@@ -238,4 +238,12 @@ export function machineCpu(): MachineCpu {
 export function busyPercent(a: MachineCpu, b: MachineCpu): number {
   const total = b.total - a.total;
   return total > 0 ? +(100 * (1 - (b.idle - a.idle) / total)).toFixed(1) : 0;
+}
+
+/** The Node flags `npm start` passes (package.json `scripts.start`, e.g. the heap bounds): the bench runs the server as it runs. */
+export function startScriptFlags(root: string): string[] {
+  const start = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const words = start.trim().split(/\s+/);
+  const node = words.indexOf('node');
+  return node < 0 ? [] : words.slice(node + 1).filter((w) => w.startsWith('--'));
 }
