@@ -64,7 +64,7 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
     perAddress: new WindowCounter(config.loginFailureLimitPerIp ?? 100, loginWindow, clock),
     maxConcurrent: config.maxConcurrentPasswordChecks ?? 4,
   }, config.scryptCost);
-  const calendarService = new CoworkerMsOfficeCalendarService(calendars, resources, coworkers, deps);
+  const calendarService = new CoworkerMsOfficeCalendarService(calendars, deps);
   const connectionService = new ConnectionService({ db, connections, calendars, coworkers, jobs, clock, poke });
   // Every record gets its Graph connection in its own transaction, whether or not this process runs the engine.
   calendarService.observe(connectionService);

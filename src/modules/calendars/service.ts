@@ -1,9 +1,6 @@
 /** Rules for CoworkerMsOfficeCalendar records beyond CRUD: references to a resource and a coworker, and who owns the subscription fields. */
-import type { FieldError } from '../../core/errors.js';
 import type { Executor } from '../../storage/unit-of-work.js';
 import { RecordService, type RecordServiceDeps } from '../records/record-service.js';
-import type { CoworkerRepository } from '../directory/coworker-repository.js';
-import type { ResourceRepository } from '../directory/resource-repository.js';
 import type { CoworkerMsOfficeCalendarRepository } from './repository.js';
 import { ENTITY, calendarEntity, type CoworkerMsOfficeCalendar, type CoworkerMsOfficeCalendarValues } from './schema.js';
 
@@ -18,8 +15,6 @@ export class CoworkerMsOfficeCalendarService extends RecordService<CoworkerMsOff
 
   constructor(
     readonly calendars: CoworkerMsOfficeCalendarRepository,
-    private readonly resources: ResourceRepository,
-    private readonly coworkers: CoworkerRepository,
     deps: RecordServiceDeps,
   ) {
     super(ENTITY, calendars, deps);
@@ -42,14 +37,13 @@ export class CoworkerMsOfficeCalendarService extends RecordService<CoworkerMsOff
     return calendarEntity.toColumns(values);
   }
 
-  protected override async checkReferences(values: CoworkerMsOfficeCalendarValues, trx: Executor): Promise<FieldError[]> {
-    const errors: FieldError[] = [];
-    if (!(await this.resources.exists(values.ResourceId, trx))) {
-      errors.push({ AttemptedValue: values.ResourceId, Message: `there is no Resource with Id ${values.ResourceId}`, PropertyName: 'ResourceId' });
-    }
-    if (values.CoworkerId !== null && !(await this.coworkers.exists(values.CoworkerId, trx))) {
-      errors.push({ AttemptedValue: values.CoworkerId, Message: `there is no Coworker with Id ${values.CoworkerId}`, PropertyName: 'CoworkerId' });
-    }
-    return errors;
+  /** The resource and the coworker must exist: checked inside the insert (the tables' names are the guards). */
+  protected override referenceGuards(values: CoworkerMsOfficeCalendarValues) {
+    return [
+      { table: 'resources', id: values.ResourceId, error: { AttemptedValue: values.ResourceId, Message: `there is no Resource with Id ${values.ResourceId}`, PropertyName: 'ResourceId' } },
+      ...(values.CoworkerId === null ? [] : [
+        { table: 'coworkers', id: values.CoworkerId, error: { AttemptedValue: values.CoworkerId, Message: `there is no Coworker with Id ${values.CoworkerId}`, PropertyName: 'CoworkerId' } },
+      ]),
+    ];
   }
 }

@@ -14,6 +14,12 @@ import type { Entity, RecordOf } from './entity.js';
 
 type AnySelect = SelectQueryBuilder<any, any, any>;
 
+/** A row the inserted row refers to: the insert happens only if `table` has a row with this id. */
+export interface ReferenceGuard {
+  table: string;
+  id: number;
+}
+
 /** How one list query reads: overridable by entities with special indexes (e.g. full-text). */
 export interface ListPlan {
   rows: AnySelect;
@@ -56,6 +62,11 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const rows = (await this.selectRows(db).where(this.idColumn, 'in', ids).execute()) as Record<string, unknown>[];
     const byId = new Map(rows.map((r) => [r.id as number, r]));
     return ids.flatMap((id) => (byId.has(id) ? [this.toRecord(byId.get(id)!)] : []));
+  }
+
+  /** Whether `table` has a row with this id (a reference guard, checked on its own). */
+  async rowExists(guard: ReferenceGuard, db: Executor = this.db): Promise<boolean> {
+    return (await db.selectFrom(guard.table as never).select('id' as never).where('id' as never, '=', guard.id as never).executeTakeFirst()) !== undefined;
   }
 
   async exists(id: number, db: Executor = this.db): Promise<boolean> {
@@ -111,49 +122,35 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   }
 
   /**
-   * Inserts a row and answers its id. Inside a transaction the row goes through it. Outside one, on SQLite, inserts
-   * that arrive in the same turn of the event loop share one transaction (group commit): a commit writes every touched
-   * index page once per group instead of once per row. If the group fails, its rows are retried one by one, so one
-   * bad row fails alone.
+   * Inserts a row and answers its id (insertIfReferenced: or undefined when a guard's row does not exist): the reference checks travel in
+   * the insert itself (`INSERT ... SELECT ... WHERE EXISTS (...)`), one statement. Built once per column set and run as
+   * a prepared (on PostgreSQL, named) statement. SQLite shares commits through the unit of work's group commit.
    */
   async insert(values: Record<string, unknown>, db: Executor = this.db): Promise<number> {
-    const id = this.storage.dialect === 'sqlite' && !db.isTransaction ? await this.groupInsert(values) : await this.insertOne(db, values);
+    return (await this.insertIfReferenced(values, [], db))!;
+  }
+
+  async insertIfReferenced(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db): Promise<number | undefined> {
+    const columns = Object.keys(values);
+    const key = `${columns.join(',')}|${guards.map((g) => g.table).join(',')}`;
+    let insert = this.inserts.get(key);
+    if (!insert) {
+      insert = preparedQuery(this.db, (...args: unknown[]) => {
+        let select = this.db.selectNoFrom(columns.map((c, i) => sql`${args[i]}`.as(c)) as never) as AnySelect;
+        guards.forEach((g, i) => {
+          select = select.where(sql`EXISTS (SELECT 1 FROM ${sql.table(g.table)} WHERE id = ${args[columns.length + i]})` as never);
+        });
+        return this.db.insertInto(this.entity.table as never).columns(columns as never).expression(select as never).returning('id' as never);
+      }, columns.length + guards.length) as PreparedQuery<{ id: number }, unknown[]>;
+      this.inserts.set(key, insert);
+    }
+    const rows = await insert.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id));
+    if (!rows.length) return undefined;
     await this.invalidateCounts(db);
-    return id;
+    return Number(rows[0]!.id);
   }
 
-  private async insertOne(db: Executor, values: Record<string, unknown>): Promise<number> {
-    const row = await db.insertInto(this.entity.table as never).values(values as never).returning('id' as never).executeTakeFirstOrThrow();
-    return (row as { id: number }).id;
-  }
-
-  private pendingInserts: Array<{ values: Record<string, unknown>; resolve: (id: number) => void; reject: (err: unknown) => void }> = [];
-
-  private groupInsert(values: Record<string, unknown>): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.pendingInserts.push({ values, resolve, reject });
-      if (this.pendingInserts.length === 1) setImmediate(() => void this.flushInserts());
-    });
-  }
-
-  private async flushInserts(): Promise<void> {
-    const group = this.pendingInserts.splice(0, 200);
-    if (this.pendingInserts.length) setImmediate(() => void this.flushInserts());
-    if (group.length === 1) {
-      const [only] = group;
-      return this.insertOne(this.db, only!.values).then(only!.resolve, only!.reject);
-    }
-    try {
-      const ids = await this.db.transaction().execute(async (trx) => {
-        const out: number[] = [];
-        for (const item of group) out.push(await this.insertOne(trx, item.values));
-        return out;
-      });
-      group.forEach((item, i) => item.resolve(ids[i]!));
-    } catch {
-      for (const item of group) await this.insertOne(this.db, item.values).then(item.resolve, item.reject);
-    }
-  }
+  private readonly inserts = new Map<string, PreparedQuery<{ id: number }, unknown[]>>();
 
   async updateById(id: number, values: Record<string, unknown>, db: Executor = this.db): Promise<boolean> {
     const result = await db.updateTable(this.entity.table as never).set(values as never).where('id' as never, '=', id as never).executeTakeFirst();

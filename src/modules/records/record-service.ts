@@ -10,7 +10,7 @@ import type { Clock } from '../../core/clock.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Database } from '../../storage/schema.js';
 import { withTransaction, type Executor } from '../../storage/unit-of-work.js';
-import type { RecordRepository } from './record-repository.js';
+import type { RecordRepository, ReferenceGuard } from './record-repository.js';
 
 export interface Actor {
   userId: number;
@@ -80,7 +80,15 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
   protected abstract normalize(body: Record<string, unknown>, existingId: number | undefined, trx: Executor): Values | Promise<Values>;
   /** Values → the columns to write; on update, `existing` is the stored record. */
   protected abstract toColumns(values: Values, existing?: Rec, trx?: Executor): Record<string, unknown> | Promise<Record<string, unknown>>;
-  /** Errors for references to records that don't exist. */
+  /**
+   * References that must exist, each with the error that names it when it does not. A create checks them inside its
+   * insert (one statement); the errors are worked out only when that insert found one missing. Updates check them
+   * one by one.
+   */
+  protected referenceGuards(_values: Values): Array<ReferenceGuard & { error: FieldError }> {
+    return [];
+  }
+  /** Errors for references a guard cannot say (rules over several rows). */
   protected async checkReferences(_values: Values, _trx: Executor, _existingId?: number): Promise<FieldError[]> {
     return [];
   }
@@ -97,20 +105,30 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
 
   async create(body: Record<string, unknown>, actor: Actor, executor?: Executor): Promise<Rec> {
     return withTransaction(this.db, executor, async (trx) => {
-      const values = await this.validValues(body, undefined, trx);
+      const values = await this.normalize(body, undefined, trx);
+      const errors = await this.checkReferences(values, trx);
+      if (errors.length) throw AppError.validation(errors);
+      const guards = this.referenceGuards(values);
       const now = this.nowIso();
-      const id = await this.repo.insert({
+      const id = await this.repo.insertIfReferenced({
         ...(await this.toColumns(values, undefined, trx)),
         unique_id: randomUUID(),
         created_on: now,
         updated_on: now,
         updated_by: actor.email,
         is_new: 1,
-      }, trx);
+      }, guards, trx);
+      if (id === undefined) throw AppError.validation(await this.missingReferences(guards, trx));
       const record = (await this.repo.findById(id, trx))!;
       for (const o of this.observers) await o.created?.(record, trx);
       return record;
-    });
+    }, { group: true });
+  }
+
+  private async missingReferences(guards: Array<ReferenceGuard & { error: FieldError }>, trx: Executor): Promise<FieldError[]> {
+    const missing: FieldError[] = [];
+    for (const g of guards) if (!(await this.repo.rowExists(g, trx))) missing.push(g.error);
+    return missing;
   }
 
   async update(id: number, body: Record<string, unknown>, actor: Actor, executor?: Executor): Promise<{ UpdatedOn: string }> {
@@ -127,7 +145,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
         for (const o of this.observers) await o.updated?.(before, after, trx);
       }
       return { UpdatedOn: now };
-    });
+    }, { group: true });
   }
 
   /** Marks a record changed without changing its fields (commands count as a change). */
@@ -149,7 +167,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
       for (const o of this.observers) await o.deleting?.(record, trx);
       if (!(await this.repo.deleteById(id, trx))) throw this.notFound();
       return { UpdatedOn: this.nowIso() };
-    });
+    }, { group: true });
   }
 
   notFound(): AppError {
@@ -158,7 +176,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
 
   private async validValues(body: Record<string, unknown>, existingId: number | undefined, trx: Executor): Promise<Values> {
     const values = await this.normalize(body, existingId, trx);
-    const errors = await this.checkReferences(values, trx, existingId);
+    const errors = [...await this.missingReferences(this.referenceGuards(values), trx), ...await this.checkReferences(values, trx, existingId)];
     if (errors.length) throw AppError.validation(errors);
     return values;
   }
