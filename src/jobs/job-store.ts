@@ -7,6 +7,7 @@ import type { Database, JobTable } from '../storage/schema.js';
 import type { Dialect } from '../storage/database.js';
 import type { Executor } from '../storage/unit-of-work.js';
 import type { Clock } from '../core/clock.js';
+import { preparedQuery } from '../storage/prepared.js';
 
 export interface JobSpec {
   type: string;
@@ -44,11 +45,22 @@ export interface JobRow {
 const UNIQUE_VIOLATION = new Set(['SQLITE_CONSTRAINT_UNIQUE', '23505']);
 
 export class JobStore {
+  /** Built once: every enqueue is the same statement (on PostgreSQL a named one). */
+  private readonly insertJob;
+
   constructor(
     readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
     readonly clock: Clock,
-  ) {}
+  ) {
+    this.insertJob = preparedQuery(db, (type: string, payload: string, runAt: number, maxAttempts: number, dedupeKey: string | null, now: number) =>
+      db
+        .insertInto('jobs')
+        .values({ type, payload, state: 'pending', run_at: runAt, attempts: sql.lit(0) as never, max_attempts: maxAttempts, dedupe_key: dedupeKey, created_at: now, updated_at: now })
+        // The literal (not a parameter) lets both databases match the partial unique index.
+        .onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`state = 'pending'`).doNothing())
+        .returning('id'), 6);
+  }
 
   /**
    * Adds a job. With a dedupeKey that already has a pending job, adds nothing and says so; the pending job keeps its
@@ -58,23 +70,7 @@ export class JobStore {
   async enqueue(spec: JobSpec, db: Executor = this.db): Promise<{ id: number | null; deduped: boolean }> {
     const now = this.clock.now();
     const runAt = spec.runAt ?? now;
-    const row = await db
-      .insertInto('jobs')
-      .values({
-        type: spec.type,
-        payload: JSON.stringify(spec.payload ?? null),
-        state: 'pending',
-        run_at: runAt,
-        attempts: 0,
-        max_attempts: spec.maxAttempts ?? 8,
-        dedupe_key: spec.dedupeKey ?? null,
-        created_at: now,
-        updated_at: now,
-      })
-      // The literal (not a parameter) lets both databases match the partial unique index.
-      .onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`state = 'pending'`).doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const [row] = await this.insertJob.on(db, spec.type, JSON.stringify(spec.payload ?? null), runAt, spec.maxAttempts ?? 8, spec.dedupeKey ?? null, now);
     if (row) return { id: Number(row.id), deduped: false };
     await db.updateTable('jobs').set({ run_at: runAt, updated_at: now })
       .where('dedupe_key', '=', spec.dedupeKey!).where('state', '=', 'pending').where('run_at', '>', runAt).execute();

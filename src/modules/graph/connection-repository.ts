@@ -31,12 +31,14 @@ export function mailboxPath(conn: Pick<GraphConnection, 'auth_mode' | 'mailbox'>
 
 export class ConnectionRepository {
   private readonly ownerOf: PreparedQuery<SubscriptionOwner, [string]>;
+  private readonly byRecord: PreparedQuery<unknown, [number]>;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {
+    this.byRecord = preparedQuery(db, (recordId: number) => db.selectFrom('graph_connections').selectAll().where('calendar_record_id', '=', recordId), 1);
     // The engine's own subscription id decides: a client cannot redirect notifications by writing the record's.
     this.ownerOf = preparedQuery(
       db,
@@ -61,7 +63,7 @@ export class ConnectionRepository {
   }
 
   async get(recordId: number, db: Executor = this.db): Promise<GraphConnection | undefined> {
-    return db.selectFrom('graph_connections').selectAll().where('calendar_record_id', '=', recordId).executeTakeFirst() as Promise<GraphConnection | undefined>;
+    return (await this.byRecord.on(db, recordId))[0] as GraphConnection | undefined;
   }
 
   /**

@@ -182,6 +182,8 @@ export function defineEntity<F extends Fields>(def: EntityDefinition<F>): Entity
   const scope = def.scope ?? ((qb: AnySelect) => qb);
   const outFields = entries.filter(([, f]) => f.out).map(([n, f]) => [n, snake(n), f.read] as const);
   const toStringKey = snake(def.toString);
+  // Column names worked out once, not per write.
+  const columnWriters = writeColumns.map(([n, f]) => [n, columnOf(n, f), f.write] as const);
 
   return {
     entity, table: def.table, alias, fields: def.fields, record, listSpec, columns, joins, rowJoins, scope,
@@ -223,10 +225,10 @@ export function defineEntity<F extends Fields>(def: EntityDefinition<F>): Entity
     },
     toColumns(values) {
       const out: Record<string, unknown> = {};
-      for (const [name, f] of writeColumns) {
+      for (const [name, column, write] of columnWriters) {
         if (!(name in values)) continue;
         const v = (values as Record<string, unknown>)[name];
-        out[columnOf(name, f)] = f.write ? f.write(v) : v;
+        out[column] = write ? write(v) : v;
       }
       if ('SystemId' in values) out.system_id = values.SystemId;
       return out;
