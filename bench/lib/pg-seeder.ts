@@ -62,8 +62,9 @@ function copyField(v: unknown): string {
 }
 
 interface SchemaObjects {
-  /** Indexes not backing a constraint: name -> CREATE INDEX ... (pg_indexes.indexdef). */
-  indexes: { name: string; def: string }[];
+  /** Indexes not backing a constraint: name -> CREATE INDEX ... (pg_indexes.indexdef), and the statistics targets the
+   *  migrations set on their columns (ALTER INDEX ... SET STATISTICS; a DROP INDEX loses them). */
+  indexes: { name: string; def: string; statistics: { column: number; target: number }[] }[];
   /** UNIQUE and FOREIGN KEY constraints: name -> definition (pg_get_constraintdef). The primary key is not touched. */
   constraints: { name: string; type: 'u' | 'f'; def: string }[];
   /** Every index and constraint of the table, for the before/after comparison. */
@@ -82,10 +83,15 @@ async function schemaObjects(c: pg.Client, schema: string, table: string): Promi
   const constraints = (await c.query<{ name: string; type: string; def: string }>(
     `SELECT conname AS name, contype::text AS type, pg_get_constraintdef(oid) AS def
        FROM pg_constraint WHERE conrelid = $1::regclass ORDER BY conname`, [rel])).rows;
+  const targets = (await c.query<{ index: string; column: number; target: number }>(
+    `SELECT i.relname AS index, a.attnum AS column, a.attstattarget AS target FROM pg_index x
+       JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_attribute a ON a.attrelid = i.oid
+      WHERE x.indrelid = $1::regclass AND a.attstattarget > 0`, [rel])).rows;
   return {
-    indexes: indexes.filter((i) => i.constraint_type === null).map(({ name, def }) => ({ name, def })),
+    indexes: indexes.filter((i) => i.constraint_type === null)
+      .map(({ name, def }) => ({ name, def, statistics: targets.filter((t) => t.index === name).map(({ column, target }) => ({ column, target })) })),
     constraints: constraints.filter((k) => k.type === 'u' || k.type === 'f').map((k) => ({ name: k.name, type: k.type as 'u' | 'f', def: k.def })),
-    all: [...indexes.map((i) => `index ${i.name}: ${i.def}`), ...constraints.map((k) => `constraint ${k.name} (${k.type}): ${k.def}`)].sort(),
+    all: [...indexes.map((i) => `index ${i.name}: ${i.def}`), ...targets.map((t) => `statistics ${t.index}.${t.column}: ${t.target}`), ...constraints.map((k) => `constraint ${k.name} (${k.type}): ${k.def}`)].sort(),
   };
 }
 
@@ -98,7 +104,10 @@ async function dropSecondary(c: pg.Client, table: string, o: SchemaObjects): Pro
 }
 
 async function recreateSecondary(c: pg.Client, table: string, o: SchemaObjects): Promise<void> {
-  for (const ix of o.indexes) await c.query(ix.def);
+  for (const ix of o.indexes) {
+    await c.query(ix.def);
+    for (const st of ix.statistics) await c.query(`ALTER INDEX ${ident(ix.name)} ALTER COLUMN ${st.column} SET STATISTICS ${st.target}`);
+  }
   for (const k of o.constraints.filter((x) => x.type === 'u')) await c.query(`ALTER TABLE ${ident(table)} ADD CONSTRAINT ${ident(k.name)} ${k.def}`);
   for (const k of o.constraints.filter((x) => x.type === 'f')) await c.query(`ALTER TABLE ${ident(table)} ADD CONSTRAINT ${ident(k.name)} ${k.def}`);
 }

@@ -82,6 +82,11 @@ export class ConnectionRepository {
   async upsert(recordId: number, event: ConnectionEvent, fields: ConnectionFields, db: Executor = this.db): Promise<ConnectionState> {
     const existing = await this.get(recordId, db);
     if (existing) return this.transition(recordId, event, fields, db);
+    return this.insert(recordId, event, fields, db);
+  }
+
+  /** The connection row of a record that has none yet (a record just created): no read first. */
+  async insert(recordId: number, event: ConnectionEvent, fields: ConnectionFields, db: Executor = this.db): Promise<ConnectionState> {
     const state = nextState(null, event);
     await db.insertInto('graph_connections').values({
       calendar_record_id: recordId, auth_mode: 'app', mailbox: '', refresh_token_sealed: null, subscription_id: null,

@@ -35,7 +35,7 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
   manages = (recordId: number, trx: Executor) => this.d.connections.manages(recordId, trx);
 
   async created(record: CoworkerMsOfficeCalendar, trx: Executor): Promise<void> {
-    await this.attachAppOnly(record, trx);
+    await this.attachAppOnly(record, trx, true);
   }
 
   async updated(before: CoworkerMsOfficeCalendar, after: CoworkerMsOfficeCalendar, trx: Executor): Promise<void> {
@@ -109,11 +109,14 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
     });
   }
 
-  private async attachAppOnly(record: CoworkerMsOfficeCalendar, trx: Executor): Promise<void> {
+  /** `isNew`: the record was created in this transaction, so it has no connection row yet. */
+  private async attachAppOnly(record: CoworkerMsOfficeCalendar, trx: Executor, isNew = false): Promise<void> {
     const coworker = record.CoworkerId ? await this.d.coworkers.findById(record.CoworkerId, trx) : undefined;
     const mailbox = coworker?.Email ?? '';
     const reason = mailbox ? null : 'the record has no coworker, so no mailbox to subscribe to';
-    await this.d.connections.upsert(record.Id, reason ? 'detached' : 'attached', { auth_mode: 'app', mailbox, last_error: reason }, trx);
+    const fields = { auth_mode: 'app' as const, mailbox, last_error: reason };
+    const event = reason ? 'detached' : 'attached';
+    await (isNew ? this.d.connections.insert(record.Id, event, fields, trx) : this.d.connections.upsert(record.Id, event, fields, trx));
     if (!reason) await this.enqueue(trx, GraphJobs.subscribe, record.Id);
   }
 

@@ -12,6 +12,7 @@ import { eventWritten } from './009-event-written.js';
 import { connectionActionBy } from './010-connection-action-by.js';
 import { connectAttempts } from './011-connect-attempts.js';
 import { connectRedirect } from './012-connect-redirect.js';
+import { nameStatistics } from './013-name-statistics.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -28,5 +29,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '010-connection-action-by': connectionActionBy(dialect),
     '011-connect-attempts': connectAttempts(dialect),
     '012-connect-redirect': connectRedirect(dialect),
+    '013-name-statistics': nameStatistics(dialect),
   };
 }
