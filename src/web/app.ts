@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Ajv } from 'ajv';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import helmet from '@fastify/helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import { parseIsoDate } from '../core/dates.js';
 import { rewriteApiUrl } from './nexudus/paths.js';
 import { installBodyParsers } from './nexudus/body.js';
@@ -98,8 +98,13 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   installErrorHandler(app);
   refuseCrossSiteWrites(app, config.publicUrl ? new URL(config.publicUrl).origin : undefined);
   // Security headers on every answer (nosniff, frame protection, Referrer-Policy, ...); the CSP is set per page
-  // (the docs get theirs from swagger-ui's static CSP below), since API answers are JSON.
-  await app.register(helmet, { global: true, contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' } });
+  // (the docs get theirs from swagger-ui's static CSP below), since API answers are JSON. helmet decides them once,
+  // at start-up; each answer gets the same set, without running helmet's middleware chain per request.
+  const securityHeaders = helmetHeaders({ contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' } });
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(securityHeaders);
+    done();
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -184,4 +189,12 @@ function answerExecutedRequestFirst(err: NodeJS.ErrnoException, socket: import('
   const body = JSON.stringify(errorEnvelope(code, code === 400 ? 'The request is not valid HTTP.' : text, null));
   if (socket.writable) socket.write(`HTTP/1.1 ${code} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy();
+}
+
+/** The headers helmet sets for these options, worked out once. */
+function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const res = { setHeader: (name: string, value: string) => void (headers[name] = String(value)), removeHeader: () => {} };
+  helmet(options)({} as never, res as never, () => {});
+  return headers;
 }

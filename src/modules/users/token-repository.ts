@@ -30,7 +30,7 @@ export interface TokenUserRow {
  */
 export class TokenRepository {
   private readonly accessLookup: (hash: string) => Promise<TokenUserRow[]>;
-  private readonly recent = new Map<string, { row: TokenUserRow; until: number }>();
+  private readonly recent = new Map<string, { row: TokenUserRow; until: number }>(); // token → its user, for cacheTtlMs
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -50,23 +50,23 @@ export class TokenRepository {
   }
 
   async findAccess(token: string): Promise<TokenUserRow | undefined> {
-    const hash = tokenHash(token);
+    // Remembered by the token itself (this process's memory only; the database holds hashes): a repeat costs no hash.
     const now = this.clock.now();
-    const known = this.recent.get(hash);
+    const known = this.recent.get(token);
     if (known && known.until > now) return known.row;
-    const row = (await this.accessLookup(hash))[0];
+    const row = (await this.accessLookup(tokenHash(token)))[0];
     if (row && this.cacheTtlMs > 0) {
       if (this.recent.size >= 10_000) this.recent.clear();
-      this.recent.set(hash, { row, until: now + this.cacheTtlMs });
+      this.recent.set(token, { row, until: now + this.cacheTtlMs });
     } else {
-      this.recent.delete(hash);
+      this.recent.delete(token);
     }
     return row;
   }
 
   /** Drops this process's remembered tokens of a user (their grants changed). */
   forgetUser(userId: number): void {
-    for (const [hash, entry] of this.recent) if (entry.row.user_id === userId) this.recent.delete(hash);
+    for (const [token, entry] of this.recent) if (entry.row.user_id === userId) this.recent.delete(token);
   }
 
   async insertAccess(userId: number, clientId: string, token: string, expiresAt: number, family: string | null = null): Promise<void> {
