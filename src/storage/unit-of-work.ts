@@ -81,7 +81,7 @@ function groupedTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Datab
   });
 }
 
-const MAX_GROUP = 200;
+const MAX_GROUP = 32;
 
 async function commitGroup(db: Kysely<Database>): Promise<void> {
   let units: GroupedUnit[] = [];

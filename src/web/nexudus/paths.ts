@@ -6,10 +6,15 @@ const ALIASES: Record<string, string> = {
   coworkermsoffecalendars: 'coworkermsofficecalendars',
 };
 
+/** Upper case, a trailing slash or an alias: the only things a rewrite changes. */
+const NEEDS_REWRITE = new RegExp(`[A-Z]|/$|${Object.keys(ALIASES).join('|')}`);
+
 export function rewriteApiUrl(url: string): string {
   const q = url.indexOf('?');
   let path = q < 0 ? url : url.slice(0, q);
   if (!/^\/api(\/|$)/i.test(path)) return url;
+  // Most requests name the canonical path already: nothing to rewrite, nothing to allocate.
+  if (!NEEDS_REWRITE.test(path)) return url;
   path = path.toLowerCase();
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   const segments = path.split('/');
