@@ -8,6 +8,8 @@ import type { Executor } from './unit-of-work.js';
 
 export interface PreparedQuery<Row, Args extends unknown[]> {
   (...args: Args): Promise<Row[]>;
+  /** The SQL text (with the arguments as parameters). */
+  readonly sql: string;
   /** The same query on another executor (a transaction). */
   on(executor: Executor, ...args: Args): Promise<Row[]>;
 }
@@ -44,7 +46,8 @@ export function preparedQuery<Row, Args extends unknown[]>(
     const result = await executor.executeQuery<Row>({ ...compiled, parameters });
     return result.rows;
   };
-  const run = ((...args: Args) => on(db, ...args)) as PreparedQuery<Row, Args>;
+  const run = ((...args: Args) => on(db, ...args)) as PreparedQuery<Row, Args> & { sql: string };
   run.on = on;
+  run.sql = compiled.sql;
   return run;
 }

@@ -7,6 +7,7 @@ import { preparedQuery } from '../../src/storage/prepared.js';
 import { inTransaction } from '../../src/storage/unit-of-work.js';
 import { CoworkerMsOfficeCalendarRepository } from '../../src/modules/calendars/repository.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
+import type { ListQuery } from '../../src/core/list-query.js';
 import { defer, tempDir } from '../helpers/cleanup.js';
 
 test('named statements on PostgreSQL: prepared once per connection, with new arguments each call', { skip: !testDatabaseUrl && 'PostgreSQL only' }, async (ctx) => {
@@ -21,7 +22,16 @@ test('named statements on PostgreSQL: prepared once per connection, with new arg
   assert.deepEqual(await nameOf(1), [{ name: 'Rainier' }]);
   assert.deepEqual(await nameOf(2), [{ name: 'Baker' }], 'the same statement with a new argument');
   assert.deepEqual(await inTransaction(db, (trx) => nameOf.on(trx, 1)), [{ name: 'Rainier' }], 'inside a transaction too');
-  await new CoworkerMsOfficeCalendarRepository(storage).findById(1);
+  const calendars = new CoworkerMsOfficeCalendarRepository(storage);
+  await calendars.findById(1);
+  // A list filtered by equality is built once per shape and named; a substring filter is built per request.
+  const listOf = (conditions: ListQuery['conditions'], page = 1) => calendars.list({ conditions, page, size: 20, orderBy: 'Id', descending: false } as ListQuery);
+  await sql`INSERT INTO coworker_ms_office_calendars (unique_id, created_on, updated_on, updated_by, is_new, resource_id, name, subscription_id, calendar_id, subscription_expire_date)
+    VALUES ('c1', '2026-01-01', '2026-01-01', 't', 1, 1, 'Desk calendar', 's', 'c', '2030-01-01T00:00:00.000Z')`.execute(db);
+  const listed = await listOf([{ field: 'ResourceId', op: 'eq', value: 1 }]);
+  assert.deepEqual([listed.total, listed.records.map((r) => r.Name)], [1, ['Desk calendar']]);
+  assert.deepEqual(await listOf([{ field: 'ResourceId', op: 'eq', value: 2 }], 2), { records: [], total: 0 });
+  assert.equal((await listOf([{ field: 'Name', op: 'contains', value: 'desk' }])).total, 1);
   await db.selectFrom('resources').select('id').where('name', '=', 'Baker').execute(); // built per call: unnamed
 
   const prepared = (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
@@ -29,6 +39,9 @@ test('named statements on PostgreSQL: prepared once per connection, with new arg
   assert.ok(texts.some((t) => /select "name" from "resources" where "id" = \$1/.test(t)), texts.join('\n'));
   assert.ok(texts.some((t) => /from "coworker_ms_office_calendars" as "c"/.test(t)), 'get by id is named');
   assert.ok(!texts.some((t) => /"name" = \$1/.test(t)), 'an ad-hoc query is not');
+  assert.ok(texts.some((t) => /where "c"\."resource_id" = \$1 order by "c"\."id" asc limit \$2 offset \$3/i.test(t)), 'the Resource list page');
+  assert.ok(texts.some((t) => /select count\(\*\) as "n" from "coworker_ms_office_calendars" as "c" where "c"\."resource_id" = \$1/.test(t)), 'its total');
+  assert.ok(!texts.some((t) => /LIKE/i.test(t)), 'a substring list is not prepared (its value is transformed)');
   assert.ok(prepared.every((p) => p.name.startsWith('calbridge_')));
   assert.equal(new Set(texts).size, texts.length, 'each text prepared once');
 });

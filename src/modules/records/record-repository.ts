@@ -20,6 +20,12 @@ export interface ReferenceGuard {
   id: number;
 }
 
+/** A list shape built once: its rows (conditions' values, size, offset) and its total (conditions' values). */
+interface ListShape {
+  rows: PreparedQuery<Record<string, unknown>, unknown[]>;
+  count: PreparedQuery<{ n: number | string }, unknown[]>;
+}
+
 /** How one list query reads: overridable by entities with special indexes (e.g. full-text). */
 export interface ListPlan {
   rows: AnySelect;
@@ -76,6 +82,8 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   }
 
   async list(query: ListQuery): Promise<{ records: Rec[]; total: number }> {
+    const shape = this.listShape(query);
+    if (shape) return this.listPrepared(shape, query);
     const plan = this.plan(query);
     const rowsQuery = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(query.size).offset(pageOffset(query));
     const countQuery = applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
@@ -86,6 +94,48 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
       : await count();
     // Past the last page there is nothing to read.
     const rows = pageOffset(query) < total ? ((await rowsQuery.execute()) as Record<string, unknown>[]) : [];
+    return { records: rows.map((r) => this.toRecord(r)), total };
+  }
+
+  /**
+   * Lists whose conditions bind their values as they are (equality, ranges: the common filters and a member's scope)
+   * are built once per shape (fields, operators, order) through plan() with placeholder values, then run as prepared
+   * (on PostgreSQL, named) statements. A shape whose plan transforms a value (substrings, booleans, full-text phrases)
+   * cannot be, and is built per request as before: preparedQuery finds a placeholder missing and says so.
+   */
+  private readonly listShapes = new Map<string, ListShape | null>();
+
+  private listShape(query: ListQuery): ListShape | null {
+    const key = JSON.stringify([query.conditions.map((c) => [c.field, c.op]), query.orderBy, query.descending]);
+    let shape = this.listShapes.get(key);
+    if (shape !== undefined) return shape;
+    const n = query.conditions.length;
+    const shaped = (args: unknown[]): ListQuery => ({ ...query, conditions: query.conditions.map((c, i) => ({ ...c, value: args[i] }) as typeof c) });
+    try {
+      const rows = preparedQuery(this.db, (...args: unknown[]) => {
+        const plan = this.plan(shaped(args));
+        return applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(args[n] as number).offset(args[n + 1] as number);
+      }, n + 2) as PreparedQuery<Record<string, unknown>, unknown[]>;
+      const count = preparedQuery(this.db, (...args: unknown[]) => {
+        const plan = this.plan(shaped(args));
+        return applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
+      }, n) as PreparedQuery<{ n: number | string }, unknown[]>;
+      shape = { rows, count };
+    } catch {
+      shape = null;
+    }
+    if (this.listShapes.size < 500) this.listShapes.set(key, shape);
+    return shape;
+  }
+
+  private async listPrepared(shape: ListShape, query: ListQuery): Promise<{ records: Rec[]; total: number }> {
+    const values = query.conditions.map((c) => c.value);
+    const count = async () => Number((await shape.count(...values))[0]?.n ?? 0);
+    const total = this.storage.counts && this.totalCacheable(query)
+      ? await this.storage.counts.total(`${shape.count.sql}\u0000${JSON.stringify(values)}`, count)
+      : await count();
+    const offset = pageOffset(query);
+    const rows = offset < total ? await shape.rows(...values, query.size, offset) : [];
     return { records: rows.map((r) => this.toRecord(r)), total };
   }
 
