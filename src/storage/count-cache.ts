@@ -8,6 +8,7 @@
  * A count taken while a write lands is stored under the old version and never read again.
  */
 import { sql, type Kysely } from 'kysely';
+import { preparedQuery } from './prepared.js';
 
 export interface DataVersion {
   current(): Promise<number>;
@@ -25,13 +26,18 @@ export class MemoryDataVersion implements DataVersion {
 }
 
 export class SequenceDataVersion implements DataVersion {
-  constructor(private readonly db: Kysely<any>) {}
+  // Named prepared statements: one of them runs with every list and every write.
+  private readonly read;
+  private readonly next;
+  constructor(db: Kysely<any>) {
+    this.read = preparedQuery(db, () => db.selectFrom('calbridge_data_version').select(sql<number | string>`last_value`.as('v')), 0);
+    this.next = preparedQuery(db, () => db.selectNoFrom(sql<number | string>`nextval('calbridge_data_version')`.as('v')), 0);
+  }
   async current() {
-    const r = await sql<{ v: number | string }>`SELECT last_value AS v FROM calbridge_data_version`.execute(this.db);
-    return Number(r.rows[0]!.v);
+    return Number((await this.read())[0]!.v);
   }
   async bump() {
-    await sql`SELECT nextval('calbridge_data_version')`.execute(this.db);
+    await this.next();
   }
 }
 
