@@ -7,12 +7,17 @@
  *   and read (`last_value`, one cheap round trip) before each count.
  * A count taken while a write lands is stored under the old version and never read again.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { preparedQuery } from './prepared.js';
 
 export interface DataVersion {
   current(): Promise<number>;
   bump(): Promise<void>;
+  /**
+   * An SQL expression that reads the version inside another statement (PostgreSQL: the sequence), so a list page can
+   * bring the version along with its rows instead of asking first. Absent where reading it costs nothing (SQLite).
+   */
+  readonly inline?: RawBuilder<number | string>;
 }
 
 export class MemoryDataVersion implements DataVersion {
@@ -29,6 +34,7 @@ export class SequenceDataVersion implements DataVersion {
   // Named prepared statements: one of them runs with every list and every write.
   private readonly read;
   private readonly next;
+  readonly inline = sql<number | string>`(SELECT last_value FROM calbridge_data_version)`;
   constructor(db: Kysely<any>) {
     this.read = preparedQuery(db, () => db.selectFrom('calbridge_data_version').select(sql<number | string>`last_value`.as('v')), 0);
     this.next = preparedQuery(db, () => db.selectNoFrom(sql<number | string>`nextval('calbridge_data_version')`.as('v')), 0);
@@ -50,7 +56,15 @@ export class CountCache {
 
   /** The total for `key` (a query's SQL and parameters), counting with `count` only when not known at this version. */
   async total(key: string, count: () => Promise<number>): Promise<number> {
-    const versioned = `${await this.version.current()}\u0000${key}`;
+    return this.totalAt(await this.version.current(), key, count);
+  }
+
+  /**
+   * The same, at a version the caller read itself (DataVersion.inline). Sound because the version is read before the
+   * count: every write whose bump the version includes committed before it was read.
+   */
+  async totalAt(version: number, key: string, count: () => Promise<number>): Promise<number> {
+    const versioned = `${version}\u0000${key}`;
     const known = this.entries.get(versioned);
     if (known !== undefined) return known;
     const total = await count();

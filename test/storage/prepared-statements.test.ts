@@ -39,7 +39,9 @@ test('named statements on PostgreSQL: prepared once per connection, with new arg
   assert.ok(texts.some((t) => /select "name" from "resources" where "id" = \$1/.test(t)), texts.join('\n'));
   assert.ok(texts.some((t) => /from "coworker_ms_office_calendars" as "c"/.test(t)), 'get by id is named');
   assert.ok(!texts.some((t) => /"name" = \$1/.test(t)), 'an ad-hoc query is not');
-  assert.ok(texts.some((t) => /where "c"\."resource_id" = \$1 order by "c"\."id" asc limit \$2 offset \$3/i.test(t)), 'the Resource list page');
+  const page = texts.find((t) => /where "c"\."resource_id" = \$1 order by "c"\."id" asc limit \$2 offset \$3/i.test(t));
+  assert.ok(page, 'the Resource list page');
+  assert.match(page, /\(SELECT last_value FROM calbridge_data_version\) as "calbridge_data_version"/, 'it brings the data version along: one statement per page');
   assert.ok(texts.some((t) => /select count\(\*\) as "n" from "coworker_ms_office_calendars" as "c" where "c"\."resource_id" = \$1/.test(t)), 'its total');
   assert.ok(!texts.some((t) => /LIKE/i.test(t)), 'a substring list is not prepared (its value is transformed)');
   assert.ok(prepared.every((p) => p.name.startsWith('calbridge_')));

@@ -20,6 +20,9 @@ export interface ReferenceGuard {
   id: number;
 }
 
+/** The column a list page carries the data version in (DataVersion.inline). */
+const DATA_VERSION = 'calbridge_data_version';
+
 /** A list shape built once: its rows (conditions' values, size, offset) and its total (conditions' values). */
 interface ListShape {
   rows: PreparedQuery<Record<string, unknown>, unknown[]>;
@@ -111,10 +114,13 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     if (shape !== undefined) return shape;
     const n = query.conditions.length;
     const shaped = (args: unknown[]): ListQuery => ({ ...query, conditions: query.conditions.map((c, i) => ({ ...c, value: args[i] }) as typeof c) });
+    // Where reading the data version costs a round trip, the page brings it along (one statement per list).
+    const inline = this.storage.counts && this.totalCacheable(query) ? this.storage.counts.version.inline : undefined;
     try {
       const rows = preparedQuery(this.db, (...args: unknown[]) => {
         const plan = this.plan(shaped(args));
-        return applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(args[n] as number).offset(args[n + 1] as number);
+        const page = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(args[n] as number).offset(args[n + 1] as number);
+        return inline ? page.select(inline.as(DATA_VERSION)) : page;
       }, n + 2) as PreparedQuery<Record<string, unknown>, unknown[]>;
       const count = preparedQuery(this.db, (...args: unknown[]) => {
         const plan = this.plan(shaped(args));
@@ -131,10 +137,17 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   private async listPrepared(shape: ListShape, query: ListQuery): Promise<{ records: Rec[]; total: number }> {
     const values = query.conditions.map((c) => c.value);
     const count = async () => Number((await shape.count(...values))[0]?.n ?? 0);
-    const total = this.storage.counts && this.totalCacheable(query)
-      ? await this.storage.counts.total(`${shape.count.sql}\u0000${JSON.stringify(values)}`, count)
-      : await count();
+    const counts = this.storage.counts && this.totalCacheable(query) ? this.storage.counts : null;
+    const key = `${shape.count.sql}\u0000${JSON.stringify(values)}`;
     const offset = pageOffset(query);
+    if (counts?.version.inline) {
+      // The page first, with the version read in the same statement; an empty page asks for the version alone.
+      const rows = await shape.rows(...values, query.size, offset);
+      const version = rows.length ? Number(rows[0]![DATA_VERSION]) : await counts.version.current();
+      return { records: rows.map((r) => this.toRecord(r)), total: await counts.totalAt(version, key, count) };
+    }
+    const total = counts ? await counts.total(key, count) : await count();
+    // Past the last page there is nothing to read.
     const rows = offset < total ? await shape.rows(...values, query.size, offset) : [];
     return { records: rows.map((r) => this.toRecord(r)), total };
   }
