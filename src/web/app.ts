@@ -100,6 +100,8 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   // Security headers on every answer (nosniff, frame protection, Referrer-Policy, ...); the CSP is set per page
   // (the docs get theirs from swagger-ui's static CSP below), since API answers are JSON. helmet decides them once,
   // at start-up; each answer gets the same set, without running helmet's middleware chain per request.
+  // Declared up front, so every request object keeps one shape (set by the access check on API routes).
+  app.decorateRequest('principal', null as never);
   const securityHeaders = helmetHeaders({ contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' } });
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(securityHeaders);

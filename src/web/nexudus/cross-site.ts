@@ -10,13 +10,15 @@ import { AppError } from '../../core/errors.js';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function refuseCrossSiteWrites(app: FastifyInstance, publicOrigin: string | undefined): void {
-  app.addHook('onRequest', async (request) => {
-    if (SAFE.has(request.method)) return;
+  // A callback hook, not an async one: most requests are reads and should not pay for a promise here.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (SAFE.has(request.method)) return done();
     const site = request.headers['sec-fetch-site'];
     const origin = request.headers.origin;
     const own = new Set([publicOrigin, `${request.protocol}://${request.headers.host}`].filter(Boolean));
     if (site === 'cross-site' || (origin !== undefined && origin !== 'null' && !own.has(origin)) || origin === 'null') {
-      throw new AppError('forbidden', 'Cross-site requests cannot change anything here: send the request from calbridge itself or from an API client.');
+      return done(new AppError('forbidden', 'Cross-site requests cannot change anything here: send the request from calbridge itself or from an API client.'));
     }
+    done();
   });
 }
