@@ -119,7 +119,10 @@ export function openPostgres(options: PostgresOptions): Storage {
 /**
  * A worker thread with its own connection that checkpoints the WAL every 200 ms, off the event loop. Passive
  * checkpoints never stop a writer, but under sustained writes they never catch up, so the WAL would grow without
- * end: past 64 MB the worker truncates it (a short pause for writers while the last frames are copied).
+ * end: past 256 MB the worker truncates it. That blocks writers while the last frames are copied, and the main
+ * thread's busy handler sleeps meanwhile (measured: stalls of 100+ ms); at 64 MB it happened every few seconds of a
+ * sustained create load (p99 over 100 ms), at 256 MB not within a 10 s run (3,100 creates/s, WAL ~140 MB). When a
+ * passive checkpoint does catch up, the next write restarts the WAL and journal_size_limit cuts the file to 64 MB.
  */
 function startCheckpointer(file: string): Worker {
   const code = `
@@ -132,7 +135,7 @@ function startCheckpointer(file: string): Worker {
     const timer = setInterval(() => {
       try {
         db.pragma('wal_checkpoint(PASSIVE)');
-        if (fs.statSync(wal, { throwIfNoEntry: false })?.size > 64 * 1024 * 1024) db.pragma('wal_checkpoint(TRUNCATE)');
+        if (fs.statSync(wal, { throwIfNoEntry: false })?.size > 256 * 1024 * 1024) db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {}
     }, 200);
     parentPort.on('message', () => {
