@@ -69,7 +69,8 @@ test('SIGTERM to the PID of `npm start` stops the server cleanly (no orphan hold
   npm.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
   const up = async () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-  const deadline = Date.now() + 30_000;
+  // npm start builds first (prestart): on a fresh clone that is a full tsc run.
+  const deadline = Date.now() + 120_000;
   while (!(await up())) {
     assert.ok(Date.now() < deadline, `npm start did not come up:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
