@@ -4,7 +4,7 @@
  * reused while no record has changed since it was counted:
  * - SQLite: one process owns the file, so the version is a counter in memory;
  * - PostgreSQL: many processes write, so the version is a database sequence, bumped by `nextval` after each write
- *   and read (`last_value`, one cheap round trip) before each count.
+ *   and read (`last_value`) before each count: on its own, or inside the list page's statement (DataVersion.inline).
  * A count taken while a write lands is stored under the old version and never read again.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';

@@ -16,13 +16,16 @@ export interface PreparedQuery<Row, Args extends unknown[]> {
 
 /**
  * SQL texts that run as named prepared statements on PostgreSQL: parsed and planned once per pooled connection instead
- * of on every call (Kysely over `pg` sends unnamed statements). Only queries built once register here, so the set is
- * bounded by the code, not by requests; the cap guards against a caller that registers per request by mistake.
+ * of on every call (Kysely over `pg` sends unnamed statements). Only queries built once register here: the code's
+ * own, and one per list shape (RecordRepository, itself capped); the cap bounds what a connection keeps prepared.
+ * `SELECT *` is never named: a prepared statement keeps the columns it was prepared with, so a migration that adds a
+ * column (run by another process) would fail it with "cached plan must not change result type".
  */
 const statementNames = new Map<string, string>();
 const MAX_NAMED_STATEMENTS = 500;
 
 export function nameStatement(sqlText: string): void {
+  if (/\bselect \*/i.test(sqlText)) return;
   if (!statementNames.has(sqlText) && statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(sqlText, `calbridge_${statementNames.size + 1}`);
 }
 

@@ -7,9 +7,9 @@
  * goes through afterCommit: run at once outside a transaction, after the commit inside one, never on a rollback.
  *
  * SQLite: the driver has one connection and Kysely holds it for the whole transaction, so no other request's
- * statement runs in between: a check made inside a transaction cannot be invalidated by another write. The group
- * commit of RecordRepository.insert batches only inserts made outside a transaction, in a transaction of its own
- * that also holds the connection, so the two never interleave.
+ * statement runs in between: a check made inside a transaction cannot be invalidated by another write. Group
+ * commit (groupedTransaction) runs the waiting units one after another inside one such transaction, so the same
+ * holds; a grouped unit must await only the database (anything slower holds every unit of its group).
  * PostgreSQL: each transaction has its own pooled connection; checks that must hold until commit are enforced by
  * the database (constraints, row locks, conditional writes).
  */
@@ -115,11 +115,9 @@ async function commitGroup(db: Kysely<Database>): Promise<void> {
       units = waitingUnits.get(db) ?? [];
       waitingUnits.delete(db);
     }
-    for (const unit of units) {
-      const own = failed.find((f) => f.unit === unit);
-      if (own) own.unit.reject(own.err);
-      else await inTransaction(db, unit.fn).then(unit.resolve, unit.reject);
-    }
+    // Every unit runs again alone, those that failed in the group too: their error may have come from an earlier
+    // unit's writes, which were rolled back with the group.
+    for (const unit of units) await inTransaction(db, unit.fn).then(unit.resolve, unit.reject);
     return;
   }
   for (const { unit, err } of failed) unit.reject(err);

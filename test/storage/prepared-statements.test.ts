@@ -8,6 +8,8 @@ import { inTransaction } from '../../src/storage/unit-of-work.js';
 import { CoworkerMsOfficeCalendarRepository } from '../../src/modules/calendars/repository.js';
 import { postgresUrlFor, testDatabaseUrl } from '../helpers/database.js';
 import type { ListQuery } from '../../src/core/list-query.js';
+import { ConnectionRepository } from '../../src/modules/graph/connection-repository.js';
+import { systemClock } from '../../src/core/clock.js';
 import { defer, tempDir } from '../helpers/cleanup.js';
 
 test('named statements on PostgreSQL: prepared once per connection, with new arguments each call', { skip: !testDatabaseUrl && 'PostgreSQL only' }, async (ctx) => {
@@ -33,6 +35,8 @@ test('named statements on PostgreSQL: prepared once per connection, with new arg
   assert.deepEqual(await listOf([{ field: 'ResourceId', op: 'eq', value: 2 }], 2), { records: [], total: 0 });
   assert.equal((await listOf([{ field: 'Name', op: 'contains', value: 'desk' }])).total, 1);
   await db.selectFrom('resources').select('id').where('name', '=', 'Baker').execute(); // built per call: unnamed
+  // Built once but `select *`: never named (a column added by a migration in another process would break it).
+  await new ConnectionRepository(db, systemClock, 'postgres').get(1);
 
   const prepared = (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
   const texts = prepared.map((p) => p.statement);
@@ -45,5 +49,6 @@ test('named statements on PostgreSQL: prepared once per connection, with new arg
   assert.ok(texts.some((t) => /select count\(\*\) as "n" from "coworker_ms_office_calendars" as "c" where "c"\."resource_id" = \$1/.test(t)), 'its total');
   assert.ok(!texts.some((t) => /LIKE/i.test(t)), 'a substring list is not prepared (its value is transformed)');
   assert.ok(prepared.every((p) => p.name.startsWith('calbridge_')));
+  assert.ok(!texts.some((t) => /select \*/i.test(t)), 'no select * is prepared');
   assert.equal(new Set(texts).size, texts.length, 'each text prepared once');
 });

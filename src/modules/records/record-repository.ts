@@ -27,6 +27,8 @@ const DATA_VERSION = 'calbridge_data_version';
 interface ListShape {
   rows: PreparedQuery<Record<string, unknown>, unknown[]>;
   count: PreparedQuery<{ n: number | string }, unknown[]>;
+  /** Its page carries the data version (DataVersion.inline). */
+  carriesVersion: boolean;
 }
 
 /** How one list query reads: overridable by entities with special indexes (e.g. full-text). */
@@ -122,11 +124,15 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
         const page = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(args[n] as number).offset(args[n + 1] as number);
         return inline ? page.select(inline.as(DATA_VERSION)) : page;
       }, n + 2) as PreparedQuery<Record<string, unknown>, unknown[]>;
-      const count = preparedQuery(this.db, (...args: unknown[]) => {
+      const countOf = (args: unknown[]) => {
         const plan = this.plan(shaped(args));
         return applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
-      }, n) as PreparedQuery<{ n: number | string }, unknown[]>;
-      shape = { rows, count };
+      };
+      const count = preparedQuery(this.db, (...args: unknown[]) => countOf(args), n) as PreparedQuery<{ n: number | string }, unknown[]>;
+      // A plan that chose its SQL by the value while binding it unchanged would be frozen to the placeholder's choice:
+      // other values (numbers, an empty string) must give the same text, or the shape is not reused.
+      const probe = query.conditions.map((_, i) => (i % 2 ? '' : i + 1));
+      shape = countOf(probe).compile().sql === count.sql ? { rows, count, carriesVersion: inline !== undefined } : null;
     } catch {
       shape = null;
     }
@@ -140,7 +146,7 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const counts = this.storage.counts && this.totalCacheable(query) ? this.storage.counts : null;
     const key = `${shape.count.sql}\u0000${JSON.stringify(values)}`;
     const offset = pageOffset(query);
-    if (counts?.version.inline) {
+    if (counts && shape.carriesVersion) {
       // The page first, with the version read in the same statement; an empty page asks for the version alone.
       const rows = await shape.rows(...values, query.size, offset);
       const version = rows.length ? Number(rows[0]![DATA_VERSION]) : await counts.version.current();

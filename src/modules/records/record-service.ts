@@ -63,6 +63,11 @@ export interface RecordServiceDeps {
 
 export abstract class RecordService<Rec extends { Id: number }, Values> extends RecordReader<Rec> implements EntityService<Rec> {
   private readonly observers: RecordObserver<Rec>[] = [];
+  /**
+   * Whether this entity's writes may share a commit with others on SQLite (unit-of-work group commit). Off for a
+   * service whose write awaits more than the database (a password hash): the whole group would wait for it.
+   */
+  protected readonly groupCommit: boolean = true;
   protected readonly db: Kysely<Database>;
   protected readonly clock: Clock;
 
@@ -118,11 +123,15 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
         updated_by: actor.email,
         is_new: 1,
       }, guards, trx);
-      if (id === undefined) throw AppError.validation(await this.missingReferences(guards, trx));
+      if (id === undefined) {
+        const missing = await this.missingReferences(guards, trx);
+        // Found now but not by the insert: the referenced row came or went meanwhile (PostgreSQL, another process).
+        throw AppError.validation(missing.length ? missing : guards.slice(0, 1).map((g) => ({ ...g.error, Message: `${g.error.Message}, or it changed while this record was being created; try again` })));
+      }
       const record = (await this.repo.findById(id, trx))!;
       for (const o of this.observers) await o.created?.(record, trx);
       return record;
-    }, { group: true });
+    }, { group: this.groupCommit });
   }
 
   private async missingReferences(guards: Array<ReferenceGuard & { error: FieldError }>, trx: Executor): Promise<FieldError[]> {
@@ -145,7 +154,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
         for (const o of this.observers) await o.updated?.(before, after, trx);
       }
       return { UpdatedOn: now };
-    }, { group: true });
+    }, { group: this.groupCommit });
   }
 
   /** Marks a record changed without changing its fields (commands count as a change). */
@@ -167,7 +176,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
       for (const o of this.observers) await o.deleting?.(record, trx);
       if (!(await this.repo.deleteById(id, trx))) throw this.notFound();
       return { UpdatedOn: this.nowIso() };
-    }, { group: true });
+    }, { group: this.groupCommit });
   }
 
   notFound(): AppError {

@@ -23,6 +23,9 @@ export class UserService extends RecordService<User, UserValues> {
     super(ENTITY, users, deps);
   }
 
+  /** Its writes hash passwords (scrypt, tens of ms): not grouped with others. */
+  protected override readonly groupCommit = false;
+
   protected async normalize(body: Record<string, unknown>, existingId: number | undefined, trx: Executor): Promise<UserValues> {
     const values = userEntity.parseBody(body);
     const owner = await this.users.findIdByEmail(values.Email, trx);
