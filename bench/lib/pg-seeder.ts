@@ -50,6 +50,8 @@ export interface PgSeedResult {
 }
 
 const CAL = 'coworker_ms_office_calendars';
+/** The trigram index Name substrings use on PostgreSQL (migration 014: on the stored lowercase name). */
+const NAME_TRGM = `${CAL}_name_lower_trgm`;
 const secondsSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -216,8 +218,8 @@ export async function seedPostgres(options: PgSeedOptions): Promise<PgSeedResult
     const objects: Record<string, SchemaObjects> = {};
     for (const table of ['resources', 'coworkers', CAL]) objects[table] = await schemaObjects(c, schema, table);
     const calObjects = objects[CAL]!;
-    if (!calObjects.indexes.some((i) => i.name === `${CAL}_name_trgm` && /USING gin \(lower\(name\) gin_trgm_ops\)/.test(i.def))) {
-      throw new Error(`the migration did not create the pg_trgm GIN index ${CAL}_name_trgm; found: ${calObjects.indexes.map((i) => i.def).join('; ')}`);
+    if (!calObjects.indexes.some((i) => i.name === NAME_TRGM && /USING gin \(name_lower gin_trgm_ops\)/.test(i.def))) {
+      throw new Error(`the migrations did not create the pg_trgm GIN index ${NAME_TRGM}; found: ${calObjects.indexes.map((i) => i.def).join('; ')}`);
     }
 
     const now = new Date().toISOString();
@@ -304,14 +306,14 @@ export async function seedPostgres(options: PgSeedOptions): Promise<PgSeedResult
       const like = `%${term}%`;
       await c.query('BEGIN');
       await c.query('SET LOCAL enable_seqscan = off');
-      const plan = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM ${CAL} WHERE lower(name) LIKE $1`, [like])).rows
+      const plan = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM ${CAL} WHERE name_lower LIKE $1`, [like])).rows
         .map((r) => r['QUERY PLAN']).join('\n');
-      const viaIndex = await count(`SELECT count(*) AS n FROM ${CAL} WHERE lower(name) LIKE $1`, like);
+      const viaIndex = await count(`SELECT count(*) AS n FROM ${CAL} WHERE name_lower LIKE $1`, like);
       await c.query('ROLLBACK');
-      if (!plan.includes(`${CAL}_name_trgm`)) throw new Error(`the trigram index is not used for "${term}":\n${plan}`);
+      if (!plan.includes(NAME_TRGM)) throw new Error(`the trigram index is not used for "${term}":\n${plan}`);
       await c.query('BEGIN');
       for (const s of ['enable_indexscan', 'enable_bitmapscan', 'enable_indexonlyscan']) await c.query(`SET LOCAL ${s} = off`);
-      const viaScan = await count(`SELECT count(*) AS n FROM ${CAL} WHERE lower(name) LIKE $1`, like);
+      const viaScan = await count(`SELECT count(*) AS n FROM ${CAL} WHERE name_lower LIKE $1`, like);
       await c.query('ROLLBACK');
       if (viaIndex !== viaScan) throw new Error(`the trigram index finds ${viaIndex} rows for "${term}", a sequential scan ${viaScan}`);
       nameCounts[term] = viaIndex;

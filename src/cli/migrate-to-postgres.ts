@@ -64,10 +64,11 @@ async function plan(source: Kysely<any>, target: Kysely<any>): Promise<Plan[]> {
     parents.set(t, new Set(fks.map((f) => f.table).filter((p) => p !== t && tables.includes(p))));
   }
   const targetColumns = new Map<string, { name: string; identity: boolean }[]>();
+  // Generated columns (the stored lowercase name) are PostgreSQL's to compute: not copied, not reported.
   const pgRows = (await sql<{ table_name: string; column_name: string; is_identity: string; column_default: string | null }>`
     SELECT c.table_name, c.column_name, c.is_identity, c.column_default FROM information_schema.columns c
     JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
-    WHERE c.table_schema = current_schema() ORDER BY c.table_name, c.ordinal_position`.execute(target)).rows;
+    WHERE c.table_schema = current_schema() AND c.is_generated = 'NEVER' ORDER BY c.table_name, c.ordinal_position`.execute(target)).rows;
   for (const r of pgRows) {
     if (BOOKKEEPING.has(r.table_name)) continue;
     const identity = r.is_identity === 'YES' || /^nextval\(/.test(r.column_default ?? '');

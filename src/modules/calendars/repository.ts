@@ -4,7 +4,7 @@ import type { Storage } from '../../storage/database.js';
 import type { Executor } from '../../storage/unit-of-work.js';
 import type { ListQuery } from '../../core/list-query.js';
 import { RecordRepository, type ListPlan } from '../records/record-repository.js';
-import { joinsNeeded } from '../records/list-sql.js';
+import { joinsNeeded, likeContains } from '../records/list-sql.js';
 import { calendarEntity, type CoworkerMsOfficeCalendar } from './schema.js';
 
 const TABLE = 'coworker_ms_office_calendars';
@@ -22,6 +22,18 @@ export class CoworkerMsOfficeCalendarRepository extends RecordRepository<typeof 
   }
 
 
+  /**
+   * PostgreSQL: a Name substring tests the stored lowercase copy (`name_lower`, migration 014), which its trigram index
+   * covers, instead of computing lower(name) for every row the page reads.
+   */
+  private planPostgres(query: ListQuery): ListPlan {
+    const nameIdx = query.conditions.findIndex((c) => c.op === 'contains' && c.field === 'Name');
+    if (nameIdx < 0) return super.plan(query);
+    const base = super.plan({ ...query, conditions: query.conditions.filter((_, i) => i !== nameIdx) });
+    const term = (query.conditions[nameIdx] as { value: string }).value;
+    return { ...base, where: [sql`${sql.ref('c.name_lower')} LIKE ${likeContains(term)} ESCAPE '\\'`, ...base.where] };
+  }
+
   /** The connection's state changes without a write to the records: a total filtered on it is always counted. */
   protected override totalCacheable(query: ListQuery): boolean {
     return !query.conditions.some((c) => c.field === 'State');
@@ -32,6 +44,7 @@ export class CoworkerMsOfficeCalendarRepository extends RecordRepository<typeof 
    * ordering by Id (FTS5 yields rowids in order, so a page stops after `offset + size` matches), as an IN list otherwise.
    */
   protected override plan(query: ListQuery): ListPlan {
+    if (this.storage.dialect === 'postgres') return this.planPostgres(query);
     const nameIdx = this.storage.dialect === 'sqlite'
       // FTS5 refuses a NUL in a phrase; LIKE simply matches nothing.
       ? query.conditions.findIndex((c) => c.op === 'contains' && c.field === 'Name' && [...c.value].length >= 3 && !c.value.includes('\u0000'))

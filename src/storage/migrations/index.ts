@@ -13,6 +13,7 @@ import { connectionActionBy } from './010-connection-action-by.js';
 import { connectAttempts } from './011-connect-attempts.js';
 import { connectRedirect } from './012-connect-redirect.js';
 import { nameStatistics } from './013-name-statistics.js';
+import { nameLowerColumn } from './014-name-lower-column.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -30,5 +31,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '011-connect-attempts': connectAttempts(dialect),
     '012-connect-redirect': connectRedirect(dialect),
     '013-name-statistics': nameStatistics(dialect),
+    '014-name-lower-column': nameLowerColumn(dialect),
   };
 }
