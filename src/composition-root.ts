@@ -70,11 +70,11 @@ export function composeServices(storage: Storage, config: ServiceConfig, clock: 
   calendarService.observe(connectionService);
   calendarService.setSubscriptionOwnership(connectionService.manages);
   const throttleLimit = config.throttleLimit ?? 1000;
-  const bookingService = new BookingService(bookings, resources, coworkers, { ...deps, jobs, poke });
+  const bookingService = new BookingService(bookings, { ...deps, jobs, poke });
 
   return {
     storage, clock, jobs, tokens, users, coworkers, resources, calendars, connections, connectionService,
-    userService: new UserService(users, tokens, coworkers, config.scryptCost, deps),
+    userService: new UserService(users, tokens, config.scryptCost, deps),
     coworkerService: new CoworkerService(coworkers, deps),
     resourceService: new ResourceService(resources, deps),
     calendarService,

@@ -8,8 +8,7 @@ import { AppError, type FieldError } from '../../core/errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import { afterCommit, withTransaction, type Executor } from '../../storage/unit-of-work.js';
 import { RecordService, type Actor, type RecordServiceDeps } from '../records/record-service.js';
-import type { CoworkerRepository } from '../directory/coworker-repository.js';
-import type { ResourceRepository } from '../directory/resource-repository.js';
+import { coworkerReference, resourceReference } from '../directory/references.js';
 import type { BookingRepository, BookingSlot } from './repository.js';
 import { BOOKING, CANCELLATION, bookingEntity, type Booking, type BookingValues } from './schema.js';
 import { BookingJobs, bookingDedupe } from './jobs.js';
@@ -35,8 +34,6 @@ export class BookingService extends RecordService<Booking, BookingValues> {
 
   constructor(
     readonly bookings: BookingRepository,
-    private readonly resources: ResourceRepository,
-    private readonly coworkers: CoworkerRepository,
     deps: BookingServiceDeps,
   ) {
     super(BOOKING, bookings, deps);
@@ -65,15 +62,12 @@ export class BookingService extends RecordService<Booking, BookingValues> {
     return bookingEntity.toColumns(Office365EventId === null ? rest : values);
   }
 
+  /** The resource and the coworker must exist: checked inside the insert on create. */
+  protected override referenceGuards(values: BookingValues) {
+    return [resourceReference(values.ResourceId), ...coworkerReference(values.CoworkerId)];
+  }
+
   protected override async checkReferences(values: BookingValues, trx: Executor, existingId?: number): Promise<FieldError[]> {
-    const errors: FieldError[] = [];
-    if (!(await this.resources.exists(values.ResourceId, trx))) {
-      errors.push({ AttemptedValue: values.ResourceId, Message: `there is no Resource with Id ${values.ResourceId}`, PropertyName: 'ResourceId' });
-    }
-    if (values.CoworkerId !== null && !(await this.coworkers.exists(values.CoworkerId, trx))) {
-      errors.push({ AttemptedValue: values.CoworkerId, Message: `there is no Coworker with Id ${values.CoworkerId}`, PropertyName: 'CoworkerId' });
-    }
-    if (errors.length) return errors;
     const other = await this.bookings.overlapping(values.ResourceId, values.FromTime, values.ToTime, existingId ?? null, trx);
     return other ? alreadyBooked(values.ResourceId, other).fieldErrors! : [];
   }

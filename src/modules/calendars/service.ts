@@ -2,6 +2,7 @@
 import type { Executor } from '../../storage/unit-of-work.js';
 import { RecordService, type RecordServiceDeps } from '../records/record-service.js';
 import type { CoworkerMsOfficeCalendarRepository } from './repository.js';
+import { coworkerReference, resourceReference } from '../directory/references.js';
 import { ENTITY, calendarEntity, type CoworkerMsOfficeCalendar, type CoworkerMsOfficeCalendarValues } from './schema.js';
 
 /**
@@ -37,13 +38,9 @@ export class CoworkerMsOfficeCalendarService extends RecordService<CoworkerMsOff
     return calendarEntity.toColumns(values);
   }
 
-  /** The resource and the coworker must exist: checked inside the insert (the tables' names are the guards). */
+  /** The resource and the coworker must exist: checked inside the insert. */
   protected override referenceGuards(values: CoworkerMsOfficeCalendarValues) {
-    return [
-      { table: 'resources', id: values.ResourceId, error: { AttemptedValue: values.ResourceId, Message: `there is no Resource with Id ${values.ResourceId}`, PropertyName: 'ResourceId' } },
-      ...(values.CoworkerId === null ? [] : [
-        { table: 'coworkers', id: values.CoworkerId, error: { AttemptedValue: values.CoworkerId, Message: `there is no Coworker with Id ${values.CoworkerId}`, PropertyName: 'CoworkerId' } },
-      ]),
-    ];
+    return [resourceReference(values.ResourceId), ...coworkerReference(values.CoworkerId)];
   }
+
 }

@@ -2,13 +2,13 @@
  * Rules for users: unique e-mail, known roles, hashed passwords (a change revokes every token of the user),
  * and there is always at least one full administrator.
  */
-import { AppError, type FieldError } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import type { Executor } from '../../storage/unit-of-work.js';
 import { MIN_PASSWORD_LENGTH, hashPassword } from './passwords.js';
 import { KNOWN_ROLES } from './roles.js';
 import type { TokenRepository } from './token-repository.js';
 import { RecordService, type Actor, type RecordServiceDeps } from '../records/record-service.js';
-import type { CoworkerRepository } from '../directory/coworker-repository.js';
+import { coworkerReference } from '../directory/references.js';
 import type { UserRepository } from './repository.js';
 import { ENTITY, userEntity, type User, type UserValues } from './schema.js';
 
@@ -16,7 +16,6 @@ export class UserService extends RecordService<User, UserValues> {
   constructor(
     readonly users: UserRepository,
     private readonly tokens: TokenRepository,
-    private readonly coworkers: CoworkerRepository,
     private readonly scryptCost: number,
     deps: RecordServiceDeps,
   ) {
@@ -45,11 +44,8 @@ export class UserService extends RecordService<User, UserValues> {
     return userEntity.toColumns(v);
   }
 
-  protected override async checkReferences(v: UserValues, trx: Executor): Promise<FieldError[]> {
-    if (v.CoworkerId !== null && !(await this.coworkers.exists(v.CoworkerId, trx))) {
-      return [{ AttemptedValue: v.CoworkerId, Message: `there is no Coworker with Id ${v.CoworkerId}`, PropertyName: 'CoworkerId' }];
-    }
-    return [];
+  protected override referenceGuards(v: UserValues) {
+    return coworkerReference(v.CoworkerId);
   }
 
   protected override async afterUpdate(id: number, v: UserValues, trx: Executor): Promise<void> {
