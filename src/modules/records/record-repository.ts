@@ -91,15 +91,17 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     if (shape) return this.listPrepared(shape, query);
     const plan = this.plan(query);
     const rowsQuery = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(query.size).offset(pageOffset(query));
-    const countQuery = applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
-    const compiledCount = countQuery.compile();
+    const compiledCount = applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n')).compile();
     const count = async () => Number((await this.db.executeQuery<{ n: number | string }>(compiledCount)).rows[0]?.n ?? 0);
-    const total = this.storage.counts && this.totalCacheable(query)
-      ? await this.storage.counts.total(`${compiledCount.sql}\u0000${JSON.stringify(compiledCount.parameters)}`, count)
-      : await count();
-    // Past the last page there is nothing to read.
-    const rows = pageOffset(query) < total ? ((await rowsQuery.execute()) as Record<string, unknown>[]) : [];
-    return { records: rows.map((r) => this.toRecord(r)), total };
+    return this.page(query, `${compiledCount.sql}\u0000${JSON.stringify(compiledCount.parameters)}`, count,
+      async () => (await rowsQuery.execute()) as Record<string, unknown>[]);
+  }
+
+  /** The total (remembered per data version where it may be) and, unless the page is past the end, its rows. */
+  private async page(query: ListQuery, countKey: string, count: () => Promise<number>, rows: () => Promise<Record<string, unknown>[]>) {
+    const total = this.storage.counts && this.totalCacheable(query) ? await this.storage.counts.total(countKey, count) : await count();
+    const read = pageOffset(query) < total ? await rows() : [];
+    return { records: read.map((r) => this.toRecord(r)), total };
   }
 
   /**
@@ -143,19 +145,16 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   private async listPrepared(shape: ListShape, query: ListQuery): Promise<{ records: Rec[]; total: number }> {
     const values = query.conditions.map((c) => c.value);
     const count = async () => Number((await shape.count(...values))[0]?.n ?? 0);
-    const counts = this.storage.counts && this.totalCacheable(query) ? this.storage.counts : null;
     const key = `${shape.count.sql}\u0000${JSON.stringify(values)}`;
-    const offset = pageOffset(query);
+    const rows = () => shape.rows(...values, query.size, pageOffset(query));
+    const counts = this.storage.counts;
     if (counts && shape.carriesVersion) {
       // The page first, with the version read in the same statement; an empty page asks for the version alone.
-      const rows = await shape.rows(...values, query.size, offset);
-      const version = rows.length ? Number(rows[0]![DATA_VERSION]) : await counts.version.current();
-      return { records: rows.map((r) => this.toRecord(r)), total: await counts.totalAt(version, key, count) };
+      const read = await rows();
+      const version = read.length ? Number(read[0]![DATA_VERSION]) : await counts.version.current();
+      return { records: read.map((r) => this.toRecord(r)), total: await counts.totalAt(version, key, count) };
     }
-    const total = counts ? await counts.total(key, count) : await count();
-    // Past the last page there is nothing to read.
-    const rows = offset < total ? await shape.rows(...values, query.size, offset) : [];
-    return { records: rows.map((r) => this.toRecord(r)), total };
+    return this.page(query, key, count, rows);
   }
 
   /** Whether a list total may be remembered until the next write through this repository's table. */
