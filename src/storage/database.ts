@@ -30,6 +30,10 @@ export interface SqliteOptions {
   file: string;
   /** Run WAL checkpoints in a worker thread instead of inside commits (on by default for files). */
   backgroundCheckpoints?: boolean;
+  /** WAL content past which the background checkpointer restarts the WAL (default 32 MB). */
+  walRestartBytes?: number;
+  /** Called after each WAL restart by the background checkpointer. */
+  onWalRestart?: () => void;
 }
 
 export function openSqlite(options: SqliteOptions): Storage {
@@ -50,7 +54,7 @@ export function openSqlite(options: SqliteOptions): Storage {
   if (background) {
     // Checkpoints copy the WAL back into the database file; done inside a commit they cost tens of ms.
     raw.pragma('wal_autocheckpoint = 0');
-    checkpointer = startCheckpointer(file);
+    checkpointer = startCheckpointer(file, options.walRestartBytes ?? WAL_RESTART_BYTES);
   }
 
   const statements = new Map<string, BetterSqlite3.Statement>();
@@ -70,6 +74,7 @@ export function openSqlite(options: SqliteOptions): Storage {
     },
   };
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedDb as never }) });
+  if (checkpointer) grantQuietMoments(checkpointer, db, options.onWalRestart);
   return {
     db,
     dialect: 'sqlite',
@@ -116,38 +121,90 @@ export function openPostgres(options: PostgresOptions): Storage {
   };
 }
 
+/** WAL content (frames) past which the checkpointer restarts the WAL: below journal_size_limit, so the file never needs cutting. */
+const WAL_RESTART_BYTES = 32 * 1024 * 1024;
+
 /**
  * A worker thread with its own connection that checkpoints the WAL every 200 ms, off the event loop. Passive
- * checkpoints never stop a writer, but under sustained writes they never catch up, so the WAL would grow without
- * end: past 256 MB the worker truncates it. That blocks writers while the last frames are copied, and the main
- * thread's busy handler sleeps meanwhile (measured: stalls of 100+ ms); at 64 MB it happened every few seconds of a
- * sustained create load (p99 over 100 ms), at 256 MB not within a 10 s run (3,100 creates/s, WAL ~140 MB). When a
- * passive checkpoint does catch up, the next write restarts the WAL and journal_size_limit cuts the file to 64 MB.
+ * checkpoints never stop a writer, but under sustained writes they never catch up (frames keep arriving while they
+ * copy), so the WAL would never start over and would grow without end. Past WAL_RESTART_BYTES the worker asks the
+ * main thread for a quiet moment: the main thread takes the one connection from Kysely (requests queue for it
+ * without blocking the event loop), the worker runs a RESTART checkpoint, which finds no writer and copies only the
+ * frames written since its passive pass, and hands the connection back. Measured on a create flood (bench/README.md):
+ * about two quiet moments a second, 20–60 ms each, nearly all of it the checkpoint's fsync waiting behind the disk's
+ * writeback. Before, the worker took the write lock by itself (a TRUNCATE past 256 MB, every ~3 s of the flood) and
+ * the main thread's `begin immediate` waited in SQLite's busy handler, whose sleeps (1, 2, 5, 10 … 50 ms) blocked
+ * the event loop for 130–180 ms each time: the POST p99 of ~200 ms. A larger threshold measured worse (fewer but
+ * longer pauses, and a WAL file that grows instead of being rewritten in place).
  */
-function startCheckpointer(file: string): Worker {
+function startCheckpointer(file: string, restartBytes: number): Worker {
   const code = `
-    const fs = require('node:fs');
     const { parentPort, workerData } = require('node:worker_threads');
     const Database = require(workerData.driver);
     const db = new Database(workerData.file);
     db.pragma('busy_timeout = 20');
-    const wal = workerData.file + '-wal';
+    const frameBytes = db.pragma('page_size', { simple: true }) + 24;
+    let asked = false;
     const timer = setInterval(() => {
+      if (asked) return;
       try {
-        db.pragma('wal_checkpoint(PASSIVE)');
-        if (fs.statSync(wal, { throwIfNoEntry: false })?.size > 256 * 1024 * 1024) db.pragma('wal_checkpoint(TRUNCATE)');
+        const [state] = db.pragma('wal_checkpoint(PASSIVE)');
+        if (state.log * frameBytes > workerData.restartBytes) {
+          asked = true;
+          parentPort.postMessage('quiet?');
+        }
       } catch {}
     }, 200);
-    parentPort.on('message', () => {
+    parentPort.on('message', (message) => {
+      if (message === 'quiet') {
+        // Catch up (only what was written since the last pass), then start the WAL over: no writer can come between.
+        try { db.pragma('wal_checkpoint(RESTART)'); } catch {}
+        asked = false;
+        parentPort.postMessage('restarted');
+        return;
+      }
       clearInterval(timer);
       try { db.pragma('wal_checkpoint(TRUNCATE)'); } catch {}
       db.close();
       process.exit(0);
     });`;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(code, { eval: true, workerData: { file, driver } });
+  const worker = new Worker(code, { eval: true, workerData: { file, driver, restartBytes } });
   worker.unref();
   return worker;
+}
+
+/**
+ * The main thread's side of a WAL restart: it holds the one connection (so no transaction of this process is open)
+ * until the worker says it is done, or for at most a second, so a stuck worker cannot hold up the service.
+ */
+function grantQuietMoments(worker: Worker, db: Kysely<Database>, onRestart?: () => void): void {
+  worker.on('message', (message) => {
+    if (message !== 'quiet?') return;
+    void db
+      .connection()
+      .execute(
+        () =>
+          new Promise<void>((resolve) => {
+            const finish = () => {
+              clearTimeout(timer);
+              worker.off('message', onMessage);
+              worker.off('exit', finish);
+              resolve();
+            };
+            const onMessage = (reply: unknown) => {
+              if (reply !== 'restarted') return;
+              finish();
+              onRestart?.();
+            };
+            const timer = setTimeout(finish, 1000);
+            worker.on('message', onMessage);
+            worker.once('exit', finish);
+            worker.postMessage('quiet');
+          }),
+      )
+      .catch(() => {}); // the database was closed meanwhile
+  });
 }
 
 /** The database the configuration names: PostgreSQL with DATABASE_URL, else the SQLite file. */
