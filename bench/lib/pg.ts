@@ -131,7 +131,8 @@ export function pgEnvironment(url: string): Record<string, string> {
   const q = u.searchParams;
   const user = decodeURIComponent(u.username) || q.get('user') || process.env.PGUSER || os.userInfo().username;
   const env: Record<string, string> = {
-    PGHOST: decodeURIComponent(u.hostname) || q.get('host') || process.env.PGHOST || 'localhost',
+    // A `host` parameter wins over the URL's host, as in libpq and pg (how a URL names a Unix socket directory).
+    PGHOST: q.get('host') || decodeURIComponent(u.hostname) || process.env.PGHOST || 'localhost',
     PGPORT: u.port || q.get('port') || process.env.PGPORT || '5432',
     PGUSER: user,
     PGDATABASE: decodeURIComponent(u.pathname.replace(/^\//, '')) || q.get('dbname') || user,

@@ -38,11 +38,18 @@ test('named statements on PostgreSQL: prepared once per connection, with new arg
   // Built once but `select *`: never named (a column added by a migration in another process would break it).
   await new ConnectionRepository(db, systemClock, 'postgres').get(1);
 
+  // A create inserts and reads back its record (with the coworker's name) in one statement.
+  const created = await calendars.createRecord({ unique_id: 'c2', created_on: '2026-01-01', updated_on: '2026-01-01', updated_by: 't', is_new: 1,
+    resource_id: 2, name: 'Made in one', subscription_id: 's', calendar_id: 'c', subscription_expire_date: '2030-01-01T00:00:00.000Z' }, [{ table: 'resources', id: 2 }]);
+  assert.deepEqual([created?.Name, created?.ResourceId, created?.CoworkerFullName], ['Made in one', 2, null]);
+  assert.equal(await calendars.createRecord({ unique_id: 'c3', created_on: '2026-01-01', updated_on: '2026-01-01', updated_by: 't', is_new: 1,
+    resource_id: 99, name: 'No room', subscription_id: 's', calendar_id: 'c', subscription_expire_date: '2030-01-01T00:00:00.000Z' }, [{ table: 'resources', id: 99 }]), undefined, 'a missing reference inserts nothing');
   const prepared = (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
   const texts = prepared.map((p) => p.statement);
   assert.ok(texts.some((t) => /select "name" from "resources" where "id" = \$1/.test(t)), texts.join('\n'));
   assert.ok(texts.some((t) => /from "coworker_ms_office_calendars" as "c"/.test(t)), 'get by id is named');
   assert.ok(!texts.some((t) => /"name" = \$1/.test(t)), 'an ad-hoc query is not');
+  assert.ok(texts.some((t) => /^with "created_row" as \(insert into "coworker_ms_office_calendars" .* returning \*\) select .* from "created_row" as "c" left join "coworkers" as "w"/.test(t)), 'the create: insert and read back in one');
   const page = texts.find((t) => /where "c"\."resource_id" = \$1 order by "c"\."id" asc limit \$2 offset \$3/i.test(t));
   assert.ok(page, 'the Resource list page');
   assert.match(page, /\(SELECT last_value FROM calbridge_data_version\) as "calbridge_data_version"/, 'it brings the data version along: one statement per page');

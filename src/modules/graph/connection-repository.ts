@@ -1,10 +1,40 @@
 /** SQL for the Graph side of calendar records: connections, received notifications, settings. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Database, GraphConnectionTable } from '../../storage/schema.js';
 import { preparedQuery, type PreparedQuery } from '../../storage/prepared.js';
 import type { Executor } from '../../storage/unit-of-work.js';
 import { actionByAfter, nextState, IllegalTransitionError, type ConnectionEvent, type ConnectionState } from './connection-states.js';
+
+/** A new connection row's columns before the caller's fields (mailbox and state come from the caller). */
+const NEW_CONNECTION = {
+  auth_mode: 'app', mailbox: '', refresh_token_sealed: null, subscription_id: null, subscription_resource: null, client_state: null,
+  delta_link: null, last_notification_at: null, last_renewed_at: null, next_renewal_at: null, last_reauthorized_at: null,
+  last_synced_at: null, last_error: null, dedicated: 0, last_full_sync_at: null,
+} as const;
+
+/** INSERT ... SELECT for ConnectionRepository.insertAppOnly, built once. */
+function appOnlyInsertQuery(db: Kysely<Database>) {
+  return preparedQuery(db, (recordId: number, coworkerId: number | null, attached: string, attachedBy: string | null,
+    detached: string, detachedBy: string | null, noMailbox: string, now: string) => {
+    const computed = new Set(['mailbox', 'last_error']);
+    const fixed = Object.entries({ ...NEW_CONNECTION, auth_mode: 'app' }).filter(([c]) => !computed.has(c));
+    const mailbox = sql<string>`coalesce((SELECT email FROM coworkers WHERE id = ${coworkerId}), '')`;
+    const none = sql`m.mailbox = ''`;
+    return db.insertInto('graph_connections')
+      .columns([...fixed.map(([c]) => c), 'calendar_record_id', 'mailbox', 'state', 'action_by', 'last_error', 'updated_at'] as never)
+      .expression(db.selectFrom(db.selectNoFrom(mailbox.as('mailbox')).as('m')).select([
+        ...fixed.map(([c, v]) => sql.lit(v).as(c)),
+        sql`${recordId}`.as('calendar_record_id'),
+        'm.mailbox',
+        sql`CASE WHEN ${none} THEN ${detached} ELSE ${attached} END`.as('state'),
+        sql`CASE WHEN ${none} THEN ${detachedBy} ELSE ${attachedBy} END`.as('action_by'),
+        sql`CASE WHEN ${none} THEN ${noMailbox} END`.as('last_error'),
+        sql`${now}`.as('updated_at'),
+      ] as never) as never)
+      .returning('mailbox');
+  }, 8);
+}
 
 export type GraphConnection = Omit<GraphConnectionTable, 'state'> & { state: ConnectionState };
 /** What callers write; the state and who must act on it (action_by) move only by the transition table. */
@@ -32,12 +62,14 @@ export function mailboxPath(conn: Pick<GraphConnection, 'auth_mode' | 'mailbox'>
 export class ConnectionRepository {
   private readonly ownerOf: PreparedQuery<SubscriptionOwner, [string]>;
   private readonly byRecord: PreparedQuery<unknown, [number]>;
+  private readonly appOnlyInsert: ReturnType<typeof appOnlyInsertQuery>;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {
+    this.appOnlyInsert = appOnlyInsertQuery(db);
     this.byRecord = preparedQuery(db, (recordId: number) => db.selectFrom('graph_connections').selectAll().where('calendar_record_id', '=', recordId), 1);
     // The engine's own subscription id decides: a client cannot redirect notifications by writing the record's.
     this.ownerOf = preparedQuery(
@@ -89,13 +121,22 @@ export class ConnectionRepository {
   async insert(recordId: number, event: ConnectionEvent, fields: ConnectionFields, db: Executor = this.db): Promise<ConnectionState> {
     const state = nextState(null, event);
     await db.insertInto('graph_connections').values({
-      calendar_record_id: recordId, auth_mode: 'app', mailbox: '', refresh_token_sealed: null, subscription_id: null,
-      subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null,
-      next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null, dedicated: 0, last_full_sync_at: null,
-      ...fields, state, action_by: actionByAfter(event), updated_at: this.nowIso(),
+      ...NEW_CONNECTION, calendar_record_id: recordId, ...fields, state, action_by: actionByAfter(event), updated_at: this.nowIso(),
     }).execute();
     return state;
   }
+
+  /**
+   * The app-only connection of a record just created, its mailbox the coworker's e-mail read inside the insert (one
+   * statement, no read first): `attached` when there is one, else `detached` with `noMailbox` as its error. Answers
+   * the mailbox ('' for none).
+   */
+  async insertAppOnly(recordId: number, coworkerId: number | null, noMailbox: string, db: Executor = this.db): Promise<string> {
+    const rows = await this.appOnlyInsert.on(db, recordId, coworkerId, nextState(null, 'attached'), actionByAfter('attached'),
+      nextState(null, 'detached'), actionByAfter('detached'), noMailbox, this.nowIso());
+    return rows[0]!.mailbox;
+  }
+
 
   /**
    * Moves the connection by `event` and writes `fields` with it, in one conditional UPDATE on the state it read, so

@@ -28,6 +28,8 @@ export interface ConnectionServiceDeps {
   poke?: () => void;
 }
 
+const NO_MAILBOX = 'the record has no coworker, so no mailbox to subscribe to';
+
 export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalendar> {
   constructor(private readonly d: ConnectionServiceDeps) {}
 
@@ -109,15 +111,18 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
     });
   }
 
-  /** `isNew`: the record was created in this transaction, so it has no connection row yet. */
+  /** `isNew`: the record was created in this transaction, so it has no connection row yet (one insert, no reads). */
   private async attachAppOnly(record: CoworkerMsOfficeCalendar, trx: Executor, isNew = false): Promise<void> {
-    const coworker = record.CoworkerId ? await this.d.coworkers.findById(record.CoworkerId, trx) : undefined;
-    const mailbox = coworker?.Email ?? '';
-    const reason = mailbox ? null : 'the record has no coworker, so no mailbox to subscribe to';
-    const fields = { auth_mode: 'app' as const, mailbox, last_error: reason };
-    const event = reason ? 'detached' : 'attached';
-    await (isNew ? this.d.connections.insert(record.Id, event, fields, trx) : this.d.connections.upsert(record.Id, event, fields, trx));
-    if (!reason) await this.enqueue(trx, GraphJobs.subscribe, record.Id);
+    let mailbox: string;
+    if (isNew) {
+      mailbox = await this.d.connections.insertAppOnly(record.Id, record.CoworkerId ?? null, NO_MAILBOX, trx);
+    } else {
+      const coworker = record.CoworkerId ? await this.d.coworkers.findById(record.CoworkerId, trx) : undefined;
+      mailbox = coworker?.Email ?? '';
+      const fields = { auth_mode: 'app' as const, mailbox, last_error: mailbox ? null : NO_MAILBOX };
+      await this.d.connections.upsert(record.Id, mailbox ? 'attached' : 'detached', fields, trx);
+    }
+    if (mailbox) await this.enqueue(trx, GraphJobs.subscribe, record.Id);
   }
 
   private async enqueue(trx: Executor, type: typeof GraphJobs.subscribe, recordId: number): Promise<void> {

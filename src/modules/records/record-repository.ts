@@ -3,7 +3,7 @@
  * delete of one table, all derived from the entity's declaration. Every method takes an optional Executor, so a service
  * can run several of them in one transaction. Entity repositories add their own queries on top.
  */
-import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Database as Schema } from '../../storage/schema.js';
 import type { Storage } from '../../storage/database.js';
@@ -203,13 +203,7 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const key = `${columns.join(',')}|${guards.map((g) => g.table).join(',')}`;
     let insert = this.inserts.get(key);
     if (!insert) {
-      insert = preparedQuery(this.db, (...args: unknown[]) => {
-        let select = this.db.selectNoFrom(columns.map((c, i) => sql`${args[i]}`.as(c)) as never) as AnySelect;
-        guards.forEach((g, i) => {
-          select = select.where(sql`EXISTS (SELECT 1 FROM ${sql.table(g.table)} WHERE id = ${args[columns.length + i]})` as never);
-        });
-        return this.db.insertInto(this.entity.table as never).columns(columns as never).expression(select as never).returning('id' as never);
-      }, columns.length + guards.length) as PreparedQuery<{ id: number }, unknown[]>;
+      insert = preparedQuery(this.db, (...args: unknown[]) => this.guardedInsert(this.db, columns, guards, args).returning('id' as never), columns.length + guards.length) as PreparedQuery<{ id: number }, unknown[]>;
       this.inserts.set(key, insert);
     }
     const rows = await insert.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id));
@@ -218,7 +212,46 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     return Number(rows[0]!.id);
   }
 
+  /** INSERT INTO the table (columns) SELECT the arguments WHERE every guard's row EXISTS: the values first, then the guards' ids. */
+  private guardedInsert(db: Kysely<Schema> | QueryCreator<Schema>, columns: string[], guards: readonly ReferenceGuard[], args: unknown[]) {
+    let select = this.db.selectNoFrom(columns.map((c, i) => sql`${args[i]}`.as(c)) as never) as AnySelect;
+    guards.forEach((g, i) => {
+      select = select.where(sql`EXISTS (SELECT 1 FROM ${sql.table(g.table)} WHERE id = ${args[columns.length + i]})` as never);
+    });
+    return db.insertInto(this.entity.table as never).columns(columns as never).expression(select as never);
+  }
+
   private readonly inserts = new Map<string, PreparedQuery<{ id: number }, unknown[]>>();
+
+  /**
+   * insertIfReferenced, answering the new record as findById would (or undefined when a guard's row does not exist).
+   * PostgreSQL: one statement, the insert in a CTE and the record's joins read from its RETURNING, so a create does
+   * not pay a second round trip to read back what it wrote. SQLite has no INSERT in a CTE, and a read costs no round
+   * trip there: the insert, then findById.
+   */
+  async createRecord(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db): Promise<Rec | undefined> {
+    if (this.storage.dialect !== 'postgres') {
+      const id = await this.insertIfReferenced(values, guards, db);
+      return id === undefined ? undefined : this.findById(id, db);
+    }
+    const columns = Object.keys(values);
+    const key = `${columns.join(',')}|${guards.map((g) => g.table).join(',')}`;
+    let create = this.creates.get(key);
+    if (!create) {
+      create = preparedQuery(this.db, (...args: unknown[]) => this.entity.selectRecord(
+        this.db
+          .with('created_row', (qb) => this.guardedInsert(qb, columns, guards, args).returningAll() as never)
+          .selectFrom(`created_row as ${this.entity.alias}` as never),
+      ), columns.length + guards.length) as PreparedQuery<Record<string, unknown>, unknown[]>;
+      this.creates.set(key, create);
+    }
+    const rows = await create.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id));
+    if (!rows.length) return undefined;
+    await this.invalidateCounts(db);
+    return this.toRecord(rows[0]!);
+  }
+
+  private readonly creates = new Map<string, PreparedQuery<Record<string, unknown>, unknown[]>>();
 
   async updateById(id: number, values: Record<string, unknown>, db: Executor = this.db): Promise<boolean> {
     const result = await db.updateTable(this.entity.table as never).set(values as never).where('id' as never, '=', id as never).executeTakeFirst();

@@ -115,7 +115,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
       if (errors.length) throw AppError.validation(errors);
       const guards = this.referenceGuards(values);
       const now = this.nowIso();
-      const id = await this.repo.insertIfReferenced({
+      const record = await this.repo.createRecord({
         ...(await this.toColumns(values, undefined, trx)),
         unique_id: randomUUID(),
         created_on: now,
@@ -123,12 +123,11 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
         updated_by: actor.email,
         is_new: 1,
       }, guards, trx);
-      if (id === undefined) {
+      if (record === undefined) {
         const missing = await this.missingReferences(guards, trx);
         // Found now but not by the insert: the referenced row came or went meanwhile (PostgreSQL, another process).
         throw AppError.validation(missing.length ? missing : guards.slice(0, 1).map((g) => ({ ...g.error, Message: `${g.error.Message}, or it changed while this record was being created; try again` })));
       }
-      const record = (await this.repo.findById(id, trx))!;
       for (const o of this.observers) await o.created?.(record, trx);
       return record;
     }, { group: this.groupCommit });
