@@ -179,6 +179,8 @@ function startCheckpointer(file: string, restartBytes: number): Worker {
  * until the worker says it is done, or for at most a second, so a stuck worker cannot hold up the service.
  */
 function grantQuietMoments(worker: Worker, db: Kysely<Database>, onRestart?: () => void): void {
+  let exited = false;
+  worker.once('exit', () => (exited = true));
   worker.on('message', (message) => {
     if (message !== 'quiet?') return;
     void db
@@ -186,6 +188,7 @@ function grantQuietMoments(worker: Worker, db: Kysely<Database>, onRestart?: () 
       .execute(
         () =>
           new Promise<void>((resolve) => {
+            if (exited) return resolve(); // stopped (the database is closing) while the connection was busy
             const finish = () => {
               clearTimeout(timer);
               worker.off('message', onMessage);
