@@ -245,6 +245,7 @@ describe(`${P}_Name substring filter`, () => {
           }
           assert.equal(new Set(seen).size, seen.length, `duplicates for ${value} ${order} ${dir}`);
           assert.deepEqual([...seen].sort((x, y) => x - y), expected, `${value} ${order} ${dir}`);
+          if (order === 'Id') assert.deepEqual(seen, dir === 'desc' ? [...expected].reverse() : expected, `${value} in Id order, ${dir}`);
         }
       }
     }

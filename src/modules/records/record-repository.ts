@@ -21,14 +21,12 @@ export interface ReferenceGuard {
 }
 
 /** The column a list page carries the data version in (DataVersion.inline). */
-const DATA_VERSION = 'calbridge_data_version';
+export const DATA_VERSION = 'calbridge_data_version';
 
 /** A list shape built once: its rows (conditions' values, size, offset) and its total (conditions' values). */
 interface ListShape {
   rows: PreparedQuery<Record<string, unknown>, unknown[]>;
   count: PreparedQuery<{ n: number | string }, unknown[]>;
-  /** Its page carries the data version (DataVersion.inline). */
-  carriesVersion: boolean;
 }
 
 /** How one list query reads: overridable by entities with special indexes (e.g. full-text). */
@@ -90,16 +88,28 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const shape = this.listShape(query);
     if (shape) return this.listPrepared(shape, query);
     const plan = this.plan(query);
-    const rowsQuery = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(query.size).offset(pageOffset(query));
-    const compiledCount = applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n')).compile();
+    const pageRows = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(query.size).offset(pageOffset(query));
+    const inline = this.inlineVersion(query);
+    const rowsQuery = inline ? pageRows.select(inline.as(DATA_VERSION)) : pageRows;
+    const compiledCount = this.countOf(plan).compile();
     const count = async () => Number((await this.db.executeQuery<{ n: number | string }>(compiledCount)).rows[0]?.n ?? 0);
     return this.page(query, `${compiledCount.sql}\u0000${JSON.stringify(compiledCount.parameters)}`, count,
       async () => (await rowsQuery.execute()) as Record<string, unknown>[]);
   }
 
-  /** The total (remembered per data version where it may be) and, unless the page is past the end, its rows. */
-  private async page(query: ListQuery, countKey: string, count: () => Promise<number>, rows: () => Promise<Record<string, unknown>[]>) {
-    const total = this.storage.counts && this.totalCacheable(query) ? await this.storage.counts.total(countKey, count) : await count();
+  /**
+   * The total (remembered per data version where it may be) and the page's rows. Where the version travels inside the
+   * rows' statement (inlineVersion: `rows` then selects it), the page is read first and an empty page asks for the
+   * version alone; otherwise the total first, and no rows are read for a page past the end.
+   */
+  protected async page(query: ListQuery, countKey: string, count: () => Promise<number>, rows: () => Promise<Record<string, unknown>[]>) {
+    const counts = this.storage.counts;
+    if (counts && this.inlineVersion(query)) {
+      const read = await rows();
+      const version = read.length ? Number(read[0]![DATA_VERSION]) : await counts.version.current();
+      return { records: read.map((r) => this.toRecord(r)), total: await counts.totalAt(version, countKey, count) };
+    }
+    const total = counts && this.totalCacheable(query) ? await counts.total(countKey, count) : await count();
     const read = pageOffset(query) < total ? await rows() : [];
     return { records: read.map((r) => this.toRecord(r)), total };
   }
@@ -119,7 +129,7 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const n = query.conditions.length;
     const shaped = (args: unknown[]): ListQuery => ({ ...query, conditions: query.conditions.map((c, i) => ({ ...c, value: args[i] }) as typeof c) });
     // Where reading the data version costs a round trip, the page brings it along (one statement per list).
-    const inline = this.storage.counts && this.totalCacheable(query) ? this.storage.counts.version.inline : undefined;
+    const inline = this.inlineVersion(query);
     try {
       const rows = preparedQuery(this.db, (...args: unknown[]) => {
         const plan = this.plan(shaped(args));
@@ -128,13 +138,13 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
       }, n + 2) as PreparedQuery<Record<string, unknown>, unknown[]>;
       const countOf = (args: unknown[]) => {
         const plan = this.plan(shaped(args));
-        return applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
+        return this.countOf(plan);
       };
       const count = preparedQuery(this.db, (...args: unknown[]) => countOf(args), n) as PreparedQuery<{ n: number | string }, unknown[]>;
       // A plan that chose its SQL by the value while binding it unchanged would be frozen to the placeholder's choice:
       // other values (numbers, an empty string) must give the same text, or the shape is not reused.
       const probe = query.conditions.map((_, i) => (i % 2 ? '' : i + 1));
-      shape = countOf(probe).compile().sql === count.sql ? { rows, count, carriesVersion: inline !== undefined } : null;
+      shape = countOf(probe).compile().sql === count.sql ? { rows, count } : null;
     } catch {
       shape = null;
     }
@@ -146,15 +156,18 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const values = query.conditions.map((c) => c.value);
     const count = async () => Number((await shape.count(...values))[0]?.n ?? 0);
     const key = `${shape.count.sql}\u0000${JSON.stringify(values)}`;
-    const rows = () => shape.rows(...values, query.size, pageOffset(query));
-    const counts = this.storage.counts;
-    if (counts && shape.carriesVersion) {
-      // The page first, with the version read in the same statement; an empty page asks for the version alone.
-      const read = await rows();
-      const version = read.length ? Number(read[0]![DATA_VERSION]) : await counts.version.current();
-      return { records: read.map((r) => this.toRecord(r)), total: await counts.totalAt(version, key, count) };
-    }
-    return this.page(query, key, count, rows);
+    // The shape's rows carry the version exactly when the page reads it inline (listShape decides it the same way).
+    return this.page(query, key, count, () => shape.rows(...values, query.size, pageOffset(query)));
+  }
+
+  /** The version inside the rows' statement, where reading it costs a round trip of its own and the total may be remembered. */
+  protected inlineVersion(query: ListQuery): RawBuilder<number | string> | undefined {
+    return this.storage.counts && this.totalCacheable(query) ? this.storage.counts.version.inline : undefined;
+  }
+
+  /** The plan's total: count(*) over its count query and conditions. */
+  protected countOf(plan: ListPlan) {
+    return applyWhere(plan.count, plan.where).select(sql<number>`count(*)`.as('n'));
   }
 
   /** Whether a list total may be remembered until the next write through this repository's table. */

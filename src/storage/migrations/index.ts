@@ -14,6 +14,7 @@ import { connectAttempts } from './011-connect-attempts.js';
 import { connectRedirect } from './012-connect-redirect.js';
 import { nameStatistics } from './013-name-statistics.js';
 import { nameLowerColumn } from './014-name-lower-column.js';
+import { nameLowerById } from './015-name-lower-by-id.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -32,5 +33,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '012-connect-redirect': connectRedirect(dialect),
     '013-name-statistics': nameStatistics(dialect),
     '014-name-lower-column': nameLowerColumn(dialect),
+    '015-name-lower-by-id': nameLowerById(dialect),
   };
 }
