@@ -136,15 +136,12 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
         const page = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(args[n] as number).offset(args[n + 1] as number);
         return inline ? page.select(inline.as(DATA_VERSION)) : page;
       }, n + 2) as PreparedQuery<Record<string, unknown>, unknown[]>;
-      const countOf = (args: unknown[]) => {
-        const plan = this.plan(shaped(args));
-        return this.countOf(plan);
-      };
-      const count = preparedQuery(this.db, (...args: unknown[]) => countOf(args), n) as PreparedQuery<{ n: number | string }, unknown[]>;
+      const countFor = (args: unknown[]) => this.countOf(this.plan(shaped(args)));
+      const count = preparedQuery(this.db, (...args: unknown[]) => countFor(args), n) as PreparedQuery<{ n: number | string }, unknown[]>;
       // A plan that chose its SQL by the value while binding it unchanged would be frozen to the placeholder's choice:
       // other values (numbers, an empty string) must give the same text, or the shape is not reused.
       const probe = query.conditions.map((_, i) => (i % 2 ? '' : i + 1));
-      shape = countOf(probe).compile().sql === count.sql ? { rows, count } : null;
+      shape = countFor(probe).compile().sql === count.sql ? { rows, count } : null;
     } catch {
       shape = null;
     }
