@@ -30,7 +30,7 @@ export interface TokenUserRow {
  */
 export class TokenRepository {
   private readonly accessLookup: (hash: string) => Promise<TokenUserRow[]>;
-  private readonly recent = new Map<string, { row: TokenUserRow; until: number }>(); // token → its user, for cacheTtlMs
+  private readonly recent = new Map<string, { row: TokenUserRow; until: number }>(); // token hash → its user, for cacheTtlMs
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -50,23 +50,24 @@ export class TokenRepository {
   }
 
   async findAccess(token: string): Promise<TokenUserRow | undefined> {
-    // Remembered by the token itself (this process's memory only; the database holds hashes): a repeat costs no hash.
+    // Remembered by the token's hash, as the database holds it: no usable token stays in memory after its request.
     const now = this.clock.now();
-    const known = this.recent.get(token);
+    const hash = tokenHash(token);
+    const known = this.recent.get(hash);
     if (known && known.until > now) return known.row;
-    const row = (await this.accessLookup(tokenHash(token)))[0];
+    const row = (await this.accessLookup(hash))[0];
     if (row && this.cacheTtlMs > 0) {
       if (this.recent.size >= 10_000) this.recent.clear();
-      this.recent.set(token, { row, until: now + this.cacheTtlMs });
+      this.recent.set(hash, { row, until: now + this.cacheTtlMs });
     } else {
-      this.recent.delete(token);
+      this.recent.delete(hash);
     }
     return row;
   }
 
   /** Drops this process's remembered tokens of a user (their grants changed). */
   forgetUser(userId: number): void {
-    for (const [token, entry] of this.recent) if (entry.row.user_id === userId) this.recent.delete(token);
+    for (const [hash, entry] of this.recent) if (entry.row.user_id === userId) this.recent.delete(hash);
   }
 
   async insertAccess(userId: number, clientId: string, token: string, expiresAt: number, family: string | null = null): Promise<void> {
