@@ -144,13 +144,13 @@ function startCheckpointer(file: string, restartBytes: number): Worker {
     const db = new Database(workerData.file);
     db.pragma('busy_timeout = 20');
     const frameBytes = db.pragma('page_size', { simple: true }) + 24;
-    let asked = false;
+    let asked = 0; // when the worker asked for a quiet moment; asked again after 5 s without one
     const timer = setInterval(() => {
-      if (asked) return;
+      if (Date.now() - asked < 5000) return;
       try {
         const [state] = db.pragma('wal_checkpoint(PASSIVE)');
         if (state.log * frameBytes > workerData.restartBytes) {
-          asked = true;
+          asked = Date.now();
           parentPort.postMessage('quiet?');
         }
       } catch {}
@@ -159,7 +159,7 @@ function startCheckpointer(file: string, restartBytes: number): Worker {
       if (message === 'quiet') {
         // Catch up (only what was written since the last pass), then start the WAL over: no writer can come between.
         try { db.pragma('wal_checkpoint(RESTART)'); } catch {}
-        asked = false;
+        asked = 0;
         parentPort.postMessage('restarted');
         return;
       }
@@ -169,9 +169,8 @@ function startCheckpointer(file: string, restartBytes: number): Worker {
       process.exit(0);
     });`;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(code, { eval: true, workerData: { file, driver, restartBytes } });
-  worker.unref();
-  return worker;
+  // Unreferenced by grantQuietMoments, once its listeners are on (adding a 'message' listener references it again).
+  return new Worker(code, { eval: true, workerData: { file, driver, restartBytes } });
 }
 
 /**
@@ -208,6 +207,7 @@ function grantQuietMoments(worker: Worker, db: Kysely<Database>, onRestart?: () 
       )
       .catch(() => {}); // the database was closed meanwhile
   });
+  worker.unref(); // the checkpointer never keeps the process alive
 }
 
 /** The database the configuration names: PostgreSQL with DATABASE_URL, else the SQLite file. */

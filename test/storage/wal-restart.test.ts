@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqlite } from '../../src/storage/database.js';
@@ -63,4 +65,14 @@ test('SQLite: under sustained writes the WAL is restarted in quiet moments, and 
   defer(ctx, () => raw.close());
   assert.equal(raw.pragma('integrity_check', { simple: true }), 'ok');
   assert.equal((raw.prepare('SELECT count(*) AS n FROM notes').get() as { n: number }).n, written);
+});
+
+test('SQLite: an open database with its checkpointer does not keep the process alive', (ctx) => {
+  // A script that opens a file database and never closes it must end by itself; killed after 30 s, it would not have.
+  const database = fileURLToPath(new URL('../../src/storage/database.ts', import.meta.url));
+  const file = path.join(tempDir(ctx, 'calbridge-exit-'), 'exit.db');
+  const code = `const { openSqlite } = await import(${JSON.stringify(database)}); openSqlite({ file: ${JSON.stringify(file)} });`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { timeout: 30_000, encoding: 'utf8' });
+  assert.deepEqual([child.status, child.signal, child.stderr.trim()], [0, null, '']);
+  assert.ok(fs.existsSync(file), 'it did open the database');
 });
