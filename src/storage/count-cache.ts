@@ -36,7 +36,7 @@ export class SequenceDataVersion implements DataVersion {
   private readonly next;
   readonly inline = sql<number | string>`(SELECT last_value FROM calbridge_data_version)`;
   constructor(db: Kysely<any>) {
-    this.read = preparedQuery(db, () => db.selectFrom('calbridge_data_version').select(sql<number | string>`last_value`.as('v')), 0);
+    this.read = preparedQuery(db, () => db.selectNoFrom(this.inline.as('v')), 0);
     this.next = preparedQuery(db, () => db.selectNoFrom(sql<number | string>`nextval('calbridge_data_version')`.as('v')), 0);
   }
   async current() {

@@ -68,7 +68,7 @@ const waitingUnits = new WeakMap<Kysely<Database>, GroupedUnit[]>();
  * unit. Units still run one after another, exactly as separate transactions on the one connection would, so a check
  * made inside a unit holds at its commit. A unit's afterCommit callbacks run, and its promise settles, only after the
  * group's commit. If the group's transaction fails as a whole (its commit, or a rollback to a savepoint), every unit
- * that had not failed on its own runs again alone.
+ * of the group runs again alone, those that had failed in it too (their error may have come from an earlier unit).
  */
 function groupedTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {

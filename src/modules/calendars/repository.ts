@@ -64,7 +64,7 @@ export class CoworkerMsOfficeCalendarRepository extends RecordRepository<typeof 
     return preparedQuery(this.db, (pattern: string, size: number, offset: number) => {
       const matching = sql`SELECT id FROM ${sql.table(TABLE)} WHERE name_lower LIKE ${pattern} ESCAPE '\\'`;
       const ids = sql`${sql.ref('c.id')} IN (${matching} ORDER BY id ${sql.raw(direction)} LIMIT ${size} OFFSET ${offset})`;
-      const rows = this.entity.selectRecord(this.db.selectFrom(`${TABLE} as c` as never)).where(ids as never).orderBy(sql`${sql.ref('c.id')} ${sql.raw(direction)}` as never);
+      const rows = this.selectRows(this.db).where(ids as never).orderBy(sql`${sql.ref('c.id')} ${sql.raw(direction)}` as never);
       return inline ? rows.select(inline.as(DATA_VERSION)) : rows;
     }, 3) as PreparedQuery<Record<string, unknown>, [string, number, number]>;
   }

@@ -39,6 +39,9 @@ export class RecordReader<Rec> implements EntityReader<Rec> {
   }
 }
 
+/** A reference a record must hold, with the error that names it when the referenced row does not exist. */
+export type Reference = ReferenceGuard & { error: FieldError };
+
 export interface EntityService<Rec = unknown> extends EntityReader<Rec> {
   create(body: Record<string, unknown>, actor: Actor): Promise<Rec>;
   update(id: number, body: Record<string, unknown>, actor: Actor): Promise<{ UpdatedOn: string }>;
@@ -90,7 +93,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
    * insert (one statement); the errors are worked out only when that insert found one missing. Updates check them
    * one by one.
    */
-  protected referenceGuards(_values: Values): Array<ReferenceGuard & { error: FieldError }> {
+  protected referenceGuards(_values: Values): Reference[] {
     return [];
   }
   /** Errors for references a guard cannot say (rules over several rows). */
@@ -133,7 +136,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
     }, { group: this.groupCommit });
   }
 
-  private async missingReferences(guards: Array<ReferenceGuard & { error: FieldError }>, trx: Executor): Promise<FieldError[]> {
+  private async missingReferences(guards: Reference[], trx: Executor): Promise<FieldError[]> {
     const missing: FieldError[] = [];
     for (const g of guards) if (!(await this.repo.rowExists(g, trx))) missing.push(g.error);
     return missing;
