@@ -3,7 +3,7 @@
  * delete of one table, all derived from the entity's declaration. Every method takes an optional Executor, so a service
  * can run several of them in one transaction. Entity repositories add their own queries on top.
  */
-import { sql, type Kysely, type QueryCreator, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import { sql, type Compilable, type InsertQueryBuilder, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Database as Schema } from '../../storage/schema.js';
 import type { Storage } from '../../storage/database.js';
@@ -209,29 +209,9 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   }
 
   async insertIfReferenced(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db): Promise<number | undefined> {
-    const columns = Object.keys(values);
-    const key = `${columns.join(',')}|${guards.map((g) => g.table).join(',')}`;
-    let insert = this.inserts.get(key);
-    if (!insert) {
-      insert = preparedQuery(this.db, (...args: unknown[]) => this.guardedInsert(this.db, columns, guards, args).returning('id' as never), columns.length + guards.length) as PreparedQuery<{ id: number }, unknown[]>;
-      this.inserts.set(key, insert);
-    }
-    const rows = await insert.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id));
-    if (!rows.length) return undefined;
-    await this.invalidateCounts(db);
-    return Number(rows[0]!.id);
+    const row = await this.runGuardedInsert('id', values, guards, db, (insert) => insert.returning('id' as never));
+    return row && Number(row.id);
   }
-
-  /** INSERT INTO the table (columns) SELECT the arguments WHERE every guard's row EXISTS: the values first, then the guards' ids. */
-  private guardedInsert(db: Kysely<Schema> | QueryCreator<Schema>, columns: string[], guards: readonly ReferenceGuard[], args: unknown[]) {
-    let select = this.db.selectNoFrom(columns.map((c, i) => sql`${args[i]}`.as(c)) as never) as AnySelect;
-    guards.forEach((g, i) => {
-      select = select.where(sql`EXISTS (SELECT 1 FROM ${sql.table(g.table)} WHERE id = ${args[columns.length + i]})` as never);
-    });
-    return db.insertInto(this.entity.table as never).columns(columns as never).expression(select as never);
-  }
-
-  private readonly inserts = new Map<string, PreparedQuery<{ id: number }, unknown[]>>();
 
   /**
    * insertIfReferenced, answering the new record as findById would (or undefined when a guard's row does not exist).
@@ -244,24 +224,39 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
       const id = await this.insertIfReferenced(values, guards, db);
       return id === undefined ? undefined : this.findById(id, db);
     }
-    const columns = Object.keys(values);
-    const key = `${columns.join(',')}|${guards.map((g) => g.table).join(',')}`;
-    let create = this.creates.get(key);
-    if (!create) {
-      create = preparedQuery(this.db, (...args: unknown[]) => this.entity.selectRecord(
-        this.db
-          .with('created_row', (qb) => this.guardedInsert(qb, columns, guards, args).returningAll() as never)
-          .selectFrom(`created_row as ${this.entity.alias}` as never),
-      ), columns.length + guards.length) as PreparedQuery<Record<string, unknown>, unknown[]>;
-      this.creates.set(key, create);
-    }
-    const rows = await create.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id));
-    if (!rows.length) return undefined;
-    await this.invalidateCounts(db);
-    return this.toRecord(rows[0]!);
+    const row = await this.runGuardedInsert('record', values, guards, db, (insert) => this.entity.selectRecord(
+      this.db.with('created_row', () => insert.returningAll() as never).selectFrom(`created_row as ${this.entity.alias}` as never)));
+    return row && this.toRecord(row);
   }
 
-  private readonly creates = new Map<string, PreparedQuery<Record<string, unknown>, unknown[]>>();
+  /**
+   * INSERT INTO the table (columns) SELECT the values WHERE every guard's row EXISTS, finished by `finish` (what it
+   * answers), built once per column set and guard tables and run as a prepared statement. Its one row, or undefined
+   * when a guard's row does not exist; list totals are recounted after a write.
+   */
+  private async runGuardedInsert(
+    kind: string, values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor,
+    finish: (insert: InsertQueryBuilder<any, any, any>) => Compilable<Record<string, unknown>>,
+  ): Promise<Record<string, unknown> | undefined> {
+    const columns = Object.keys(values);
+    const key = `${kind}|${columns.join(',')}|${guards.map((g) => g.table).join(',')}`;
+    let statement = this.guardedInserts.get(key);
+    if (!statement) {
+      statement = preparedQuery(this.db, (...args: unknown[]) => {
+        let select = this.db.selectNoFrom(columns.map((c, i) => sql`${args[i]}`.as(c)) as never) as AnySelect;
+        guards.forEach((g, i) => {
+          select = select.where(sql`EXISTS (SELECT 1 FROM ${sql.table(g.table)} WHERE id = ${args[columns.length + i]})` as never);
+        });
+        return finish(this.db.insertInto(this.entity.table as never).columns(columns as never).expression(select as never));
+      }, columns.length + guards.length);
+      this.guardedInserts.set(key, statement);
+    }
+    const [row] = await statement.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id));
+    if (row) await this.invalidateCounts(db);
+    return row;
+  }
+
+  private readonly guardedInserts = new Map<string, PreparedQuery<Record<string, unknown>, unknown[]>>();
 
   async updateById(id: number, values: Record<string, unknown>, db: Executor = this.db): Promise<boolean> {
     const result = await db.updateTable(this.entity.table as never).set(values as never).where('id' as never, '=', id as never).executeTakeFirst();
