@@ -2,7 +2,7 @@
  * The job table's SQL. One store for both databases; the claim differs: on PostgreSQL many processes claim at once,
  * so due rows are locked with FOR UPDATE SKIP LOCKED (each row goes to exactly one claimer); SQLite has one writer.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database, JobTable } from '../storage/schema.js';
 import type { Dialect } from '../storage/database.js';
 import type { Executor } from '../storage/unit-of-work.js';
@@ -42,6 +42,37 @@ export interface JobRow {
   updatedAt: string;
 }
 
+/** What jobInsert's source rows do not say: the same for every job it adds. */
+export interface JobColumns {
+  type: unknown;
+  runAt: unknown;
+  maxAttempts: unknown;
+  now: unknown;
+}
+
+/**
+ * The one enqueue statement: a pending job for each row of `rows` (its `payload` and `dedupe_key` columns), none where
+ * a pending job has the same key. JobStore.enqueue runs it over one row of parameters; a PostgreSQL statement that
+ * writes something and its job together (a data-modifying CTE) runs it over the rows it wrote.
+ */
+export function jobInsert(db: Kysely<any>, rows: SelectQueryBuilder<any, any, { payload: unknown; dedupe_key: unknown }>, c: JobColumns) {
+  const src = rows.as('job_source');
+  return db
+    .insertInto('jobs')
+    .columns(['type', 'payload', 'state', 'run_at', 'attempts', 'max_attempts', 'dedupe_key', 'created_at', 'updated_at'])
+    .expression(db.selectFrom(src).select([
+      sql`${c.type}`.as('type'), 'job_source.payload', sql.lit('pending').as('state'), sql`${c.runAt}`.as('run_at'), sql.lit(0).as('attempts'),
+      sql`${c.maxAttempts}`.as('max_attempts'), 'job_source.dedupe_key', sql`${c.now}`.as('created_at'), sql`${c.now}`.as('updated_at'),
+    // SQLite reads `ON CONFLICT` right after a FROM as a join's constraint unless a WHERE comes between.
+    ]).where(sql<boolean>`true`) as never)
+    // The literal (not a parameter) lets both databases match the partial unique index.
+    .onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`state = 'pending'`).doNothing())
+    .returning('id');
+}
+
+/** Attempts before a job is dead, unless its spec says otherwise. */
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
 const UNIQUE_VIOLATION = new Set(['SQLITE_CONSTRAINT_UNIQUE', '23505']);
 
 export class JobStore {
@@ -54,12 +85,7 @@ export class JobStore {
     readonly clock: Clock,
   ) {
     this.insertJob = preparedQuery(db, (type: string, payload: string, runAt: number, maxAttempts: number, dedupeKey: string | null, now: number) =>
-      db
-        .insertInto('jobs')
-        .values({ type, payload, state: 'pending', run_at: runAt, attempts: sql.lit(0) as never, max_attempts: maxAttempts, dedupe_key: dedupeKey, created_at: now, updated_at: now })
-        // The literal (not a parameter) lets both databases match the partial unique index.
-        .onConflict((oc) => oc.column('dedupe_key').where(sql<boolean>`state = 'pending'`).doNothing())
-        .returning('id'), 6);
+      jobInsert(db, db.selectNoFrom([sql`${payload}`.as('payload'), sql`${dedupeKey}`.as('dedupe_key')]), { type, runAt, maxAttempts, now }), 6);
   }
 
   /**
@@ -70,7 +96,7 @@ export class JobStore {
   async enqueue(spec: JobSpec, db: Executor = this.db): Promise<{ id: number | null; deduped: boolean }> {
     const now = this.clock.now();
     const runAt = spec.runAt ?? now;
-    const [row] = await this.insertJob.on(db, spec.type, JSON.stringify(spec.payload ?? null), runAt, spec.maxAttempts ?? 8, spec.dedupeKey ?? null, now);
+    const [row] = await this.insertJob.on(db, spec.type, JSON.stringify(spec.payload ?? null), runAt, spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, spec.dedupeKey ?? null, now);
     if (row) return { id: Number(row.id), deduped: false };
     await db.updateTable('jobs').set({ run_at: runAt, updated_at: now })
       .where('dedupe_key', '=', spec.dedupeKey!).where('state', '=', 'pending').where('run_at', '>', runAt).execute();

@@ -1,9 +1,11 @@
 /** SQL for the Graph side of calendar records: connections, received notifications, settings. */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type QueryCreator, type SelectQueryBuilder } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Database, GraphConnectionTable } from '../../storage/schema.js';
 import { preparedQuery, type PreparedQuery } from '../../storage/prepared.js';
 import type { Executor } from '../../storage/unit-of-work.js';
+import { DEFAULT_MAX_ATTEMPTS, jobInsert } from '../../jobs/job-store.js';
+import { GraphJobs } from './job-names.js';
 import { actionByAfter, nextState, IllegalTransitionError, type ConnectionEvent, type ConnectionState } from './connection-states.js';
 
 /** A new connection row's columns before the caller's fields (mailbox and state come from the caller). */
@@ -13,28 +15,43 @@ const NEW_CONNECTION = {
   last_synced_at: null, last_error: null, dedicated: 0, last_full_sync_at: null,
 } as const;
 
-/** INSERT ... SELECT for ConnectionRepository.insertAppOnly, built once. */
-function appOnlyInsertQuery(db: Kysely<Database>) {
-  return preparedQuery(db, (recordId: number, coworkerId: number | null, attached: string, attachedBy: string | null,
-    detached: string, detachedBy: string | null, noMailbox: string, now: string) => {
-    const computed = new Set(['mailbox', 'last_error']);
-    const fixed = Object.entries({ ...NEW_CONNECTION, auth_mode: 'app' }).filter(([c]) => !computed.has(c));
-    const mailbox = sql<string>`coalesce((SELECT email FROM coworkers WHERE id = ${coworkerId}), '')`;
-    const none = sql`m.mailbox = ''`;
-    return db.insertInto('graph_connections')
-      .columns([...fixed.map(([c]) => c), 'calendar_record_id', 'mailbox', 'state', 'action_by', 'last_error', 'updated_at'] as never)
-      .expression(db.selectFrom(db.selectNoFrom(mailbox.as('mailbox')).as('m')).select([
-        ...fixed.map(([c, v]) => sql.lit(v).as(c)),
-        sql`${recordId}`.as('calendar_record_id'),
-        'm.mailbox',
-        sql`CASE WHEN ${none} THEN ${detached} ELSE ${attached} END`.as('state'),
-        sql`CASE WHEN ${none} THEN ${detachedBy} ELSE ${attachedBy} END`.as('action_by'),
-        sql`CASE WHEN ${none} THEN ${noMailbox} END`.as('last_error'),
-        sql`${now}`.as('updated_at'),
-      ] as never) as never)
-      .returning('mailbox');
-  }, 8);
+/** The states and errors an app-only connection starts in, as parameters of appOnlyInsert (in this order). */
+const APP_ONLY_START = (noMailbox: string) =>
+  [nextState(null, 'attached'), actionByAfter('attached'), nextState(null, 'detached'), actionByAfter('detached'), noMailbox] as const;
+
+/** A coworker's mailbox, read inside the statement that needs it: their e-mail, or '' without one. */
+const mailboxOf = (coworkerId: unknown) => sql<string>`coalesce((SELECT email FROM coworkers WHERE id = ${coworkerId}), '')`;
+
+/**
+ * The app-only connection of each row of `records` (its `record_id` and `mailbox` columns): attached when the mailbox
+ * is known, detached with `noMailbox` as its error when it is ''. `start` is APP_ONLY_START's values (or placeholders).
+ * One statement for both uses: insertAppOnly runs it over one row of parameters, a create on PostgreSQL over the row
+ * its own statement inserted (withAppOnlyConnection).
+ */
+function appOnlyInsert(db: Kysely<any>, records: SelectQueryBuilder<any, any, { record_id: unknown; mailbox: string }>, start: readonly unknown[], now: unknown) {
+  const [attached, attachedBy, detached, detachedBy, noMailbox] = start;
+  const computed = new Set(['mailbox', 'last_error']);
+  const fixed = Object.entries({ ...NEW_CONNECTION, auth_mode: 'app' }).filter(([c]) => !computed.has(c));
+  const none = sql`m.mailbox = ''`;
+  return db.insertInto('graph_connections')
+    .columns([...fixed.map(([c]) => c), 'calendar_record_id', 'mailbox', 'state', 'action_by', 'last_error', 'updated_at'] as never)
+    .expression(db.selectFrom(records.as('m')).select([
+      ...fixed.map(([c, v]) => sql.lit(v).as(c)),
+      'm.record_id',
+      'm.mailbox',
+      sql`CASE WHEN ${none} THEN ${detached} ELSE ${attached} END`.as('state'),
+      sql`CASE WHEN ${none} THEN ${detachedBy} ELSE ${attachedBy} END`.as('action_by'),
+      sql`CASE WHEN ${none} THEN ${noMailbox} END`.as('last_error'),
+      sql`${now}`.as('updated_at'),
+    ] as never) as never)
+    .returning(['calendar_record_id', 'mailbox']);
 }
+
+/** The subscribe job's payload and dedupe key in SQL, for a record id expression: as job-names.ts and the service write them. */
+const subscribeJobColumns = (recordId: unknown) => [
+  sql<string>`concat('{"recordId":', ${recordId}, '}')`.as('payload'),
+  sql<string>`concat(${sql.lit(`${GraphJobs.subscribe}:`)}, ${recordId})`.as('dedupe_key'), // dedupeKey.subscribe
+];
 
 export type GraphConnection = Omit<GraphConnectionTable, 'state'> & { state: ConnectionState };
 /** What callers write; the state and who must act on it (action_by) move only by the transition table. */
@@ -62,14 +79,18 @@ export function mailboxPath(conn: Pick<GraphConnection, 'auth_mode' | 'mailbox'>
 export class ConnectionRepository {
   private readonly ownerOf: PreparedQuery<SubscriptionOwner, [string]>;
   private readonly byRecord: PreparedQuery<unknown, [number]>;
-  private readonly appOnlyInsert: ReturnType<typeof appOnlyInsertQuery>;
+  private readonly appOnlyInsert;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {
-    this.appOnlyInsert = appOnlyInsertQuery(db);
+    this.appOnlyInsert = preparedQuery(db, (recordId: number, coworkerId: number | null, attached: string, attachedBy: string | null,
+      detached: string, detachedBy: string | null, noMailbox: string, now: string) =>
+      // Typed: in a derived table PostgreSQL would take the bare parameter for text.
+      appOnlyInsert(db, db.selectNoFrom([sql`CAST(${recordId} AS integer)`.as('record_id'), mailboxOf(coworkerId).as('mailbox')]),
+        [attached, attachedBy, detached, detachedBy, noMailbox], now), 8);
     this.byRecord = preparedQuery(db, (recordId: number) => db.selectFrom('graph_connections').selectAll().where('calendar_record_id', '=', recordId), 1);
     // The engine's own subscription id decides: a client cannot redirect notifications by writing the record's.
     this.ownerOf = preparedQuery(
@@ -132,11 +153,33 @@ export class ConnectionRepository {
    * the mailbox ('' for none).
    */
   async insertAppOnly(recordId: number, coworkerId: number | null, noMailbox: string, db: Executor = this.db): Promise<string> {
-    const rows = await this.appOnlyInsert.on(db, recordId, coworkerId, nextState(null, 'attached'), actionByAfter('attached'),
-      nextState(null, 'detached'), actionByAfter('detached'), noMailbox, this.nowIso());
+    const rows = await this.appOnlyInsert.on(db, recordId, coworkerId, ...APP_ONLY_START(noMailbox), this.nowIso());
     return rows[0]!.mailbox;
   }
 
+  /** The values withAppOnlyConnection's placeholders stand for, for one create now. */
+  appOnlyArgs(noMailbox: string): unknown[] {
+    return [...APP_ONLY_START(noMailbox), this.nowIso(), this.clock.now()];
+  }
+  readonly appOnlyArity = 7;
+
+  /**
+   * PostgreSQL, inside a create's statement: insertAppOnly and the subscribe job of an attached connection, as
+   * data-modifying CTEs over `created` (the CTE that inserted the record), so the record, its connection and its job
+   * are one statement. `args` are appOnlyArgs' values (or their placeholders). `jobsCte` names the CTE whose rows are
+   * the jobs added.
+   */
+  withAppOnlyConnection(q: QueryCreator<any>, created: string, jobsCte: string, args: readonly unknown[]): QueryCreator<any> {
+    const [nowIso, nowMs] = args.slice(5);
+    const connection = `${jobsCte}_connection`;
+    return q
+      .with(connection, (db) => appOnlyInsert(db as Kysely<any>,
+        db.selectFrom(created).select([sql.ref(`${created}.id`).as('record_id'), mailboxOf(sql.ref(`${created}.coworker_id`)).as('mailbox')]) as never,
+        args.slice(0, 5), nowIso))
+      .with(jobsCte, (db) => jobInsert(db as Kysely<any>,
+        db.selectFrom(connection).select(subscribeJobColumns(sql.ref(`${connection}.calendar_record_id`))).where('mailbox', '<>', '') as never,
+        { type: GraphJobs.subscribe, runAt: nowMs, maxAttempts: DEFAULT_MAX_ATTEMPTS, now: nowMs }));
+  }
 
   /**
    * Moves the connection by `event` and writes `fields` with it, in one conditional UPDATE on the state it read, so

@@ -11,6 +11,7 @@ import { afterCommit, inTransaction, withTransaction, type Executor } from '../.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/schema.js';
 import type { RecordObserver } from '../records/record-service.js';
+import type { CreateFollowUp } from '../records/record-repository.js';
 import type { CoworkerMsOfficeCalendar } from '../calendars/schema.js';
 import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository.js';
 import type { CoworkerRepository } from '../directory/coworker-repository.js';
@@ -31,7 +32,23 @@ export interface ConnectionServiceDeps {
 const NO_MAILBOX = 'the record has no coworker, so no mailbox to subscribe to';
 
 export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalendar> {
-  constructor(private readonly d: ConnectionServiceDeps) {}
+  /** What `created` writes (the app-only connection and, with a mailbox, its subscribe job), inside the record's insert. */
+  readonly createdInStatement: NonNullable<RecordObserver<CoworkerMsOfficeCalendar>['createdInStatement']>;
+
+  constructor(private readonly d: ConnectionServiceDeps) {
+    const followUp: CreateFollowUp = {
+      name: 'graph_subscribe_job',
+      arity: d.connections.appOnlyArity,
+      args: () => d.connections.appOnlyArgs(NO_MAILBOX),
+      addTo: (q, args) => d.connections.withAppOnlyConnection(q, 'created_row', followUp.name, args),
+    };
+    this.createdInStatement = {
+      followUp,
+      settled: async (row, db) => {
+        if (Number(row[followUp.name]) > 0) await this.wakeAfter(db);
+      },
+    };
+  }
 
   /** Whether the engine manages a record's subscription fields (wired into the calendar service). */
   manages = (recordId: number, trx: Executor) => this.d.connections.manages(recordId, trx);
@@ -39,6 +56,7 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
   async created(record: CoworkerMsOfficeCalendar, trx: Executor): Promise<void> {
     await this.attachAppOnly(record, trx, true);
   }
+
 
   async updated(before: CoworkerMsOfficeCalendar, after: CoworkerMsOfficeCalendar, trx: Executor): Promise<void> {
     if (before.CalendarId === after.CalendarId && before.CoworkerId === after.CoworkerId) return;

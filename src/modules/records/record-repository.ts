@@ -3,7 +3,7 @@
  * delete of one table, all derived from the entity's declaration. Every method takes an optional Executor, so a service
  * can run several of them in one transaction. Entity repositories add their own queries on top.
  */
-import { sql, type Compilable, type InsertQueryBuilder, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import { sql, type Compilable, type InsertQueryBuilder, type Kysely, type QueryCreator, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Database as Schema } from '../../storage/schema.js';
 import type { Storage } from '../../storage/database.js';
@@ -18,6 +18,20 @@ type AnySelect = SelectQueryBuilder<any, any, any>;
 export interface ReferenceGuard {
   table: string;
   id: number;
+}
+
+/**
+ * PostgreSQL: what an observer writes because a record was created, as data-modifying CTEs in the create's own
+ * statement: the record and those writes commit as one statement, in one round trip, without a transaction.
+ */
+export interface CreateFollowUp {
+  /** Its CTE whose rows say what it did; the create's row answers their number in a column of this name. */
+  readonly name: string;
+  /** How many parameters addTo takes, and their values for one create. */
+  readonly arity: number;
+  args(): unknown[];
+  /** Adds its CTEs to `q`, which has the CTE `created_row` (the inserted row, every column). */
+  addTo(q: QueryCreator<any>, args: readonly unknown[]): QueryCreator<any>;
 }
 
 /** The column a list page carries the data version in (DataVersion.inline). */
@@ -216,42 +230,60 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   /**
    * insertIfReferenced, answering the new record as findById would (or undefined when a guard's row does not exist).
    * PostgreSQL: one statement, the insert in a CTE and the record's joins read from its RETURNING, so a create does
-   * not pay a second round trip to read back what it wrote. SQLite has no INSERT in a CTE, and a read costs no round
-   * trip there: the insert, then findById.
+   * not pay a second round trip to read back what it wrote; `followUps` add their writes to that statement, and the
+   * row (createdRow) says what they did. SQLite has no INSERT in a CTE, and a read costs no round trip there: the
+   * insert, then findById (it takes no followUps).
    */
-  async createRecord(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db): Promise<Rec | undefined> {
+  /** Whether createRow takes follow-ups (PostgreSQL). */
+  get createsWithFollowUps(): boolean {
+    return this.storage.dialect === 'postgres';
+  }
+
+  async createRecord(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db, followUps: readonly CreateFollowUp[] = []): Promise<Rec | undefined> {
+    return (await this.createRow(values, guards, db, followUps))?.record;
+  }
+
+  async createRow(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db, followUps: readonly CreateFollowUp[] = []) {
     if (this.storage.dialect !== 'postgres') {
+      if (followUps.length) throw new Error('createRow: follow-ups need PostgreSQL (an INSERT inside a CTE)');
       const id = await this.insertIfReferenced(values, guards, db);
-      return id === undefined ? undefined : this.findById(id, db);
+      return id === undefined ? undefined : { record: (await this.findById(id, db))!, row: {} as Record<string, unknown> };
     }
-    const row = await this.runGuardedInsert('record', values, guards, db, (insert) => this.entity.selectRecord(
-      this.db.with('created_row', () => insert.returningAll() as never).selectFrom(`created_row as ${this.entity.alias}` as never)));
-    return row && this.toRecord(row);
+    const kind = ['record', ...followUps.map((f) => f.name)].join('+');
+    const row = await this.runGuardedInsert(kind, values, guards, db, (insert, args) => {
+      let q: QueryCreator<any> = this.db.with('created_row', () => insert.returningAll() as never);
+      let at = 0;
+      for (const f of followUps) q = f.addTo(q, args.slice(at, (at += f.arity)));
+      const selected = this.entity.selectRecord(q.selectFrom(`created_row as ${this.entity.alias}` as never));
+      return followUps.length ? selected.select(followUps.map((f) => sql`(SELECT count(*) FROM ${sql.table(f.name)})`.as(f.name)) as never) : selected;
+    }, followUps.flatMap((f) => f.args()));
+    return row && { record: this.toRecord(row), row };
   }
 
   /**
    * INSERT INTO the table (columns) SELECT the values WHERE every guard's row EXISTS, finished by `finish` (what it
-   * answers), built once per column set and guard tables and run as a prepared statement. Its one row, or undefined
-   * when a guard's row does not exist; list totals are recounted after a write.
+   * answers, with `extra`'s placeholders), built once per kind, column set and guard tables and run as a prepared
+   * statement. Its one row, or undefined when a guard's row does not exist; list totals are recounted after a write.
    */
   private async runGuardedInsert(
     kind: string, values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor,
-    finish: (insert: InsertQueryBuilder<any, any, any>) => Compilable<Record<string, unknown>>,
+    finish: (insert: InsertQueryBuilder<any, any, any>, extra: unknown[]) => Compilable<Record<string, unknown>>, extra: unknown[] = [],
   ): Promise<Record<string, unknown> | undefined> {
     const columns = Object.keys(values);
     const key = `${kind}|${columns.join(',')}|${guards.map((g) => g.table).join(',')}`;
     let statement = this.guardedInserts.get(key);
     if (!statement) {
+      const fixed = columns.length + guards.length;
       statement = preparedQuery(this.db, (...args: unknown[]) => {
         let select = this.db.selectNoFrom(columns.map((c, i) => sql`${args[i]}`.as(c)) as never) as AnySelect;
         guards.forEach((g, i) => {
           select = select.where(sql`EXISTS (SELECT 1 FROM ${sql.table(g.table)} WHERE id = ${args[columns.length + i]})` as never);
         });
-        return finish(this.db.insertInto(this.entity.table as never).columns(columns as never).expression(select as never));
-      }, columns.length + guards.length);
+        return finish(this.db.insertInto(this.entity.table as never).columns(columns as never).expression(select as never), args.slice(fixed));
+      }, fixed + extra.length);
       this.guardedInserts.set(key, statement);
     }
-    const [row] = await statement.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id));
+    const [row] = await statement.on(db, ...columns.map((c) => values[c]), ...guards.map((g) => g.id), ...extra);
     if (row) await this.invalidateCounts(db);
     return row;
   }

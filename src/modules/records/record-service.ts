@@ -10,7 +10,7 @@ import type { Clock } from '../../core/clock.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Database } from '../../storage/schema.js';
 import { withTransaction, type Executor } from '../../storage/unit-of-work.js';
-import type { RecordRepository, ReferenceGuard } from './record-repository.js';
+import type { CreateFollowUp, RecordRepository, ReferenceGuard } from './record-repository.js';
 
 export interface Actor {
   userId: number;
@@ -54,6 +54,12 @@ export interface EntityService<Rec = unknown> extends EntityReader<Rec> {
  */
 export interface RecordObserver<Rec> {
   created?(record: Rec, trx: Executor): Promise<void>;
+  /**
+   * PostgreSQL: what `created` writes, inside the create's own statement (CreateFollowUp), so a create with no
+   * transaction of its caller's is one statement without BEGIN and COMMIT; `settled` runs once it committed, with the
+   * statement's row. A create with an observer that has `created` but not this runs as a transaction.
+   */
+  createdInStatement?: { followUp: CreateFollowUp; settled(row: Record<string, unknown>, db: Executor): Promise<void> };
   updated?(before: Rec, after: Rec, trx: Executor): Promise<void>;
   /** Before the delete, with the record still readable. */
   deleting?(record: Rec, trx: Executor): Promise<void>;
@@ -112,28 +118,42 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
   }
 
   async create(body: Record<string, unknown>, actor: Actor, executor?: Executor): Promise<Rec> {
-    return withTransaction(this.db, executor, async (trx) => {
+    const inStatement = this.createsInOneStatement(executor);
+    const unit = async (trx: Executor) => {
       const values = await this.normalize(body, undefined, trx);
       const errors = await this.checkReferences(values, trx);
       if (errors.length) throw AppError.validation(errors);
       const guards = this.referenceGuards(values);
       const now = this.nowIso();
-      const record = await this.repo.createRecord({
+      const created = await this.repo.createRow({
         ...(await this.toColumns(values, undefined, trx)),
         unique_id: randomUUID(),
         created_on: now,
         updated_on: now,
         updated_by: actor.email,
         is_new: 1,
-      }, guards, trx);
-      if (record === undefined) {
+      }, guards, trx, inStatement ? this.observers.flatMap((o) => (o.createdInStatement ? [o.createdInStatement.followUp] : [])) : []);
+      if (created === undefined) {
         const missing = await this.missingReferences(guards, trx);
         // Found now but not by the insert: the referenced row came or went meanwhile (PostgreSQL, another process).
         throw AppError.validation(missing.length ? missing : guards.slice(0, 1).map((g) => ({ ...g.error, Message: `${g.error.Message}, or it changed while this record was being created; try again` })));
       }
-      for (const o of this.observers) await o.created?.(record, trx);
-      return record;
-    }, { group: this.groupCommit });
+      for (const o of this.observers) {
+        if (inStatement) await o.createdInStatement?.settled(created.row, trx);
+        else await o.created?.(created.record, trx);
+      }
+      return created.record;
+    };
+    return inStatement ? unit(this.db) : withTransaction(this.db, executor, unit, { group: this.groupCommit });
+  }
+
+  /**
+   * Whether a create is one statement: on PostgreSQL (where an INSERT may sit in a CTE), with no transaction of its
+   * caller's, when every observer that writes on create can do it inside that statement. It saves BEGIN and COMMIT, and
+   * each observer's round trips; SQLite shares commits instead (group commit).
+   */
+  private createsInOneStatement(executor: Executor | undefined): boolean {
+    return this.repo.createsWithFollowUps && !executor?.isTransaction && this.observers.every((o) => !o.created || o.createdInStatement);
   }
 
   private async missingReferences(guards: Reference[], trx: Executor): Promise<FieldError[]> {

@@ -1,0 +1,88 @@
+/**
+ * On PostgreSQL a create through the API is one statement: the record with its reference checks, its Graph
+ * connection and its subscribe job, with no BEGIN and COMMIT around it; then only the data version moves on.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { testApp } from '../helpers/app.js';
+import { testDatabaseUrl } from '../helpers/database.js';
+import { calendarBody, createCoworker, createResource } from '../helpers/factories.js';
+import { dedupeKey, GraphJobs } from '../../src/modules/graph/job-names.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../../src/jobs/job-store.js';
+import { inTransaction } from '../../src/storage/unit-of-work.js';
+
+/**
+ * Every query text pg's clients send while `fn` runs. pg.Client's query is wrapped before the app opens its pool (the
+ * pool's clients bind it when they connect), so the wrapper must be in place first: `recording()` returns the probe.
+ */
+function recording(ctx: { after(fn: () => void): void }) {
+  let texts: string[] | undefined;
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  proto.query = function query(this: unknown, config: unknown, ...rest: unknown[]) {
+    texts?.push(typeof config === 'string' ? config : String((config as { text?: string }).text));
+    return original.call(this, config, ...rest);
+  };
+  ctx.after(() => (proto.query = original));
+  return async (fn: () => Promise<unknown>) => {
+    texts = [];
+    try {
+      await fn();
+      return texts;
+    } finally {
+      texts = undefined;
+    }
+  };
+}
+
+test('a create is one statement on PostgreSQL, and writes what the transaction wrote', { skip: !testDatabaseUrl && 'PostgreSQL only' }, async (ctx) => {
+  const queriesDuring = recording(ctx);
+  const t = await testApp(ctx);
+  const resource = await createResource(t.app, t.admin);
+  const coworker = await createCoworker(t.app, t.admin, { Email: 'grace@mail.test' });
+  let response: Awaited<ReturnType<typeof t.app.inject>> | undefined;
+  const texts = await queriesDuring(async () => {
+    response = await t.app.inject({ method: 'POST', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: t.admin },
+      payload: calendarBody(resource.Id, { CoworkerId: coworker.Id }) });
+  });
+  assert.equal(response!.statusCode, 200, response!.body);
+  const id = response!.json().Value.Id as number;
+  const writes = texts.filter((q) => /\b(insert|update|delete|begin|commit)\b/i.test(q));
+  assert.equal(writes.length, 1, writes.join('\n'));
+  assert.match(writes[0]!, /^with "created_row" as \(insert into "coworker_ms_office_calendars" .*"graph_subscribe_job_connection" as \(insert into "graph_connections" .*"graph_subscribe_job" as \(insert into "jobs" /s);
+  assert.deepEqual(texts.filter((q) => /nextval/.test(q)).length, 1, 'the data version moves on once, after the commit');
+
+  // Inside a caller's transaction (the connect flow's) the same create runs statement by statement: both write the same.
+  const viaTransaction = await inTransaction(t.storage.db, (trx) => t.container.calendarService.create(
+    calendarBody(resource.Id, { CoworkerId: coworker.Id }), { userId: 1, email: 'admin@test.local' }, trx));
+  const written = async (recordId: number) => {
+    const conn = await t.container.connections.get(recordId);
+    const jobs = await t.storage.db.selectFrom('jobs').select(['type', 'payload', 'state', 'attempts', 'max_attempts', 'run_at', 'created_at'])
+      .where('dedupe_key', '=', dedupeKey.subscribe(recordId)).execute();
+    return {
+      connection: conn && [conn.auth_mode, conn.mailbox, conn.state, conn.action_by, conn.last_error],
+      jobs: jobs.map((j) => ({ ...j, payload: JSON.parse(j.payload), onTime: j.run_at === j.created_at })),
+      payloadText: jobs.map((j) => j.payload),
+    };
+  };
+  const [inOne, inSteps] = [await written(id), await written(viaTransaction.Id)];
+  assert.deepEqual(inOne, {
+    connection: ['app', 'grace@mail.test', 'renewing', null, null],
+    jobs: [{ type: GraphJobs.subscribe, payload: { recordId: id }, state: 'pending', attempts: 0, max_attempts: DEFAULT_MAX_ATTEMPTS,
+      run_at: inOne.jobs[0]?.run_at, created_at: inOne.jobs[0]?.created_at, onTime: true }],
+    payloadText: [`{"recordId":${id}}`],
+  });
+  assert.deepEqual({ ...inSteps, jobs: inSteps.jobs.map((j) => ({ ...j, run_at: 0, created_at: 0 })) }, {
+    ...inOne, jobs: inOne.jobs.map((j) => ({ ...j, payload: { recordId: viaTransaction.Id }, run_at: 0, created_at: 0 })), payloadText: [`{"recordId":${viaTransaction.Id}}`],
+  });
+
+  // A missing reference: nothing is written, and the error names it.
+  const before = await t.storage.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const refused = await t.app.inject({ method: 'POST', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: t.admin },
+    payload: calendarBody(resource.Id, { CoworkerId: 999_999 }) });
+  assert.equal(refused.statusCode, 400);
+  assert.deepEqual(refused.json().Errors.map((e: { PropertyName: string }) => e.PropertyName), ['CoworkerId']);
+  const after = await t.storage.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  assert.equal(Number(after.n), Number(before.n), 'no job for a record that was not made');
+});
