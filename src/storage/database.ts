@@ -12,7 +12,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvide
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { allMigrations } from './migrations/index.js';
-import { CountCache, MemoryDataVersion, SequenceDataVersion } from './count-cache.js';
+import { CountCache, MemoryDataVersion, SnapshotDataVersion } from './count-cache.js';
 import { statementName } from './prepared.js';
 
 import type { Dialect } from './dialect.js';
@@ -114,7 +114,7 @@ export function openPostgres(options: PostgresOptions): Storage {
   return {
     db,
     dialect: 'postgres',
-    counts: new CountCache(new SequenceDataVersion(db)),
+    counts: new CountCache(new SnapshotDataVersion(db)),
     async close() {
       await db.destroy();
     },

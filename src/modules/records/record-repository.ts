@@ -7,6 +7,7 @@ import { sql, type Compilable, type InsertQueryBuilder, type Kysely, type QueryC
 import type { ListQuery } from '../../core/list-query.js';
 import type { Database as Schema } from '../../storage/schema.js';
 import type { Storage } from '../../storage/database.js';
+import type { Version } from '../../storage/count-cache.js';
 import { preparedQuery, type PreparedQuery } from '../../storage/prepared.js';
 import { afterCommit, type Executor } from '../../storage/unit-of-work.js';
 import { applyWhere, conditionSql, joinsNeeded, orderSql, pageOffset } from './list-sql.js';
@@ -120,7 +121,7 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const counts = this.storage.counts;
     if (counts && this.inlineVersion(query)) {
       const read = await rows();
-      const version = read.length ? Number(read[0]![DATA_VERSION]) : await counts.version.current();
+      const version = read.length ? (read[0]![DATA_VERSION] as Version) : await counts.version.current();
       return { records: read.map((r) => this.toRecord(r)), total: await counts.totalAt(version, countKey, count) };
     }
     const total = counts && this.totalCacheable(query) ? await counts.total(countKey, count) : await count();
