@@ -14,8 +14,11 @@ import type { TableName } from '../storage/schema.js';
 
 /** Kysely's own bookkeeping: each side keeps the record of its own migrations. */
 const BOOKKEEPING = new Set(['kysely_migration', 'kysely_migration_lock']);
-/** The tables FTS5 keeps for each virtual table: SQLite's own search index (PostgreSQL searches with pg_trgm). */
-const FTS_SHADOWS = ['_data', '_idx', '_content', '_docsize', '_config'];
+/**
+ * The tables FTS5 keeps for each virtual table: SQLite's own search index (PostgreSQL searches with pg_trgm); and
+ * `_pending`, the records the index takes at the next commit (migration 016; empty at rest).
+ */
+const FTS_SHADOWS = ['_data', '_idx', '_content', '_docsize', '_config', '_pending'];
 /** PostgreSQL takes at most 65535 parameters per statement. */
 const MAX_PARAMS = 60_000;
 

@@ -12,6 +12,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvide
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { allMigrations } from './migrations/index.js';
+import { NAME_INDEX_FLUSH } from './migrations/016-name-index-per-commit.js';
 import { CountCache, MemoryDataVersion, SnapshotDataVersion } from './count-cache.js';
 import { statementName } from './prepared.js';
 
@@ -57,7 +58,8 @@ export function openSqlite(options: SqliteOptions): Storage {
     checkpointer = startCheckpointer(file, options.walRestartBytes ?? WAL_RESTART_BYTES);
   }
 
-  const statements = new Map<string, BetterSqlite3.Statement>();
+  const statements = new Map<string, DriverStatement>();
+  const nameIndex = deferredNameIndex(raw);
   const cachedDb = {
     close: () => raw.close(),
     prepare(sqlText: string) {
@@ -66,7 +68,7 @@ export function openSqlite(options: SqliteOptions): Storage {
       if (sqlText === 'begin') sqlText = 'begin immediate';
       let stmt = statements.get(sqlText);
       if (!stmt) {
-        stmt = raw.prepare(sqlText);
+        stmt = nameIndex.around(sqlText, raw.prepare(sqlText));
         if (statements.size >= 1000) statements.clear();
         statements.set(sqlText, stmt);
       }
@@ -117,6 +119,47 @@ export function openPostgres(options: PostgresOptions): Storage {
     counts: new CountCache(new SnapshotDataVersion(db)),
     async close() {
       await db.destroy();
+    },
+  };
+}
+
+/** What Kysely's SQLite driver uses of a statement. */
+type DriverStatement = Pick<BetterSqlite3.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
+
+/**
+ * The trigram index of calendar names takes a transaction's new records at its commit, in one statement (migration
+ * 016 says why): `around` puts that statement before every COMMIT, and after a write made outside a transaction, in a
+ * transaction of its own. Before migration 016 there is nothing to do.
+ */
+function deferredNameIndex(raw: BetterSqlite3.Database) {
+  let pending: BetterSqlite3.Statement | undefined;
+  let steps: BetterSqlite3.Statement[] = [];
+  const ready = (): boolean => {
+    if (pending) return true;
+    try {
+      pending = raw.prepare(NAME_INDEX_FLUSH.pending);
+      steps = NAME_INDEX_FLUSH.statements.map((text) => raw.prepare(text));
+      return true;
+    } catch {
+      pending = undefined; // no such table yet: the database is older than migration 016
+      return false;
+    }
+  };
+  const waiting = () => ready() && pending!.get() !== undefined;
+  const run = () => {
+    for (const step of steps) step.run();
+  };
+  const flush = () => waiting() && run();
+  const runAlone = raw.transaction(run);
+  const afterWrite = <T>(result: T): T => {
+    if (!raw.inTransaction && waiting()) runAlone();
+    return result;
+  };
+  return {
+    around(sqlText: string, stmt: BetterSqlite3.Statement): DriverStatement {
+      if (sqlText === 'commit') return { reader: false, all: stmt.all.bind(stmt), iterate: stmt.iterate.bind(stmt), run: (...args: unknown[]) => (flush(), stmt.run(...args)) };
+      if (stmt.readonly) return stmt;
+      return { reader: stmt.reader, iterate: stmt.iterate.bind(stmt), all: (...args: unknown[]) => afterWrite(stmt.all(...args)), run: (...args: unknown[]) => afterWrite(stmt.run(...args)) };
     },
   };
 }

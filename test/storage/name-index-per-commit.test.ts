@@ -1,0 +1,95 @@
+/**
+ * SQLite's trigram index of calendar names takes new records at the commit (migration 016): whatever the writes and
+ * their transactions (committed, rolled back, grouped with a failing unit, outside any transaction), a search finds
+ * exactly the committed records whose name has the term, nothing waits at rest, and FTS5's own check passes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { migrate, openSqlite } from '../../src/storage/database.js';
+import { inTransaction, withTransaction, type Executor } from '../../src/storage/unit-of-work.js';
+import { testDatabaseUrl } from '../helpers/database.js';
+import { defer, tempDir } from '../helpers/cleanup.js';
+
+const WORDS = ['Quist', 'Smith', 'Novak', 'Garcia', 'Jensen'];
+const TERMS = ['quist', 'smith', 'novak', 'garcia', 'jensen', 'ist'];
+type Op = { kind: 'insert'; name: string } | { kind: 'rename'; target: number; name: string } | { kind: 'delete'; target: number };
+const nameArb = fc.tuple(fc.constantFrom(...WORDS), fc.constantFrom(...WORDS)).map(([a, b]) => `${a} ${b}`);
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('insert' as const), name: nameArb }),
+  fc.record({ kind: fc.constant('rename' as const), target: fc.nat(30), name: nameArb }),
+  fc.record({ kind: fc.constant('delete' as const), target: fc.nat(30) }),
+);
+const stepArb = fc.oneof(
+  fc.record({ kind: fc.constant('alone' as const), op: opArb }),
+  fc.record({ kind: fc.constant('transaction' as const), ops: fc.array(opArb, { maxLength: 6 }), commit: fc.boolean() }),
+  fc.record({ kind: fc.constant('group' as const), units: fc.array(fc.record({ ops: fc.array(opArb, { maxLength: 4 }), fails: fc.boolean() }), { minLength: 1, maxLength: 5 }) }),
+);
+
+test('the name index holds exactly the committed records, whatever the transactions', { skip: !!testDatabaseUrl && 'SQLite only' }, async (ctx) => {
+  const storage = openSqlite({ file: path.join(tempDir(ctx, 'calbridge-name-index-'), 'db.sqlite') });
+  defer(ctx, () => storage.close());
+  await migrate(storage);
+  const db = storage.db;
+  await sql`INSERT INTO resources (unique_id, created_on, updated_on, updated_by, is_new, name) VALUES ('r', 'x', 'x', 't', 1, 'Room')`.execute(db);
+  let serial = 0;
+  await fc.assert(fc.asyncProperty(fc.array(stepArb, { maxLength: 12 }), async (steps) => {
+    await sql`DELETE FROM coworker_ms_office_calendars`.execute(db);
+    const committed = new Map<string, string>(); // unique_id → name
+    const apply = async (op: Op, into: Map<string, string>, ex: Executor) => {
+      const ids = [...into.keys()];
+      if (op.kind === 'insert') {
+        const key = `u${++serial}`;
+        await sql`INSERT INTO coworker_ms_office_calendars (unique_id, created_on, updated_on, updated_by, is_new, resource_id, name, subscription_id, calendar_id, subscription_expire_date)
+          VALUES (${key}, 'x', 'x', 't', 1, 1, ${op.name}, 's', 'c', '2030-01-01T00:00:00.000Z')`.execute(ex);
+        into.set(key, op.name);
+      } else if (ids.length) {
+        const key = ids[op.target % ids.length]!;
+        if (op.kind === 'rename') {
+          await sql`UPDATE coworker_ms_office_calendars SET name = ${op.name} WHERE unique_id = ${key}`.execute(ex);
+          into.set(key, op.name);
+        } else {
+          await sql`DELETE FROM coworker_ms_office_calendars WHERE unique_id = ${key}`.execute(ex);
+          into.delete(key);
+        }
+      }
+    };
+    const rollback = new Error('rolled back on purpose');
+    for (const step of steps) {
+      if (step.kind === 'alone') await apply(step.op, committed, db);
+      else if (step.kind === 'transaction') {
+        const work = new Map(committed);
+        await inTransaction(db, async (trx) => {
+          for (const op of step.ops) await apply(op, work, trx);
+          if (!step.commit) throw rollback;
+        }).then(() => replace(committed, work), (err) => assert.equal(err, rollback));
+      } else {
+        // Units that wait together share one commit, each in its savepoint; a failing unit is rolled back alone.
+        // Each unit's writes go to the model only once it committed, in the order the units ran.
+        const done: Array<Map<string, string>> = [];
+        await Promise.all(step.units.map((unit) => withTransaction(db, undefined, async (trx) => {
+          const work = new Map(done.length ? done[done.length - 1] : committed);
+          for (const op of unit.ops) await apply(op, work, trx);
+          if (unit.fails) throw rollback;
+          done.push(work);
+        }, { group: true }).catch((err) => assert.equal(err, rollback))));
+        if (done.length) replace(committed, done[done.length - 1]!);
+      }
+    }
+    for (const term of TERMS) {
+      const found = await sql<{ unique_id: string }>`SELECT c.unique_id FROM coworker_ms_office_calendars_name_fts f JOIN coworker_ms_office_calendars c ON c.id = f.rowid
+        WHERE coworker_ms_office_calendars_name_fts MATCH ${`"${term}"`} ORDER BY c.unique_id`.execute(db);
+      const expected = [...committed].filter(([, name]) => name.toLowerCase().includes(term)).map(([key]) => key).sort();
+      assert.deepEqual(found.rows.map((r) => r.unique_id), expected, term);
+    }
+    assert.deepEqual((await sql`SELECT id FROM coworker_ms_office_calendars_name_fts_pending`.execute(db)).rows, [], 'nothing waits at rest');
+    await sql`INSERT INTO coworker_ms_office_calendars_name_fts(coworker_ms_office_calendars_name_fts, rank) VALUES ('integrity-check', 1)`.execute(db);
+  }), { numRuns: 60 });
+});
+
+function replace(target: Map<string, string>, source: Map<string, string>): void {
+  target.clear();
+  for (const [k, v] of source) target.set(k, v);
+}
