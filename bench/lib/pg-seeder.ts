@@ -270,7 +270,6 @@ export async function seedPostgres(options: PgSeedOptions): Promise<PgSeedResult
     for (const [table, last] of [['resources', RESOURCES], ['coworkers', COWORKERS], [CAL, rows]] as const) {
       await c.query(`SELECT setval(pg_get_serial_sequence($1, 'id'), $2)`, [`${ident(schema)}.${ident(table)}`, last]);
     }
-    await c.query(`SELECT nextval('calbridge_data_version')`);
     const indexesS = secondsSince(t);
     log(`seed: ${calObjects.indexes.length} secondary indexes and ${calObjects.constraints.length} constraints of ${CAL} rebuilt in ` +
       `${indexesS.toFixed(2)} s (${calObjects.indexes.map((i) => i.name.replace(`${CAL}_`, '')).join(', ')})`);

@@ -109,10 +109,7 @@ export async function restorePgSeededRows(url: string, rows: number): Promise<nu
     await c.query(`SELECT setval(pg_get_serial_sequence('${CAL}', 'id'), $1)`, [rows]);
     // Each create queued a subscribe job (the seeded data has none); ids are reused, so stale ones would collide.
     await c.query('DELETE FROM jobs');
-    if (removed) {
-      await c.query(`SELECT nextval('calbridge_data_version')`);
-      await c.query(`VACUUM (ANALYZE) ${CAL}`);
-    }
+    if (removed) await c.query(`VACUUM (ANALYZE) ${CAL}`);
     return removed;
   });
 }
