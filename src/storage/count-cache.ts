@@ -8,7 +8,9 @@
  *   say so: a write costs no statement of its own (a create is one round trip). Transactions that only read take no
  *   transaction id and change no snapshot, so reads alone keep totals cached. It is read before each count: on its
  *   own, or inside the list page's statement (DataVersion.inline).
- * A count taken while a write lands is stored under the older version, which no later statement has again.
+ * A count taken while a write lands is stored under the older version, which no later statement has again. Counts
+ * run outside transactions (RecordRepository.list takes no executor): a transaction that had written would see its own
+ * rows, which the snapshot's text does not show.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { preparedQuery } from './prepared.js';

@@ -100,7 +100,7 @@ export interface PostgresOptions {
 // int8 (count(*), bigint columns) as JS numbers: every value calbridge stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-/** PostgreSQL through a connection pool; many processes may share one database (counts are versioned by a sequence). */
+/** PostgreSQL through a connection pool; many processes may share one database (counts are versioned by snapshot). */
 export function openPostgres(options: PostgresOptions): Storage {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
   // Queries built once (storage/prepared.ts) go out as named statements: PostgreSQL parses and plans them once per
@@ -274,5 +274,8 @@ export async function pendingMigrations(storage: Storage): Promise<string[]> {
 export async function migrate(storage: Storage): Promise<string[]> {
   const { error, results } = await migrator(storage).migrateToLatest();
   if (error) throw error;
+  // SQLite: a process that stopped between a write made outside a transaction and its trigram flush left records
+  // waiting (deferredNameIndex); any commit takes them, so an empty transaction does at start-up.
+  if (storage.dialect === 'sqlite') await storage.db.transaction().execute(async () => {});
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -22,18 +22,27 @@ const pendingAfterCommit = new WeakMap<Transaction<Database>, Array<() => unknow
 
 /** Runs fn in a transaction; the callbacks it registered with afterCommit run after a successful commit. */
 export async function inTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  return retryingConflicts(async () => {
     let callbacks: Array<() => unknown> = [];
+    const result = await db.transaction().execute(async (trx) => {
+      callbacks = [];
+      pendingAfterCommit.set(trx, callbacks);
+      return fn(trx);
+    });
+    for (const cb of callbacks) await cb();
+    return result;
+  });
+}
+
+/**
+ * Runs a write again (twice at most) when PostgreSQL aborted it to resolve a deadlock or a serialization conflict:
+ * a transaction (inTransaction), or a write that is one statement on its own (a create, RecordService).
+ */
+export async function retryingConflicts<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      const result = await db.transaction().execute(async (trx) => {
-        callbacks = [];
-        pendingAfterCommit.set(trx, callbacks);
-        return fn(trx);
-      });
-      for (const cb of callbacks) await cb();
-      return result;
+      return await write();
     } catch (err) {
-      // PostgreSQL resolves a deadlock (or a serialization conflict) by aborting one side: that side runs again.
       if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? '')) throw err;
     }
   }

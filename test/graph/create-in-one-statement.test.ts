@@ -55,11 +55,12 @@ test('a create is one statement on PostgreSQL, and writes what the transaction w
   });
 
   // A missing reference: nothing is written, and the error names it.
-  const before = await t.storage.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const rows = async () => Promise.all(['coworker_ms_office_calendars', 'graph_connections', 'jobs'].map(async (table) =>
+    Number((await t.storage.db.selectFrom(table as 'jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)));
+  const before = await rows();
   const refused = await t.app.inject({ method: 'POST', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: t.admin },
-    payload: calendarBody(resource.Id, { CoworkerId: 999_999 }) });
+    payload: calendarBody(999_999, { CoworkerId: coworker.Id }) });
   assert.equal(refused.statusCode, 400);
-  assert.deepEqual(refused.json().Errors.map((e: { PropertyName: string }) => e.PropertyName), ['CoworkerId']);
-  const after = await t.storage.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  assert.equal(Number(after.n), Number(before.n), 'no job for a record that was not made');
+  assert.deepEqual(refused.json().Errors.map((e: { PropertyName: string }) => e.PropertyName), ['ResourceId']);
+  assert.deepEqual(await rows(), before, 'no record, connection or job for a record that was not made');
 });

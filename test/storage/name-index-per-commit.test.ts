@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fc from 'fast-check';
+import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { migrate, openSqlite } from '../../src/storage/database.js';
 import { inTransaction, withTransaction, type Executor } from '../../src/storage/unit-of-work.js';
@@ -93,3 +94,24 @@ function replace(target: Map<string, string>, source: Map<string, string>): void
   target.clear();
   for (const [k, v] of source) target.set(k, v);
 }
+
+test('records left waiting by a process that stopped before its flush are indexed at the next start', { skip: !!testDatabaseUrl && 'SQLite only' }, async (ctx) => {
+  const file = path.join(tempDir(ctx, 'calbridge-name-index-start-'), 'db.sqlite');
+  const first = openSqlite({ file, backgroundCheckpoints: false });
+  await migrate(first);
+  await first.close();
+  // What a write outside a transaction leaves when the process dies before its flush: the record, and its id waiting.
+  const raw = new BetterSqlite3(file);
+  raw.exec(`INSERT INTO resources (unique_id, created_on, updated_on, updated_by, is_new, name) VALUES ('r', 'x', 'x', 't', 1, 'Room');
+    INSERT INTO coworker_ms_office_calendars (unique_id, created_on, updated_on, updated_by, is_new, resource_id, name, subscription_id, calendar_id, subscription_expire_date)
+    VALUES ('u1', 'x', 'x', 't', 1, 1, 'Ida Quistorp', 's', 'c', '2030-01-01T00:00:00.000Z');`);
+  assert.equal((raw.prepare('SELECT count(*) AS n FROM coworker_ms_office_calendars_name_fts_pending').get() as { n: number }).n, 1);
+  raw.close();
+  const storage = openSqlite({ file, backgroundCheckpoints: false });
+  defer(ctx, () => storage.close());
+  await migrate(storage);
+  const found = await sql<{ unique_id: string }>`SELECT c.unique_id FROM coworker_ms_office_calendars_name_fts f
+    JOIN coworker_ms_office_calendars c ON c.id = f.rowid WHERE coworker_ms_office_calendars_name_fts MATCH '"quist"'`.execute(storage.db);
+  assert.deepEqual(found.rows, [{ unique_id: 'u1' }]);
+  assert.deepEqual((await sql`SELECT id FROM coworker_ms_office_calendars_name_fts_pending`.execute(storage.db)).rows, []);
+});

@@ -35,6 +35,16 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
     super(storage, bookingEntity);
   }
 
+  /**
+   * PostgreSQL, inside a write's transaction: holds the resource's row (FOR NO KEY UPDATE, which the foreign-key checks
+   * of other tables' rows do not wait for) until the commit, so concurrent API writes of one resource's bookings queue
+   * here and each sees the others' committed bookings, instead of meeting in the exclusion constraint, where overlapping
+   * inserts in flight wait for each other and PostgreSQL aborts them as deadlocks. SQLite has one writer.
+   */
+  async lockResource(resourceId: number, trx: Executor): Promise<void> {
+    if (this.storage.dialect === 'postgres') await trx.selectFrom('resources').select('id').where('id', '=', resourceId).forNoKeyUpdate().execute();
+  }
+
   /** The first active booking of the resource that overlaps [from, to) (other than `exceptId`). */
   async overlapping(resourceId: number, fromIso: string, toIso: string, exceptId: number | null, db: Executor = this.db): Promise<BookingSlot | undefined> {
     let q = db.selectFrom('bookings').select(SLOT as never).where('resource_id', '=', resourceId).where(sql<boolean>`cancelled_on IS NULL`)

@@ -68,6 +68,7 @@ export class BookingService extends RecordService<Booking, BookingValues> {
   }
 
   protected override async checkReferences(values: BookingValues, trx: Executor, existingId?: number): Promise<FieldError[]> {
+    await this.bookings.lockResource(values.ResourceId, trx);
     const other = await this.bookings.overlapping(values.ResourceId, values.FromTime, values.ToTime, existingId ?? null, trx);
     return other ? alreadyBooked(values.ResourceId, other).fieldErrors! : [];
   }

@@ -9,7 +9,7 @@ import { AppError, type FieldError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
 import type { ListQuery } from '../../core/list-query.js';
 import type { Database } from '../../storage/schema.js';
-import { withTransaction, type Executor } from '../../storage/unit-of-work.js';
+import { retryingConflicts, withTransaction, type Executor } from '../../storage/unit-of-work.js';
 import type { CreateFollowUp, RecordRepository, ReferenceGuard } from './record-repository.js';
 
 export interface Actor {
@@ -144,7 +144,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
       }
       return created.record;
     };
-    return inStatement ? unit(this.db) : withTransaction(this.db, executor, unit, { group: this.groupCommit });
+    return inStatement ? retryingConflicts(() => unit(this.db)) : withTransaction(this.db, executor, unit, { group: this.groupCommit });
   }
 
   /**

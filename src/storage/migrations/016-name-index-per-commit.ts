@@ -32,8 +32,9 @@ export function nameIndexPerCommit(dialect: Dialect) {
     async up(db: Kysely<any>): Promise<void> {
       if (dialect !== 'sqlite') return;
       const notPending = (id: string) => sql.raw(`NOT EXISTS (SELECT 1 FROM ${NAME_INDEX_PENDING} WHERE id = ${id})`);
-      await sql`CREATE TABLE ${sql.table(NAME_INDEX_PENDING)} (id INTEGER PRIMARY KEY)`.execute(db);
-      for (const t of ['ai', 'ad', 'au']) await sql`DROP TRIGGER ${sql.raw(`${TABLE}_fts_${t}`)}`.execute(db);
+      // Kysely runs SQLite's migrations outside a transaction: written so that a run cut short can simply run again.
+      await sql`CREATE TABLE IF NOT EXISTS ${sql.table(NAME_INDEX_PENDING)} (id INTEGER PRIMARY KEY)`.execute(db);
+      for (const t of ['ai', 'ad', 'au']) await sql`DROP TRIGGER IF EXISTS ${sql.raw(`${TABLE}_fts_${t}`)}`.execute(db);
       await sql`CREATE TRIGGER ${sql.raw(`${TABLE}_fts_ai`)} AFTER INSERT ON ${sql.table(TABLE)} BEGIN
         INSERT INTO ${sql.table(NAME_INDEX_PENDING)}(id) VALUES (new.id); END`.execute(db);
       await sql`CREATE TRIGGER ${sql.raw(`${TABLE}_fts_ad`)} AFTER DELETE ON ${sql.table(TABLE)} BEGIN
