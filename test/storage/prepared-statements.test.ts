@@ -39,10 +39,10 @@ test('named statements on PostgreSQL: prepared once per connection, with new arg
   await new ConnectionRepository(db, systemClock, 'postgres').get(1);
 
   // A create inserts and reads back its record (with the coworker's name) in one statement.
-  const created = await calendars.createRecord({ unique_id: 'c2', created_on: '2026-01-01', updated_on: '2026-01-01', updated_by: 't', is_new: 1,
-    resource_id: 2, name: 'Made in one', subscription_id: 's', calendar_id: 'c', subscription_expire_date: '2030-01-01T00:00:00.000Z' }, [{ table: 'resources', id: 2 }]);
+  const created = (await calendars.createRow({ unique_id: 'c2', created_on: '2026-01-01', updated_on: '2026-01-01', updated_by: 't', is_new: 1,
+    resource_id: 2, name: 'Made in one', subscription_id: 's', calendar_id: 'c', subscription_expire_date: '2030-01-01T00:00:00.000Z' }, [{ table: 'resources', id: 2 }]))?.record;
   assert.deepEqual([created?.Name, created?.ResourceId, created?.CoworkerFullName], ['Made in one', 2, null]);
-  assert.equal(await calendars.createRecord({ unique_id: 'c3', created_on: '2026-01-01', updated_on: '2026-01-01', updated_by: 't', is_new: 1,
+  assert.equal(await calendars.createRow({ unique_id: 'c3', created_on: '2026-01-01', updated_on: '2026-01-01', updated_by: 't', is_new: 1,
     resource_id: 99, name: 'No room', subscription_id: 's', calendar_id: 'c', subscription_expire_date: '2030-01-01T00:00:00.000Z' }, [{ table: 'resources', id: 99 }]), undefined, 'a missing reference inserts nothing');
   const prepared = (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
   const texts = prepared.map((p) => p.statement);

@@ -157,11 +157,11 @@ export class ConnectionRepository {
     return rows[0]!.mailbox;
   }
 
-  /** The values withAppOnlyConnection's placeholders stand for, for one create now. */
+  /** The values withAppOnlyConnection's placeholders stand for, for one create now: the start, then the time twice. */
   appOnlyArgs(noMailbox: string): unknown[] {
     return [...APP_ONLY_START(noMailbox), this.nowIso(), this.clock.now()];
   }
-  readonly appOnlyArity = 7;
+  readonly appOnlyArity = APP_ONLY_START('').length + 2;
 
   /**
    * PostgreSQL, inside a create's statement: insertAppOnly and the subscribe job of an attached connection, as
@@ -170,12 +170,13 @@ export class ConnectionRepository {
    * the jobs added.
    */
   withAppOnlyConnection(q: QueryCreator<any>, created: string, jobsCte: string, args: readonly unknown[]): QueryCreator<any> {
-    const [nowIso, nowMs] = args.slice(5);
+    const start = args.slice(0, -2);
+    const [nowIso, nowMs] = args.slice(-2);
     const connection = `${jobsCte}_connection`;
     return q
       .with(connection, (db) => appOnlyInsert(db as Kysely<any>,
         db.selectFrom(created).select([sql.ref(`${created}.id`).as('record_id'), mailboxOf(sql.ref(`${created}.coworker_id`)).as('mailbox')]) as never,
-        args.slice(0, 5), nowIso))
+        start, nowIso))
       .with(jobsCte, (db) => jobInsert(db as Kysely<any>,
         db.selectFrom(connection).select(subscribeJobColumns(sql.ref(`${connection}.calendar_record_id`))).where('mailbox', '<>', '') as never,
         { type: GraphJobs.subscribe, runAt: nowMs, maxAttempts: DEFAULT_MAX_ATTEMPTS, now: nowMs }));

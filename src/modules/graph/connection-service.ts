@@ -57,7 +57,6 @@ export class ConnectionService implements RecordObserver<CoworkerMsOfficeCalenda
     await this.attachAppOnly(record, trx, true);
   }
 
-
   async updated(before: CoworkerMsOfficeCalendar, after: CoworkerMsOfficeCalendar, trx: Executor): Promise<void> {
     if (before.CalendarId === after.CalendarId && before.CoworkerId === after.CoworkerId) return;
     const conn = await this.d.connections.get(after.Id, trx);

@@ -228,24 +228,20 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     return row && Number(row.id);
   }
 
-  /**
-   * insertIfReferenced, answering the new record as findById would (or undefined when a guard's row does not exist).
-   * PostgreSQL: one statement, the insert in a CTE and the record's joins read from its RETURNING, so a create does
-   * not pay a second round trip to read back what it wrote; `followUps` add their writes to that statement, and the
-   * row (createdRow) says what they did. SQLite has no INSERT in a CTE, and a read costs no round trip there: the
-   * insert, then findById (it takes no followUps).
-   */
-  /** Whether createRow takes follow-ups (PostgreSQL). */
+  /** Whether createRow takes follow-ups (PostgreSQL, where an INSERT may sit in a CTE). */
   get createsWithFollowUps(): boolean {
     return this.storage.dialect === 'postgres';
   }
 
-  async createRecord(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db, followUps: readonly CreateFollowUp[] = []): Promise<Rec | undefined> {
-    return (await this.createRow(values, guards, db, followUps))?.record;
-  }
-
+  /**
+   * insertIfReferenced, answering the new record as findById would (or undefined when a guard's row does not exist).
+   * PostgreSQL: one statement, the insert in a CTE and the record's joins read from its RETURNING, so a create does
+   * not pay a second round trip to read back what it wrote; `followUps` add their writes to that statement, and `row`
+   * (the statement's row) says what they did. SQLite has no INSERT in a CTE, and a read costs no round trip there: the
+   * insert, then findById (it takes no followUps).
+   */
   async createRow(values: Record<string, unknown>, guards: readonly ReferenceGuard[], db: Executor = this.db, followUps: readonly CreateFollowUp[] = []) {
-    if (this.storage.dialect !== 'postgres') {
+    if (!this.createsWithFollowUps) {
       if (followUps.length) throw new Error('createRow: follow-ups need PostgreSQL (an INSERT inside a CTE)');
       const id = await this.insertIfReferenced(values, guards, db);
       return id === undefined ? undefined : { record: (await this.findById(id, db))!, row: {} as Record<string, unknown> };
