@@ -47,6 +47,9 @@ test('create answers the write envelope with the full record as Value', async (c
   assert.equal(v.SystemId, null);
   assert.match(v.UniqueId, UUID);
   assert.match(v.CreatedOn, ISO_Z);
+  // a UUID version 7 made when the record was: its first 48 bits are CreatedOn in milliseconds
+  assert.equal(v.UniqueId[14], '7');
+  assert.equal(parseInt(v.UniqueId.replace('-', '').slice(0, 12), 16), Date.parse(v.CreatedOn));
   assert.equal(v.UpdatedOn, a.body.UpdatedOn);
   assert.equal(await countRows(t, 'coworker_ms_office_calendars'), 1);
 });

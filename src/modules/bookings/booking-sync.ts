@@ -7,7 +7,7 @@
  * resource frees up (the rebook job). Events calbridge wrote for API bookings (found by event id or transactionId)
  * move or cancel those bookings instead of making new ones.
  */
-import { randomUUID } from 'node:crypto';
+import { newUniqueId } from '../../core/unique-id.js';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { JobStore } from '../../jobs/job-store.js';
@@ -109,7 +109,7 @@ async function queue(d: BookingSyncDeps, trx: Executor, type: string, payload: u
 async function insertOutlookBooking(bookings: BookingRepository, trx: Executor, connectionId: number, coworkerId: number | null, eventKey: string,
   w: { resource_id?: number; resourceId?: number; from_time?: string; fromIso?: string; to_time?: string; toIso?: string; tentative: number | boolean; subject: string | null }, now: string): Promise<number> {
   return bookings.insert({
-    unique_id: randomUUID(), created_on: now, updated_on: now, updated_by: SYNC_ACTOR, is_new: 1, system_id: null,
+    unique_id: newUniqueId(Date.parse(now)), created_on: now, updated_on: now, updated_by: SYNC_ACTOR, is_new: 1, system_id: null,
     resource_id: w.resourceId ?? w.resource_id, coworker_id: coworkerId, from_time: w.fromIso ?? w.from_time, to_time: w.toIso ?? w.to_time,
     notes: w.subject, tentative: w.tentative ? 1 : 0, office365_event_id: eventKey, coworker_ms_office_calendar_id: connectionId,
     source: 'outlook', event_key: eventKey, cancelled_on: null, cancellation_reason: null,

@@ -3,7 +3,7 @@
  * refuse to delete what others still reference. Each write is one unit of work: the record, and whatever observers
  * write because of it (a Graph connection and its jobs), commit together or not at all.
  */
-import { randomUUID } from 'node:crypto';
+import { newUniqueId } from '../../core/unique-id.js';
 import type { Kysely } from 'kysely';
 import { AppError, type FieldError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
@@ -127,7 +127,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
       const now = this.nowIso();
       const created = await this.repo.createRow({
         ...(await this.toColumns(values, undefined, trx)),
-        unique_id: randomUUID(),
+        unique_id: newUniqueId(this.clock.now()),
         created_on: now,
         updated_on: now,
         updated_by: actor.email,
