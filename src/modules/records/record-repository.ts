@@ -50,6 +50,12 @@ export interface ListPlan {
   count: AnySelect;
   where: RawBuilder<unknown>[];
   order: RawBuilder<unknown>;
+  /**
+   * Where the page's ids can be taken first: the table with its scope and the joins the conditions and the order need.
+   * The page then reads only its own rows whole (and joins only them), not the rows its offset skips, and an index
+   * that holds the conditions' and order's columns (every secondary index holds the id) answers the ids alone.
+   */
+  ids?: AnySelect;
 }
 
 export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>> {
@@ -103,7 +109,7 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const shape = this.listShape(query);
     if (shape) return this.listPrepared(shape, query);
     const plan = this.plan(query);
-    const pageRows = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(query.size).offset(pageOffset(query));
+    const pageRows = this.pageOf(plan, query.size, pageOffset(query));
     const inline = this.inlineVersion(query);
     const rowsQuery = inline ? pageRows.select(inline.as(DATA_VERSION)) : pageRows;
     const compiledCount = this.countOf(plan).compile();
@@ -147,8 +153,7 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     const inline = this.inlineVersion(query);
     try {
       const rows = preparedQuery(this.db, (...args: unknown[]) => {
-        const plan = this.plan(shaped(args));
-        const page = applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(args[n] as number).offset(args[n + 1] as number);
+        const page = this.pageOf(this.plan(shaped(args)), args[n] as number, args[n + 1] as number);
         return inline ? page.select(inline.as(DATA_VERSION)) : page;
       }, n + 2) as PreparedQuery<Record<string, unknown>, unknown[]>;
       const countFor = (args: unknown[]) => this.countOf(this.plan(shaped(args)));
@@ -172,6 +177,13 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
     return this.page(query, key, count, () => shape.rows(...values, query.size, pageOffset(query)));
   }
 
+  /** A page of the plan's rows: through its ids first where the plan has them (ListPlan.ids). */
+  private pageOf(plan: ListPlan, size: number, offset: number): AnySelect {
+    if (!plan.ids) return applyWhere(plan.rows, plan.where).orderBy(plan.order as never).limit(size).offset(offset);
+    const ids = applyWhere(plan.ids.select(this.idColumn), plan.where).orderBy(plan.order as never).limit(size).offset(offset);
+    return plan.rows.where(this.idColumn, 'in', ids).orderBy(plan.order as never);
+  }
+
   /** The version inside the rows' statement, where reading it costs a round trip of its own and the total may be remembered. */
   protected inlineVersion(query: ListQuery): RawBuilder<number | string> | undefined {
     return this.storage.counts && this.totalCacheable(query) ? this.storage.counts.version.inline : undefined;
@@ -190,13 +202,17 @@ export class RecordRepository<E extends Entity<any>, Rec = RecordOf<E['fields']>
   /** The default plan: the rows query with its joins, a count over the base table plus only the joins needed. */
   protected plan(query: ListQuery): ListPlan {
     const { entity } = this;
-    let count: AnySelect = entity.scope(this.db.selectFrom(`${entity.table} as ${entity.alias}` as never));
+    const table = () => entity.scope(this.db.selectFrom(`${entity.table} as ${entity.alias}` as never));
+    let count: AnySelect = table();
     for (const join of joinsNeeded({ conditions: query.conditions }, entity.columns)) count = entity.joins[join]!(count);
+    let ids: AnySelect = table();
+    for (const join of joinsNeeded(query, entity.columns)) ids = entity.joins[join]!(ids);
     return {
       rows: this.withJoins(this.selectRows(this.db), query),
       count,
       where: query.conditions.map((c) => conditionSql(c, entity.columns)),
       order: orderSql(query, entity.columns, this.idColumn),
+      ids,
     };
   }
 
