@@ -66,6 +66,9 @@ export function openSqlite(options: SqliteOptions): Storage {
       // Transactions take the write lock when they begin: a deferred one that read first and then writes fails at
       // once with SQLITE_BUSY when the checkpointer's connection got in between (no busy wait on a lock upgrade).
       if (sqlText === 'begin') sqlText = 'begin immediate';
+      // A statement knows its columns' names from when it was prepared (rowsAsObjects): after a change to the schema
+      // (a migration), every statement is prepared again.
+      if (SCHEMA_CHANGE.test(sqlText)) statements.clear();
       let stmt = statements.get(sqlText);
       if (!stmt) {
         const prepared = raw.prepare(sqlText);
@@ -123,6 +126,8 @@ export function openPostgres(options: PostgresOptions): Storage {
     },
   };
 }
+
+const SCHEMA_CHANGE = /^\s*(create|alter|drop)\s/i;
 
 /** What Kysely's SQLite driver uses of a statement. */
 type DriverStatement = Pick<BetterSqlite3.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
