@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
  * version nibble replaced; its variant bits stay.
  */
 export function newUniqueId(nowMs: number): string {
+  if (!Number.isFinite(nowMs)) throw new RangeError(`newUniqueId: not a time: ${nowMs}`);
   const time = Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, '0').slice(-12);
   const random = randomUUID(); // xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx
   return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15, 18)}-${random.slice(19)}`;

@@ -66,13 +66,10 @@ export function openSqlite(options: SqliteOptions): Storage {
       // Transactions take the write lock when they begin: a deferred one that read first and then writes fails at
       // once with SQLITE_BUSY when the checkpointer's connection got in between (no busy wait on a lock upgrade).
       if (sqlText === 'begin') sqlText = 'begin immediate';
-      // A statement knows its columns' names from when it was prepared (rowsAsObjects): after a change to the schema
-      // (a migration), every statement is prepared again.
-      if (SCHEMA_CHANGE.test(sqlText)) statements.clear();
       let stmt = statements.get(sqlText);
       if (!stmt) {
         const prepared = raw.prepare(sqlText);
-        stmt = nameIndex.around(sqlText, prepared.readonly, rowsAsObjects(prepared));
+        stmt = nameIndex.around(sqlText, prepared.readonly, rowsAsObjects(sqlText, prepared));
         if (statements.size >= 1000) statements.clear();
         statements.set(sqlText, stmt);
       }
@@ -127,19 +124,23 @@ export function openPostgres(options: PostgresOptions): Storage {
   };
 }
 
-const SCHEMA_CHANGE = /^\s*(create|alter|drop)\s/i;
+/** A `*` in a select list or RETURNING (not count(*)): its columns follow the table's, whoever changes the table. */
+const STAR_COLUMNS = /(^|[\s,.])\*(\s|,|$)/;
 
 /** What Kysely's SQLite driver uses of a statement. */
 type DriverStatement = Pick<BetterSqlite3.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
 
 /**
- * A statement that returns rows reads them as arrays (better-sqlite3's raw mode) and makes each row object here, with
- * its properties in one order, so every row of a statement shares one shape. better-sqlite3's own row objects cost
- * more to build: measured on 1M records, a page of 20 records with the coworker's name 175 → 140 µs, a record by id
- * 11 → 9 µs. Duplicate column names keep the last value, as better-sqlite3's objects do.
+ * A statement that returns named columns reads its rows as arrays (better-sqlite3's raw mode) and makes each row
+ * object here, with its properties in one order, so every row of a statement shares one shape. better-sqlite3's own
+ * row objects cost more to build: measured on 1M records, a page of 20 records with the coworker's name 175 → 140 µs,
+ * a record by id 11 → 9 µs. Duplicate column names keep the last value, as better-sqlite3's objects do. The names are
+ * the statement's when it was prepared: SQLite prepares a statement again by itself after any change to the schema,
+ * even by another connection, and a `*` would then stand for other columns, so statements with one keep
+ * better-sqlite3's own objects; a named column that went away fails the statement instead.
  */
-function rowsAsObjects(stmt: BetterSqlite3.Statement): DriverStatement {
-  if (!stmt.reader) return { reader: false, run: stmt.run.bind(stmt), all: stmt.all.bind(stmt), iterate: stmt.iterate.bind(stmt) };
+function rowsAsObjects(sqlText: string, stmt: BetterSqlite3.Statement): DriverStatement {
+  if (!stmt.reader || STAR_COLUMNS.test(sqlText)) return { reader: stmt.reader, run: stmt.run.bind(stmt), all: stmt.all.bind(stmt), iterate: stmt.iterate.bind(stmt) };
   const names = stmt.columns().map((c) => c.name);
   stmt.raw(true);
   const toObject = (values: unknown[]) => {

@@ -23,3 +23,7 @@ test('ids made at later milliseconds sort after earlier ones, as text; ids of on
   const ids = new Set(Array.from({ length: 10_000 }, () => newUniqueId(now)));
   assert.equal(ids.size, 10_000);
 });
+
+test('a time that is not a number is refused, not written into an id', () => {
+  for (const bad of [NaN, Infinity, -Infinity, Date.parse('not a date')]) assert.throws(() => newUniqueId(bad), RangeError);
+});

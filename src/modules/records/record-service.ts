@@ -124,10 +124,11 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
       const errors = await this.checkReferences(values, trx);
       if (errors.length) throw AppError.validation(errors);
       const guards = this.referenceGuards(values);
-      const now = this.nowIso();
+      const nowMs = this.clock.now();
+      const now = new Date(nowMs).toISOString();
       const created = await this.repo.createRow({
         ...(await this.toColumns(values, undefined, trx)),
-        unique_id: newUniqueId(this.clock.now()),
+        unique_id: newUniqueId(nowMs), // the same millisecond as CreatedOn
         created_on: now,
         updated_on: now,
         updated_by: actor.email,
