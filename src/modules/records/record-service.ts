@@ -80,8 +80,16 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
   protected readonly db: Kysely<Database>;
   protected readonly clock: Clock;
 
+  /**
+   * PostgreSQL: the observers' writes on create as follow-ups of the record's own statement, when every observer that
+   * writes on create has that form (null otherwise: creates run as transactions). Worked out as observers are added.
+   */
+  private statementFollowUps: CreateFollowUp[] | null = [];
+
   observe(observer: RecordObserver<Rec>): void {
     this.observers.push(observer);
+    if (observer.createdInStatement) this.statementFollowUps?.push(observer.createdInStatement.followUp);
+    else if (observer.created) this.statementFollowUps = null;
   }
 
   constructor(entity: string, repo: RecordRepository<any, Rec>, deps: RecordServiceDeps) {
@@ -133,7 +141,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
         updated_on: now,
         updated_by: actor.email,
         is_new: 1,
-      }, guards, trx, inStatement ? this.observers.flatMap((o) => (o.createdInStatement ? [o.createdInStatement.followUp] : [])) : []);
+      }, guards, trx, inStatement ? this.statementFollowUps! : []);
       if (created === undefined) {
         const missing = await this.missingReferences(guards, trx);
         // Found now but not by the insert: the referenced row came or went meanwhile (PostgreSQL, another process).
@@ -154,7 +162,7 @@ export abstract class RecordService<Rec extends { Id: number }, Values> extends 
    * each observer's round trips; SQLite shares commits instead (group commit).
    */
   private createsInOneStatement(executor: Executor | undefined): boolean {
-    return this.repo.createsWithFollowUps && !executor?.isTransaction && this.observers.every((o) => !o.created || o.createdInStatement);
+    return this.statementFollowUps !== null && this.repo.createsWithFollowUps && !executor?.isTransaction;
   }
 
   private async missingReferences(guards: Reference[], trx: Executor): Promise<FieldError[]> {
