@@ -29,6 +29,8 @@ export function conditionSql(cond: Condition, columns: ColumnMap): RawBuilder<un
       if (info.type === 'bool') return sql`${col} = ${cond.value ? 1 : 0}`;
       return sql`${col} = ${cond.value}`;
     case 'contains':
+      // A term with a NUL matches nothing, on both databases (SQLite's LIKE would stop reading it there: '\0al' matched all).
+      if (cond.value.includes('\u0000')) return sql`1 = 0`;
       return sql`lower(${col}) LIKE ${likeContains(cond.value)} ESCAPE '\\'`;
     case 'gte':
       return sql`${col} >= ${cond.value}`;
