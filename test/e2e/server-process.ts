@@ -26,6 +26,20 @@ export interface ServerProcess {
  * one is picked.
  */
 export async function startServer(givenEnv: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+  // A free port is free only until someone takes it: another test file's server may get it between freePort() and
+  // this server's start. Then this one stops at once (the port is in use), and it runs again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(givenEnv, timeoutMs);
+    } catch (err) {
+      if (givenEnv.PORT || attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(givenEnv: Record<string, string>, timeoutMs: number): Promise<ServerProcess> {
   const env = await processDatabaseEnv(givenEnv);
   const port = givenEnv.PORT ? Number(givenEnv.PORT) : await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -37,12 +51,16 @@ export async function startServer(givenEnv: Record<string, string>, timeoutMs = 
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
+  const announces = ['trace', 'debug', 'info'].includes(env.LOG_LEVEL ?? 'info');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${out}`);
+    if (child.exitCode !== null) {
+      throw new (/already in use/.test(out) ? PortTaken : Error)(`server exited with ${child.exitCode}:\n${out}`);
+    }
     try {
+      // Answered, and by this process: at level info it says so once it listens (another process may hold the port).
       const res = await fetch(`${url}/api/openapi.json`);
-      if (res.ok) break;
+      if (res.ok && (!announces || /calbridge is listening/.test(out))) break;
     } catch {
       /* not listening yet */
     }
