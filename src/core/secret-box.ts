@@ -2,7 +2,7 @@
  * Secrets at rest (member refresh tokens): AES-256-GCM with a key from configuration (TOKEN_ENCRYPTION_KEY,
  * 32 bytes as base64 or hex). Each value gets a random nonce; the auth tag makes a wrong key fail loudly.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import crypto, { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export class SecretBoxError extends Error {}
 
@@ -41,11 +41,20 @@ export class SecretBox {
 }
 
 /**
+ * SHA-256 of a text, base64url: every digest calbridge keeps or compares (token hashes, clientState, PKCE, sign-in
+ * state, login keys). Node's one-shot `crypto.hash` (20.12+) takes 0.3 µs where a Hash object takes 0.7–1.3 µs, and
+ * an access token is hashed on every API request.
+ */
+export const sha256 = typeof crypto.hash === 'function'
+  ? (text: string): string => crypto.hash('sha256', text, 'base64url')
+  : (text: string): string => createHash('sha256').update(text).digest('base64url');
+
+/**
  * A secret calbridge only has to recognise, never to send again (a subscription's clientState): stored as its SHA-256
  * (the secret is 256 random bits, so the digest reveals nothing and needs no key), compared in constant time.
  */
 export function digestSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('base64url');
+  return sha256(secret);
 }
 
 export function matchesDigest(secret: string, digest: string): boolean {

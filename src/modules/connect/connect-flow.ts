@@ -6,11 +6,11 @@
  *
  * Until the member has picked, their token cache is kept sealed in the attempt row (never in a cookie or page).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
-import type { SecretBox } from '../../core/secret-box.js';
+import { sha256, type SecretBox } from '../../core/secret-box.js';
 import type { Database } from '../../storage/schema.js';
 import { withTransaction } from '../../storage/unit-of-work.js';
 import type { CoworkerMsOfficeCalendarService } from '../calendars/service.js';
@@ -88,7 +88,7 @@ export class ConnectFlow {
     });
     return this.d.graph.authCodeUrl({
       redirectUri, state, prompt: 'select_account',
-      codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+      codeChallenge: sha256(verifier),
     });
   }
 
@@ -182,5 +182,5 @@ function fail(error: Explained): CallbackResult {
 }
 
 function digest(state: string): string {
-  return createHash('sha256').update(state).digest('base64url');
+  return sha256(state);
 }

@@ -2,8 +2,8 @@
  * Who is calling: a bearer token (looked up by hash) or HTTP Basic (scrypt-verified, then remembered for the
  * same password hash so Basic stays fast). Then what they may do: full administrator, or the named role.
  */
-import { createHash } from 'node:crypto';
 import { AppError, unauthorized } from '../../core/errors.js';
+import { sha256 } from '../../core/secret-box.js';
 import type { TokenRepository } from './token-repository.js';
 import type { UserRepository } from './repository.js';
 import type { PasswordLogin } from './password-login.js';
@@ -56,7 +56,7 @@ export class Authenticator {
     if (decoded.includes('\u0000')) throw unauthorized('The user name or password is incorrect.');
     const email = colon > 0 ? decoded.slice(0, colon) : '';
     const password = colon > 0 ? decoded.slice(colon + 1) : '';
-    const key = createHash('sha256').update(encoded).digest('base64url');
+    const key = sha256(encoded);
     // Credentials verified before, for the same stored hash, skip scrypt (and the failed-login count).
     const known = email ? await this.users.credentials(email) : undefined;
     if (known && this.basicVerified.get(key) === known.password_hash) {

@@ -1,5 +1,6 @@
 /** SQL for access and refresh tokens. Only SHA-256 hashes of tokens are stored. */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../../core/secret-box.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../storage/schema.js';
 import { preparedQuery } from '../../storage/prepared.js';
@@ -11,7 +12,7 @@ export function newToken(): string {
 }
 
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return sha256(token);
 }
 
 export interface TokenUserRow {
