@@ -13,6 +13,7 @@ import pg from 'pg';
 import type { Database } from './schema.js';
 import { allMigrations } from './migrations/index.js';
 import { NAME_INDEX_FLUSH } from './migrations/016-name-index-per-commit.js';
+import { NAME_INDEX_MERGE } from './migrations/017-name-index-merge-per-commit.js';
 import { CountCache, MemoryDataVersion, SnapshotDataVersion } from './count-cache.js';
 import { statementName } from './prepared.js';
 
@@ -160,17 +161,19 @@ function rowsAsObjects(sqlText: string, stmt: BetterSqlite3.Statement): DriverSt
 
 /**
  * The trigram index of calendar names takes a transaction's new records at its commit, in one statement (migration
- * 016 says why): `around` puts that statement before every COMMIT, and after a write made outside a transaction, in a
+ * 016 says why), followed by a bounded step of merging (migration 017): `around` puts them before every COMMIT, and after a write made outside a transaction, in a
  * transaction of its own. Before migration 016 there is nothing to do.
  */
 function deferredNameIndex(raw: BetterSqlite3.Database) {
   let pending: BetterSqlite3.Statement | undefined;
   let steps: BetterSqlite3.Statement[] = [];
+  let merge: BetterSqlite3.Statement | undefined;
   const ready = (): boolean => {
     if (pending) return true;
     try {
       pending = raw.prepare(NAME_INDEX_FLUSH.pending);
       steps = NAME_INDEX_FLUSH.statements.map((text) => raw.prepare(text));
+      merge = raw.prepare(NAME_INDEX_MERGE.statement);
       return true;
     } catch {
       pending = undefined; // no such table yet: the database is older than migration 016
@@ -178,8 +181,11 @@ function deferredNameIndex(raw: BetterSqlite3.Database) {
     }
   };
   const waiting = () => ready() && pending!.get() !== undefined;
+  // The new records enter the index, then FTS5 merges a few pages of its segments (migration 017 says why).
   const run = () => {
-    for (const step of steps) step.run();
+    const indexed = steps[0]!.run().changes;
+    for (const step of steps.slice(1)) step.run();
+    merge!.run(NAME_INDEX_MERGE.pages(indexed));
   };
   const flush = () => waiting() && run();
   const runAlone = raw.transaction(run);

@@ -115,3 +115,56 @@ test('records left waiting by a process that stopped before its flush are indexe
   assert.deepEqual(found.rows, [{ unique_id: 'u1' }]);
   assert.deepEqual((await sql`SELECT id FROM coworker_ms_office_calendars_name_fts_pending`.execute(storage.db)).rows, []);
 });
+
+/** Segments per level of the trigram index, from FTS5's structure record (rowid 10 of its %_data table). */
+function segmentsPerLevel(raw: BetterSqlite3.Database): number[] {
+  const block = (raw.prepare('SELECT block FROM coworker_ms_office_calendars_name_fts_data WHERE id = 10').get() as { block: Buffer }).block;
+  let i = 4; // the cookie
+  const v2 = block.readUInt32BE(4) === 0xff000001;
+  if (v2) i += 4;
+  const varint = (): number => {
+    let value = 0;
+    for (let k = 0; k < 9; k++) {
+      const byte = block[i++]!;
+      if (k === 8) return value * 256 + byte;
+      value = value * 128 + (byte & 0x7f);
+      if (!(byte & 0x80)) return value;
+    }
+    return value;
+  };
+  const levels = varint();
+  varint(); // segments in all
+  varint(); // write counter
+  const perLevel: number[] = [];
+  for (let level = 0; level < levels; level++) {
+    varint(); // merge in progress
+    const segments = varint();
+    for (let s = 0; s < segments * (v2 ? 5 : 3); s++) varint();
+    perLevel.push(segments);
+  }
+  return perLevel;
+}
+
+test('the name index is merged a little at every commit, never all at once (migration 017)', { skip: !!testDatabaseUrl && 'SQLite only' }, async (ctx) => {
+  const file = path.join(tempDir(ctx, 'calbridge-name-index-merge-'), 'db.sqlite');
+  const storage = openSqlite({ file, backgroundCheckpoints: false });
+  defer(ctx, () => storage.close());
+  await migrate(storage);
+  const db = storage.db;
+  const raw = new BetterSqlite3(file, { readonly: true });
+  defer(ctx, () => raw.close());
+  assert.deepEqual(raw.prepare("SELECT v FROM coworker_ms_office_calendars_name_fts_config WHERE k = 'automerge'").get(), { v: 0 });
+  await sql`INSERT INTO resources (unique_id, created_on, updated_on, updated_by, is_new, name) VALUES ('r', 'x', 'x', 't', 1, 'Room')`.execute(db);
+  let most = 0;
+  for (let n = 1; n <= 600; n++) {
+    // One create per commit, as at light load: each commit writes a segment of its own.
+    await sql`INSERT INTO coworker_ms_office_calendars (unique_id, created_on, updated_on, updated_by, is_new, resource_id, name, subscription_id, calendar_id, subscription_expire_date)
+      VALUES (${`u${n}`}, 'x', 'x', 't', 1, 1, ${`Member ${n} Quist`}, 's', 'c', '2030-01-01T00:00:00.000Z')`.execute(db);
+    most = Math.max(most, ...segmentsPerLevel(raw));
+  }
+  // FTS5 alone (automerge off, no merge steps) would let a level reach its crisis merge at 16 segments.
+  assert.ok(most <= 4, `a level held ${most} segments`);
+  const found = await sql<{ n: number }>`SELECT count(*) AS n FROM coworker_ms_office_calendars_name_fts WHERE coworker_ms_office_calendars_name_fts MATCH '"quist"'`.execute(db);
+  assert.equal(found.rows[0]!.n, 600);
+  await sql`INSERT INTO coworker_ms_office_calendars_name_fts(coworker_ms_office_calendars_name_fts, rank) VALUES ('integrity-check', 1)`.execute(db);
+});

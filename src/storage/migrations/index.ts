@@ -16,6 +16,7 @@ import { nameStatistics } from './013-name-statistics.js';
 import { nameLowerColumn } from './014-name-lower-column.js';
 import { nameLowerById } from './015-name-lower-by-id.js';
 import { nameIndexPerCommit } from './016-name-index-per-commit.js';
+import { nameIndexMergePerCommit } from './017-name-index-merge-per-commit.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -36,5 +37,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '014-name-lower-column': nameLowerColumn(dialect),
     '015-name-lower-by-id': nameLowerById(dialect),
     '016-name-index-per-commit': nameIndexPerCommit(dialect),
+    '017-name-index-merge-per-commit': nameIndexMergePerCommit(dialect),
   };
 }
