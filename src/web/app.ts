@@ -97,14 +97,24 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   installBodyParsers(app);
   installErrorHandler(app);
   refuseCrossSiteWrites(app, config.publicUrl ? new URL(config.publicUrl).origin : undefined);
-  // Security headers on every answer (nosniff, frame protection, Referrer-Policy, ...); the CSP is set per page
-  // (the docs get theirs from swagger-ui's static CSP below), since API answers are JSON. helmet decides them once,
-  // at start-up; each answer gets the same set, without running helmet's middleware chain per request.
   // Declared up front, so every request object keeps one shape (set by the access check on API routes).
   app.decorateRequest('principal', null as never);
-  const securityHeaders = helmetHeaders({ contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' } });
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(securityHeaders);
+  // Security headers on every answer, decided once at start-up (helmet works them out; each answer gets one set,
+  // without running helmet's middleware chain per request). Pages and the docs get helmet's whole set (their CSP is
+  // set per page; the docs get swagger-ui's static CSP below). The API's JSON answers get the ones that act on an
+  // answer no browser renders as a document (OWASP's REST Security Cheat Sheet): nosniff, frame protection,
+  // Cross-Origin-Resource-Policy, HSTS, and Cache-Control: no-store. The other seven act only on documents (COOP,
+  // Origin-Agent-Cluster, Referrer-Policy, DNS prefetch, IE8 downloads, Flash policies, the XSS auditor), and each
+  // header costs Node's validation on every answer: 11 headers took ~4 µs a request (/healthz: 31.4k against 36k
+  // requests a second without them).
+  const pageHeaders = helmetHeaders({ contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' } });
+  const apiHeaders: Record<string, string> = {
+    ...pick(pageHeaders, ['x-content-type-options', 'x-frame-options', 'cross-origin-resource-policy', 'strict-transport-security']),
+    'cache-control': 'no-store',
+  };
+  app.addHook('onRequest', (request, reply, done) => {
+    // API paths are canonical (lower case) here: rewriteUrl ran before routing.
+    reply.headers(request.url.startsWith('/api/') ? apiHeaders : pageHeaders);
     done();
   });
 
@@ -191,6 +201,15 @@ function answerExecutedRequestFirst(err: NodeJS.ErrnoException, socket: import('
   const body = JSON.stringify(errorEnvelope(code, code === 400 ? 'The request is not valid HTTP.' : text, null));
   if (socket.writable) socket.write(`HTTP/1.1 ${code} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy();
+}
+
+/** These headers of a set; each must be there (a helmet upgrade that renamed one fails at start-up). */
+function pick(headers: Record<string, string>, names: string[]): Record<string, string> {
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return Object.fromEntries(names.map((name) => {
+    if (lower[name] === undefined) throw new Error(`helmet no longer sets ${name}`);
+    return [name, lower[name]];
+  }));
 }
 
 /** The headers helmet sets for these options, worked out once. */

@@ -100,11 +100,21 @@ test('a cross-site form cannot act with a browser\'s credentials; API clients an
 
 test('security headers on every answer; a CSP on /docs', async (ctx) => {
   const t = await testApp(ctx);
-  for (const url of [COWORKERS, '/healthz', '/api/nothing-here']) {
+  for (const url of [COWORKERS, `${COWORKERS}/1`, '/API/Spaces/Coworkers/', '/api/nothing-here', '/healthz']) {
     const a = await call(t, 'GET', url);
     assert.equal(a.headers['x-content-type-options'], 'nosniff', url);
     assert.match(String(a.headers['x-frame-options']), /SAMEORIGIN|DENY/, url);
-    assert.equal(a.headers['referrer-policy'], 'no-referrer', url);
+    assert.equal(a.headers['cross-origin-resource-policy'], 'same-origin', url);
+    assert.match(String(a.headers['strict-transport-security']), /max-age=\d+/, url);
+    if (url === '/healthz') {
+      // Outside the API: helmet's whole set, with the headers that act only on documents.
+      assert.equal(a.headers['referrer-policy'], 'no-referrer', url);
+      assert.equal(a.headers['cross-origin-opener-policy'], 'same-origin', url);
+    } else {
+      // The API's JSON answers: never stored by a cache, and none of the document-only headers.
+      assert.equal(a.headers['cache-control'], 'no-store', url);
+      for (const name of ['referrer-policy', 'cross-origin-opener-policy', 'origin-agent-cluster', 'x-xss-protection']) assert.equal(a.headers[name], undefined, `${url} ${name}`);
+    }
   }
   const docs = await t.app.inject({ method: 'GET', url: '/docs/static/index.html' });
   assert.match(String(docs.headers['content-security-policy']), /default-src/);
