@@ -161,8 +161,9 @@ function rowsAsObjects(sqlText: string, stmt: BetterSqlite3.Statement): DriverSt
 
 /**
  * The trigram index of calendar names takes a transaction's new records at its commit, in one statement (migration
- * 016 says why), followed by a bounded step of merging (migration 017): `around` puts them before every COMMIT, and after a write made outside a transaction, in a
- * transaction of its own. Before migration 016 there is nothing to do.
+ * 016 says why), followed by a bounded step of merging (migration 017) that every write gets: `around` puts them
+ * before every COMMIT, and after a write made outside a transaction, in a transaction of their own. Before migration
+ * 016 there is nothing to do.
  */
 function deferredNameIndex(raw: BetterSqlite3.Database) {
   let pending: BetterSqlite3.Statement | undefined;
@@ -180,17 +181,21 @@ function deferredNameIndex(raw: BetterSqlite3.Database) {
       return false;
     }
   };
-  const waiting = () => ready() && pending!.get() !== undefined;
-  // The new records enter the index, then FTS5 merges a few pages of its segments (migration 017 says why).
-  const run = () => {
+  const indexPending = (): number => {
     const indexed = steps[0]!.run().changes;
     for (const step of steps.slice(1)) step.run();
-    merge!.run(NAME_INDEX_MERGE.pages(indexed));
+    return indexed;
   };
-  const flush = () => waiting() && run();
-  const runAlone = raw.transaction(run);
+  // The new records enter the index; then FTS5 merges a few pages of its segments, more when records were indexed
+  // (migration 017 says why). Every write gets the step: renames and deletes write segments too, through the triggers,
+  // and a step with nothing to merge writes nothing.
+  const flush = () => {
+    if (!ready()) return;
+    merge!.run(NAME_INDEX_MERGE.pages(pending!.get() === undefined ? 0 : indexPending()));
+  };
+  const flushAlone = raw.transaction(flush);
   const afterWrite = <T>(result: T): T => {
-    if (!raw.inTransaction && waiting()) runAlone();
+    if (!raw.inTransaction) flushAlone();
     return result;
   };
   return {

@@ -8,7 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import helmet, { type HelmetOptions } from 'helmet';
 import { parseIsoDate } from '../core/dates.js';
-import { rewriteApiUrl } from './nexudus/paths.js';
+import { isApiUrl, rewriteApiUrl } from './nexudus/paths.js';
 import { installBodyParsers } from './nexudus/body.js';
 import { installErrorHandler } from './nexudus/error-handler.js';
 import { errorEnvelope } from './nexudus/envelope.js';
@@ -113,8 +113,8 @@ export async function buildApp(config: AppConfig, services: WebServices, options
     'cache-control': 'no-store',
   };
   app.addHook('onRequest', (request, reply, done) => {
-    // API paths are canonical (lower case) here: rewriteUrl ran before routing.
-    reply.headers(request.url.startsWith('/api/') ? apiHeaders : pageHeaders);
+    // rewriteUrl ran before routing: API paths are lower case here, unless %-escaped (isApiUrl decodes those).
+    reply.headers(isApiUrl(request.url) ? apiHeaders : pageHeaders);
     done();
   });
 

@@ -100,7 +100,7 @@ test('a cross-site form cannot act with a browser\'s credentials; API clients an
 
 test('security headers on every answer; a CSP on /docs', async (ctx) => {
   const t = await testApp(ctx);
-  for (const url of [COWORKERS, `${COWORKERS}/1`, '/API/Spaces/Coworkers/', '/api/nothing-here', '/healthz']) {
+  for (const url of [COWORKERS, `${COWORKERS}/1`, '/API/Spaces/Coworkers/', '/%61pi/spaces/coworkers', '/api/nothing-here', '/healthz']) {
     const a = await call(t, 'GET', url);
     assert.equal(a.headers['x-content-type-options'], 'nosniff', url);
     assert.match(String(a.headers['x-frame-options']), /SAMEORIGIN|DENY/, url);

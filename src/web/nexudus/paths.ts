@@ -25,3 +25,21 @@ export function rewriteApiUrl(url: string): string {
   path = segments.join('/');
   return q < 0 ? path : path + url.slice(q);
 }
+
+/**
+ * Whether a (rewritten) request URL is the API's: `/api`, or a path under it. The router decodes %-escapes, so
+ * `/%61pi/...` reaches an API route too; such a path is decoded here before the test.
+ */
+export function isApiUrl(url: string): boolean {
+  if (url.startsWith('/api/')) return true;
+  const q = url.indexOf('?');
+  let path = q < 0 ? url : url.slice(0, q);
+  if (path.includes('%')) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return false; // not a URL the router accepts either
+    }
+  }
+  return /^\/api(\/|$)/i.test(path);
+}
