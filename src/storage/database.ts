@@ -193,7 +193,9 @@ function deferredNameIndex(raw: BetterSqlite3.Database) {
     if (!ready()) return;
     merge!.run(NAME_INDEX_MERGE.pages(pending!.get() === undefined ? 0 : indexPending()));
   };
-  const flushAlone = raw.transaction(flush);
+  // IMMEDIATE: it reads, then writes; a deferred transaction would fail on its upgrade if another process (the users
+  // CLI) committed in between, after the caller's write had already committed.
+  const flushAlone = raw.transaction(flush).immediate;
   const afterWrite = <T>(result: T): T => {
     if (!raw.inTransaction) flushAlone();
     return result;
