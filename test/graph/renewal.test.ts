@@ -106,10 +106,16 @@ test('renewal: not before 24 h before expiry, then one PATCH; then a simulated m
 });
 
 async function untilRecreated(env: GraphEnv, recordId: number, oldId: string, rounds: number) {
-  const record = await env.until('a new subscription on the record', async () => {
+  await env.until('a new subscription on the record', async () => {
     const { record, status } = await recordAndStatus(env, recordId);
-    return record.SubscriptionId !== oldId && status.State === 'active' ? record : undefined;
+    return record.SubscriptionId !== oldId && status.State === 'active';
   });
+  // The renewal and the reconciliation sweep can both find the subscription gone, and each queue a re-creation: the
+  // second replaces the first one's subscription. What counts is where the queue comes to rest.
+  await env.settled();
+  const { record, status } = await recordAndStatus(env, recordId);
+  assert.equal(status.State, 'active');
+  assert.notEqual(record.SubscriptionId, oldId);
   const sub = env.emu.control.getSubscription(record.SubscriptionId);
   assert.equal(sub.status, 'active');
   assert.equal(Date.parse(record.SubscriptionExpireDate), Date.parse(sub.expirationDateTime));
