@@ -6,13 +6,16 @@ const ALIASES: Record<string, string> = {
   coworkermsoffecalendars: 'coworkermsofficecalendars',
 };
 
+/** `/api` or a path under it, in any case. */
+const API_PATH = /^\/api(\/|$)/i;
+
 /** Upper case, a trailing slash or an alias: the only things a rewrite changes. */
 const NEEDS_REWRITE = new RegExp(`[A-Z]|/$|${Object.keys(ALIASES).join('|')}`);
 
 export function rewriteApiUrl(url: string): string {
   const q = url.indexOf('?');
   let path = q < 0 ? url : url.slice(0, q);
-  if (!/^\/api(\/|$)/i.test(path)) return url;
+  if (!API_PATH.test(path)) return url;
   // Most requests name the canonical path already: nothing to rewrite, nothing to allocate.
   if (!NEEDS_REWRITE.test(path)) return url;
   path = path.toLowerCase();
@@ -41,5 +44,5 @@ export function isApiUrl(url: string): boolean {
       return false; // not a URL the router accepts either
     }
   }
-  return /^\/api(\/|$)/i.test(path);
+  return API_PATH.test(path);
 }
