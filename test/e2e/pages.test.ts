@@ -13,29 +13,17 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { graphEnv, type GraphEnv } from '../helpers/graph-env.js';
 import { freePort, startServer } from './server-process.js';
 import { tempDir } from '../helpers/cleanup.js';
+import { ADELE, ALEX, ROOM, memberLogin } from './members.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
 const SHOTS = path.resolve('docs/screenshots');
-const ADELE = 'adelev@contoso.onmicrosoft.com';
-const ALEX = 'alexw@contoso.onmicrosoft.com';
-const ROOM = 'rainier@contoso.onmicrosoft.com';
 const HOUR = 3600_000;
 
 async function launch(ctx: { after(fn: () => Promise<void>): void }): Promise<Browser> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   ctx.after(() => browser.close());
   return browser;
-}
-
-/** A member login for a seeded mailbox: its coworker, and a user with that CoworkerId. */
-async function memberLogin(env: GraphEnv, upn: string, name: string): Promise<{ email: string; password: string; coworkerId: number }> {
-  const coworker = (await env.request('POST', '/api/spaces/coworkers', { FullName: name, Email: upn })).body.Value;
-  const email = `member.${upn}`;
-  const password = 'correct horse battery staple';
-  const made = await env.request('POST', '/api/sys/users', { Email: email, FullName: name, Password: password, CoworkerId: coworker.Id });
-  assert.equal(made.status, 200, made.text);
-  return { email, password, coworkerId: coworker.Id };
 }
 
 async function signIn(page: Page, env: GraphEnv, who: { email: string; password: string }, next = '/connect'): Promise<void> {
@@ -103,6 +91,8 @@ test('a member connects a calendar through the sign-in and sees an Outlook meeti
   assert.match(await page.textContent('main') ?? '', /Rainier/);
   await shot(page, 'connect-booked');
   await page.setViewportSize({ width: 390, height: 800 });
+  const wider = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5).map((e) => e.tagName.toLowerCase()));
+  assert.deepEqual(wider, [], 'nothing sticks out sideways at 390 px');
   await shot(page, 'connect-phone');
 });
 

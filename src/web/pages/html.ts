@@ -30,15 +30,15 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
 
 export interface Layout {
   title: string;
-  /** Who is signed in (shown with a sign-out button), if anyone. */
-  signedIn?: { email: string; csrf: string };
+  /** Who is signed in (shown with a sign-out button), if anyone; a member is not offered the operators' dashboard. */
+  signedIn?: { email: string; csrf: string; member: boolean };
   body: Html;
 }
 
 export function layout(l: Layout): string {
   return `<!doctype html>${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${l.title} · calbridge</title><link rel="stylesheet" href="/assets/calbridge.css"></head>
-<body><header><a class="brand" href="/">calbridge</a><nav aria-label="Main"><a href="/connect">My calendar</a><a href="/admin">Dashboard</a><a href="/docs">API</a></nav>
+<body><header><a class="brand" href="/">calbridge</a><nav aria-label="Main"><a href="/connect">My calendar</a>${l.signedIn?.member ? '' : html`<a href="/admin">Dashboard</a>`}<a href="/docs">API</a></nav>
 ${l.signedIn ? html`<form method="post" action="/logout" class="signout"><input type="hidden" name="_csrf" value="${l.signedIn.csrf}"><span>${l.signedIn.email}</span> <button>Sign out</button></form>` : ''}</header>
 <main id="main">${l.body}</main></body></html>`}`;
 }
@@ -52,7 +52,7 @@ export const STYLESHEET = `
 :root{--fg:#1b1f24;--muted:#5b6470;--line:#d8dde3;--accent:#0b5cad;--bad:#a4161a;--warn:#8a5a00;--ok:#1a7f37;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);line-height:1.45}
 body{margin:0;background:#f6f8fa}header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;padding:.75rem 1rem;background:#fff;border-bottom:1px solid var(--line)}
 .brand{font-weight:700;color:var(--fg);text-decoration:none;font-size:1.1rem}nav{display:flex;gap:1rem;flex-wrap:wrap}nav a{color:var(--accent)}
-.signout{margin-left:auto;display:flex;gap:.5rem;align-items:center;color:var(--muted)}main{max-width:72rem;margin:0 auto;padding:1rem}
+.signout{margin-left:auto;display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;color:var(--muted);min-width:0}.signout span{overflow-wrap:anywhere}main{max-width:72rem;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}section,.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:1rem;margin:0 0 1rem}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-size:.85rem;color:var(--muted)}
 .scroll{overflow-x:auto}a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus{outline:3px solid #79b8ff;outline-offset:1px}

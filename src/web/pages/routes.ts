@@ -87,7 +87,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   });
 
   const send = (reply: FastifyReply, title: string, body: Html, who?: Principal, status = 200) =>
-    reply.code(status).type('text/html; charset=utf-8').send(layout({ title, body, ...(who ? { signedIn: { email: who.email, csrf: csrfToken(reply) } } : {}) }));
+    reply.code(status).type('text/html; charset=utf-8').send(layout({ title, body, ...(who ? { signedIn: { email: who.email, csrf: csrfToken(reply), member: who.memberOf !== null } } : {}) }));
 
   /** The signed-in principal, or a redirect to the sign-in page (then undefined). */
   const signedIn = async (request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> => {
