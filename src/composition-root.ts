@@ -151,7 +151,7 @@ export async function startSyncEngine(o: SyncEngineOptions): Promise<SyncEngine>
       db: services.storage.db, graph: engine.graph, secrets: engine.secrets, attempts: new ConnectAttemptRepository(services.storage.db),
       calendarService: services.calendarService, connectionService: services.connectionService, clock: services.clock, publicUrl: o.config.publicUrl,
       signInOrigin: new URL(endpoints.authorityHost).origin, fixedRedirect: !emulator,
-      reconnect: (recordId, code, redirectUri, verifier) => engine.connectDelegated(recordId, code, redirectUri, verifier),
+      reconnect: (recordId, code, redirectUri, verifier) => engine.connectDelegated(recordId, code, redirectUri, verifier, { sameMailbox: true }),
     });
     return { ...engine, mode: emulator ? 'emulator' : 'microsoft', emulator, close: async () => emulator?.close() };
   } catch (err) {

@@ -267,9 +267,9 @@ test('a member whose sign-in Microsoft revoked reconnects from their page, then 
   const browser = await launch(ctx);
   const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
   await signIn(page, env, adele);
-  const throughMicrosoft = async (button: string) => {
+  const throughMicrosoft = async (button: string, account = ADELE) => {
     await Promise.all([page.waitForURL(/oauth2\/v2\.0\/authorize/), page.click(`button:has-text("${button}")`)]);
-    await Promise.all([page.waitForURL(/\/connect/), page.click(`button[data-upn="${ADELE}"]`)]);
+    await Promise.all([page.waitForURL(/\/connect/), page.click(`button[data-upn="${account}"]`)]);
   };
   await throughMicrosoft('Connect Office 365 calendar');
   await Promise.all([page.waitForURL(/\/connect\?connected=/), page.click('button:has-text("Connect")')]);
@@ -281,6 +281,13 @@ test('a member whose sign-in Microsoft revoked reconnects from their page, then 
   await env.untilState(recordId, 'reauth_required');
   await page.goto(`${env.url}/connect`);
   assert.match(await page.textContent('main') ?? '', /Sign in again to keep your bookings in sync/);
+  // Another account picked by mistake is refused, and changes nothing: the connection still reads Adele's calendar.
+  await throughMicrosoft('Reconnect', ALEX);
+  assert.match(await page.textContent('main') ?? '', /You signed in as alexw@contoso\.onmicrosoft\.com, but this connection reads the calendar of adelev@contoso\.onmicrosoft\.com/);
+  const untouched = await env.connection(recordId);
+  assert.equal(untouched?.mailbox, ADELE);
+  assert.equal(untouched?.state, 'reauth_required');
+  await page.goto(`${env.url}/connect`);
   await throughMicrosoft('Reconnect');
   assert.match(page.url(), /reconnected=1/);
   await env.untilState(recordId, 'active');

@@ -16,7 +16,7 @@ import { withTransaction } from '../../storage/unit-of-work.js';
 import type { CoworkerMsOfficeCalendarService } from '../calendars/service.js';
 import type { CoworkerMsOfficeCalendar } from '../calendars/schema.js';
 import type { GraphAuth, GraphClient, TokenCacheStore } from '../graph/graph-client.js';
-import { GraphError } from '../graph/graph-errors.js';
+import { GraphError, MailboxMismatchError } from '../graph/graph-errors.js';
 import type { ConnectionService } from '../graph/connection-service.js';
 import type { ConnectAttempt, ConnectAttemptRepository } from './attempt-repository.js';
 import { explainMicrosoftError, type Explained } from './microsoft-errors.js';
@@ -48,7 +48,10 @@ export interface ConnectFlowDeps {
   attempts: ConnectAttemptRepository;
   calendarService: CoworkerMsOfficeCalendarService;
   connectionService: ConnectionService;
-  /** Redeems a code into an existing record's token cache and subscribes (SubscriptionManager.connectDelegated). */
+  /**
+   * Redeems a code into an existing record's token cache and subscribes (SubscriptionManager.connectDelegated); an
+   * account other than the one the record reads is refused with MailboxMismatchError.
+   */
   reconnect(recordId: number, code: string, redirectUri: string, codeVerifier: string): Promise<string>;
   clock: Clock;
   publicUrl: string;
@@ -123,6 +126,10 @@ export class ConnectFlow {
       return { kind: 'choose', attemptId: attempt.id, mailbox, calendars };
     } catch (err) {
       if (err instanceof GraphError) return fail(explainMicrosoftError(err.code, err.message));
+      if (err instanceof MailboxMismatchError) {
+        await this.d.attempts.advance(attempt.id, 'signed_in', 'done');
+        return fail({ title: 'That is another Microsoft account', advice: `You signed in as ${err.signedInAs}, but this connection reads the calendar of ${err.expected}. Nothing was changed: choose Reconnect again and sign in as ${err.expected}. To connect ${err.signedInAs} instead, disconnect this calendar and connect the other one.`, by: 'member' });
+      }
       throw err;
     }
   }

@@ -29,7 +29,7 @@ export interface GraphEngine {
   /** Seals member tokens at rest (TOKEN_ENCRYPTION_KEY). */
   secrets: SecretBox;
   /** A member signed in: redeem the code and subscribe with their token (see SubscriptionManager.connectDelegated). */
-  connectDelegated(recordId: number, code: string, redirectUri: string, codeVerifier?: string): Promise<string>;
+  connectDelegated(recordId: number, code: string, redirectUri: string, codeVerifier?: string, options?: { sameMailbox?: boolean }): Promise<string>;
 }
 
 export interface EngineOptions {
@@ -97,7 +97,7 @@ export async function startGraphEngine(o: EngineOptions): Promise<GraphEngine> {
   log.info(`Microsoft Graph: ${endpoints.graphBaseUrl} (tenant ${endpoints.tenantId}; webhooks to ${o.publicUrl}/graph/...)`);
   return {
     endpoints, graph, manager, sync, sink, secrets,
-    connectDelegated: (recordId, code, redirectUri, codeVerifier) => manager.connectDelegated(recordId, code, redirectUri, codeVerifier),
+    connectDelegated: (recordId, code, redirectUri, codeVerifier, options) => manager.connectDelegated(recordId, code, redirectUri, codeVerifier, options),
   };
 }
 

@@ -30,6 +30,13 @@ export class GraphAuthError extends GraphError {
 }
 /** 404: the subscription, event or calendar is gone. */
 export class GraphNotFoundError extends GraphError {}
+
+/** A member signing in again to a connection chose another Microsoft account than the one it reads. */
+export class MailboxMismatchError extends Error {
+  constructor(readonly signedInAs: string, readonly expected: string) {
+    super(`signed in as ${signedInAs}, but the connection reads ${expected}'s calendar`);
+  }
+}
 /** 429/503/504 still failing after the retries. */
 export class GraphThrottledError extends GraphError {
   constructor(message: string, status: number, code: string | undefined, readonly retryAfterMs: number | undefined) {

@@ -13,7 +13,7 @@ import type { CoworkerMsOfficeCalendarRepository } from '../calendars/repository
 import type { ConnectionService } from './connection-service.js';
 import { mailboxPath, type ConnectionRepository, type GraphConnection } from './connection-repository.js';
 import type { GraphAuth, GraphClient } from './graph-client.js';
-import { GraphAuthError, GraphError, GraphNotFoundError } from './graph-errors.js';
+import { GraphAuthError, GraphError, GraphNotFoundError, MailboxMismatchError } from './graph-errors.js';
 import { GraphJobs, dedupeKey, type UnsubscribePayload } from './job-names.js';
 import { digestSecret, type SecretBox } from '../../core/secret-box.js';
 
@@ -246,11 +246,20 @@ export class SubscriptionManager {
   /**
    * A member signed in with Microsoft (delegated, auth code flow): redeem the code into the record's sealed token
    * cache, switch the connection to the member's own mailbox (`me/...`), and subscribe with their token.
+   * `sameMailbox` (a member reconnecting): the account must be the one the connection already reads; another one is
+   * refused (MailboxMismatchError) before anything about the connection changes.
    */
-  async connectDelegated(recordId: number, code: string, redirectUri: string, codeVerifier?: string): Promise<string> {
+  async connectDelegated(recordId: number, code: string, redirectUri: string, codeVerifier?: string, options: { sameMailbox?: boolean } = {}): Promise<string> {
+    // Redeemed into memory first: nothing is stored until the account is known to be the right one.
+    let cache: string | null = null;
+    const signInKey = `sign-in:${recordId}`;
+    const mailbox = await this.d.graph.redeemCode(signInKey, { load: async () => cache, save: async (s) => void (cache = s) }, code, redirectUri, codeVerifier)
+      .finally(() => this.d.graph.forget(signInKey));
+    const expected = options.sameMailbox ? (await this.d.connections.get(recordId))?.mailbox : undefined;
+    if (expected && expected.toLowerCase() !== mailbox.toLowerCase()) throw new MailboxMismatchError(mailbox, expected);
     const existing = await this.d.connectionService.beginDelegated(recordId);
     this.d.graph.forget(`record:${recordId}`);
-    const mailbox = await this.d.graph.redeemCode(`record:${recordId}`, this.tokenCache(recordId), code, redirectUri, codeVerifier);
+    if (cache) await this.tokenCache(recordId).save(cache);
     const appMade = Boolean(existing?.auth_mode === 'app' && existing.client_state);
     if (appMade) {
       // Made with the app's credentials: the member's token can neither see nor delete it, and Graph refuses a second
