@@ -21,6 +21,10 @@ class Browser {
   async post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
     return this.keep(await this.t.app.inject({ method: 'POST', url, headers: { ...FORM, cookie: this.cookie(), ...headers }, payload: new URLSearchParams(fields).toString() }));
   }
+  /** A form body as written (fields may repeat). */
+  async postRaw(url: string, body: string): Promise<LightMyRequestResponse> {
+    return this.keep(await this.t.app.inject({ method: 'POST', url, headers: { ...FORM, cookie: this.cookie() }, payload: body }));
+  }
   /** The CSRF token of the page's first form. */
   static csrf(page: LightMyRequestResponse): string {
     return /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
@@ -148,4 +152,24 @@ test('a member login gets its own page, not the dashboard; without a sync engine
   assert.match(mine.body, /not available on this server process/);
   const start = await b.post('/connect/start', { _csrf: Browser.csrf(mine) });
   assert.equal(start.statusCode, 403);
+});
+
+test('a query or form field given twice is a clear 400 page on every page, never a 5xx', async (ctx) => {
+  const t = await testApp(ctx);
+  const b = new Browser(t);
+  assert.equal((await b.signIn(ADMIN_EMAIL, ADMIN_PASSWORD)).statusCode, 303);
+  const gets = ['/login?next=/a&next=/b', '/admin?member=a&member=b', '/admin?state=failed&state=active', '/admin/bookings?date=2030-01-01&date=2030-01-02',
+    '/connect/callback?state=a&state=b', '/connect?connected=1&connected=2', '/admin/connections/1?done=renew&done=resync'];
+  for (const url of gets) {
+    const res = await b.get(url);
+    assert.equal(res.statusCode, 400, url);
+    assert.match(res.body, /was given more than once/, url);
+    assert.match(String(res.headers['content-type']), /^text\/html/, url);
+  }
+  const csrf = encodeURIComponent(Browser.csrf(await b.get('/admin')));
+  for (const [url, form] of [['/login', `next=/a&next=/b&email=x%40y.z&password=p`], ['/connect/finish', 'attempt=1&resource=1&resource=2'], ['/logout', 'x=1&x=2']]) {
+    const res = await b.postRaw(url, `_csrf=${csrf}&${form}`);
+    assert.equal(res.statusCode, 400, url);
+    assert.match(res.body, /was given more than once/, url);
+  }
 });

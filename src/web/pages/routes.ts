@@ -74,6 +74,15 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
     return payload;
   });
 
+  // Every page reads each query or form field as one text: a field given twice (`?next=/a&next=/b`) arrives as an
+  // array, and is refused here, once for every page, before any handler sees it.
+  app.addHook('preValidation', async (request) => {
+    for (const fields of [request.query, request.body]) {
+      if (!fields || typeof fields !== 'object') continue;
+      for (const [name, value] of Object.entries(fields)) if (Array.isArray(value)) throw AppError.field(name, 'was given more than once; give it once');
+    }
+  });
+
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     // Fastify's and the CSRF plugin's errors carry their 4xx; the rest is classified as the API does (a value the
     // database refuses is the client's 400) and mapped by the one error map.
