@@ -167,9 +167,71 @@ test('a query or form field given twice is a clear 400 page on every page, never
     assert.match(String(res.headers['content-type']), /^text\/html/, url);
   }
   const csrf = encodeURIComponent(Browser.csrf(await b.get('/admin')));
-  for (const [url, form] of [['/login', `next=/a&next=/b&email=x%40y.z&password=p`], ['/connect/finish', 'attempt=1&resource=1&resource=2'], ['/logout', 'x=1&x=2']]) {
+  for (const [url, form] of <Array<[string, string]>>[['/login', `next=/a&next=/b&email=x%40y.z&password=p`], ['/connect/finish', 'attempt=1&resource=1&resource=2'], ['/logout', 'x=1&x=2']]) {
     const res = await b.postRaw(url, `_csrf=${csrf}&${form}`);
     assert.equal(res.statusCode, 400, url);
     assert.match(res.body, /was given more than once/, url);
   }
+});
+
+test('"Needs attention" lists refused sign-ins, failures, subscriptions expiring within 24 h (active or stuck renewing) and open conflicts', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin, { Name: 'Baker' });
+  const now = t.clock.now();
+  const iso = (ms: number) => new Date(now + ms).toISOString();
+  const H = 3_600_000;
+  const made: Record<string, number> = {};
+  const cases: Array<[string, string, string]> = [
+    ['Refused', 'reauth_required', iso(72 * H)], ['Broken', 'failed', iso(72 * H)], ['Stuck', 'renewing', iso(5.5 * H)],
+    ['Lapsed', 'active', iso(-2 * H)], ['Healthy', 'active', iso(72 * H)], ['Soon', 'active', iso(30 * H)],
+  ];
+  for (const [name, state, expiry] of cases) {
+    const record = await createCalendar(t.app, t.admin, room.Id, { Name: name, SubscriptionExpireDate: expiry });
+    made[name] = record.Id;
+    await t.storage.db.insertInto('graph_connections').values({
+      calendar_record_id: record.Id, auth_mode: 'app', mailbox: `${name.toLowerCase()}@contoso.test`, refresh_token_sealed: null, state,
+      subscription_id: null, subscription_resource: null, client_state: null, delta_link: null, last_notification_at: null, last_renewed_at: null,
+      next_renewal_at: null, last_reauthorized_at: null, last_synced_at: null, last_error: null, action_by: null, updated_at: iso(0), dedicated: 0,
+      last_full_sync_at: null, window_start: null, window_end: null,
+    }).onConflict((oc) => oc.column('calendar_record_id').doUpdateSet({ state, mailbox: `${name.toLowerCase()}@contoso.test` })).execute();
+  }
+  await t.storage.db.insertInto('booking_conflicts').values({
+    coworker_ms_office_calendar_id: made.Healthy!, event_key: 'AAMk-1', resource_id: room.Id, coworker_id: null, from_time: iso(48 * H), to_time: iso(49 * H),
+    tentative: 0, subject: 'Review', blocking_booking_id: null, detected_on: iso(0), marked: 0,
+  } as never).execute();
+  const b = new Browser(t);
+  await b.signIn(ADMIN_EMAIL, ADMIN_PASSWORD);
+  const attention = /<h2>Needs attention \((\d+)\)<\/h2><ul>(.*?)<\/ul>/s.exec((await b.get('/admin')).body);
+  assert.ok(attention, 'the attention list is shown');
+  const line = (name: string) => new RegExp(`· ${name}</a>: ([^<]*)</li>`).exec(attention[2]!)?.[1];
+  assert.equal(line('Refused'), 'the member must sign in again');
+  assert.equal(line('Broken'), 'failed');
+  assert.equal(line('Stuck'), 'the subscription expires in 5 h without a renewal');
+  assert.equal(line('Lapsed'), 'the subscription expired without a renewal');
+  assert.equal(line('Healthy'), '1 open conflict(s)');
+  assert.equal(line('Soon'), undefined, 'a day and more left: the renewal is still to come');
+  assert.equal(attention[1], '5');
+});
+
+test('the pages ask for the same roles as the API: the status needs -Read, bookings Booking-List, the disconnect page -Delete', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin, { Name: 'Baker' });
+  const record = await createCalendar(t.app, t.admin, room.Id, { Name: 'Front desk' });
+  const listOnly = { Email: 'list@space.test', FullName: 'Lister', Password: 'list password 1', Roles: ['CoworkerMsOfficeCalendar-List'] };
+  const reader = { Email: 'read@space.test', FullName: 'Reader', Password: 'read password 1', Roles: ['CoworkerMsOfficeCalendar-List', 'CoworkerMsOfficeCalendar-Read'] };
+  for (const u of [listOnly, reader]) assert.equal((await call(t, 'POST', '/api/sys/users', u)).status, 200);
+  const lister = new Browser(t);
+  await lister.signIn(listOnly.Email, listOnly.Password);
+  const dashboard = await lister.get('/admin');
+  assert.equal(dashboard.statusCode, 200);
+  assert.doesNotMatch(dashboard.body, /Renew|Resync|Disconnect…|Bookings by resource/, 'no action the user may not take is offered');
+  assert.equal((await lister.get(`/admin/connections/${record.Id}`)).statusCode, 403, 'the status is -Read\'s');
+  assert.equal((await lister.get(`/connect/${record.Id}/disconnect`)).statusCode, 403, 'the disconnect page is -Delete\'s');
+  assert.equal((await lister.get('/admin/bookings')).statusCode, 403);
+  const readerBrowser = new Browser(t);
+  await readerBrowser.signIn(reader.Email, reader.Password);
+  const detail = await readerBrowser.get(`/admin/connections/${record.Id}`);
+  assert.equal(detail.statusCode, 200);
+  assert.match(detail.body, /Bookings and conflicts need the role Booking-List/);
+  assert.doesNotMatch(detail.body, /<h2>Bookings/);
 });

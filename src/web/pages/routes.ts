@@ -11,6 +11,11 @@ import { toApiError } from '../nexudus/error-handler.js';
 import { pathId } from '../nexudus/entity-routes.js';
 import { MAX_INT, type Condition, type ListQuery } from '../../core/list-query.js';
 import { authorize, type Principal } from '../../modules/users/authenticator.js';
+
+/** Whether `who` holds `role` (a full administrator holds every role): for what a page shows or leaves out. */
+function can(who: Principal, role: string): boolean {
+  return who.fullAdministrator || who.roles.has(role);
+}
 import { roleName } from '../../modules/users/roles.js';
 import type { CoworkerMsOfficeCalendar } from '../../modules/calendars/schema.js';
 import type { ConnectFlow, Member } from '../../modules/connect/connect-flow.js';
@@ -266,9 +271,10 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
   app.get('/connect/:id/disconnect', { schema: { hide: true } }, async (request, reply) => {
     const who = await signedIn(request, reply);
     if (!who) return reply;
+    authorize(who, roleName(CAL, 'Delete'));
     const record = await ownRecord(who, (request.params as { id: string }).id);
     return send(reply, 'Disconnect', html`<h1>Disconnect ${record.Name}?</h1><section><p>calbridge stops reading this calendar. Bookings already made stay; new meetings will not book rooms until you connect again.</p>
-<form method="post" action="/connect/${record.Id}/disconnect">${csrfField(reply)}<button class="danger">Disconnect</button> <a href="/connect">Keep it</a></form></section>`, who);
+<form method="post" action="/connect/${record.Id}/disconnect">${csrfField(reply)}<button class="danger">Disconnect</button> <a href="${who.memberOf === null ? `/admin/connections/${record.Id}` : '/connect'}">Keep it</a></form></section>`, who);
   });
 
   app.post('/connect/:id/disconnect', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
@@ -306,52 +312,74 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     if (memberFilter) conditions.push({ field: 'CoworkerFullName', op: 'contains', value: memberFilter });
     const { records, total } = await s.calendarService.list(query(conditions, { page, size: 25, orderBy: sort, descending: desc }));
     const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
-    const attention = await needsAttention();
+    const seesBookings = can(who, roleName('Booking', 'List'));
+    const attention = await needsAttention(seesBookings);
     const link = (o: Record<string, string | number | undefined>) => `/admin?${new URLSearchParams(Object.entries({ ...q, ...o }).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>)}`;
     const head = (field: string, label: string) => html`<th scope="col"><a href="${link({ sort: field, dir: sort === field && !desc ? 'desc' : 'asc', page: 1 })}">${label}${sort === field ? (desc ? ' ▼' : ' ▲') : ''}</a></th>`;
     const names = new Map(resources.map((r) => [r.Id, r.Name]));
-    const rows = await Promise.all(records.map((r) => row(reply, r, names)));
+    const rows = await Promise.all(records.map((r) => row(reply, who, r, names, seesBookings)));
     const pages = Math.max(1, Math.ceil(total / 25));
     return send(reply, 'Dashboard', html`<h1>Connections</h1>
-<section class="${attention.length ? 'attention' : ''}"><h2>Needs attention (${attention.length})</h2>${attention.length
-      ? html`<ul>${attention.map((a) => html`<li><a href="/admin/connections/${a.record.Id}">${a.record.CoworkerFullName ?? 'no member'} · ${a.record.Name}</a>: ${a.why}</li>`)}</ul>`
-      : html`<p class="muted">Every connection is healthy.</p>`}</section>
+<section class="${attention.items.length ? 'attention' : ''}"><h2>Needs attention (${attention.items.length})</h2>${attention.items.length
+      ? html`<ul>${attention.items.map((a) => html`<li><a href="/admin/connections/${a.record.Id}">${a.record.CoworkerFullName ?? 'no member'} · ${a.record.Name}</a>: ${a.why}</li>`)}</ul>`
+      : html`<p class="muted">Every connection is healthy.</p>`}${attention.more.length ? html`<p class="muted">And: ${attention.more.join('; ')}.</p>` : ''}</section>
 <form method="get" action="/admin" class="row" aria-label="Filters">
 <div><label for="f-state">State</label><select id="f-state" name="state"><option value="">any</option>${STATES.map((st) => html`<option value="${st}"${q.state === st ? new Html(' selected') : ''}>${st}</option>`)}</select></div>
 <div><label for="f-resource">Resource</label><select id="f-resource" name="resource"><option value="">any</option>${resources.map((r) => html`<option value="${r.Id}"${resourceFilter === r.Id ? new Html(' selected') : ''}>${r.Name}</option>`)}</select></div>
 <div><label for="f-member">Member</label><input id="f-member" name="member" type="text" value="${q.member ?? ''}"></div>
 <div><button>Filter</button> <a href="/admin">Clear</a></div></form>
-<p class="muted">${total} connection(s) · <a href="/admin/bookings">Bookings by resource</a></p>
+<p class="muted">${total} connection(s)${seesBookings ? html` · <a href="/admin/bookings">Bookings by resource</a>` : ''}</p>
 <div class="scroll"><table><thead><tr>${head('CoworkerFullName', 'Member')}${head('Name', 'Calendar')}${head('ResourceId', 'Resource')}<th scope="col">State</th>${head('SubscriptionExpireDate', 'Subscription expires')}<th scope="col" class="optional">Last notification</th><th scope="col" class="optional">Last sync</th><th scope="col">Conflicts</th><th scope="col">Actions</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p>Page ${page} of ${pages} ${page > 1 ? html`<a href="${link({ page: page - 1 })}">Previous</a>` : ''} ${page < pages ? html`<a href="${link({ page: page + 1 })}">Next</a>` : ''}</p>`, who);
   });
 
-  const row = async (reply: FastifyReply, r: CoworkerMsOfficeCalendar, names: Map<number, string>) => {
+  const row = async (reply: FastifyReply, who: Principal, r: CoworkerMsOfficeCalendar, names: Map<number, string>, seesBookings: boolean) => {
     const st = await s.commandRunner.status(r.Id);
-    const conflicts = (await s.bookings.conflictsOfConnection(r.Id)).length;
+    const conflicts = seesBookings ? (await s.bookings.conflictsOfConnection(r.Id)).length : '—';
     const state = st?.State ?? 'credentials_missing';
     return html`<tr><td>${r.CoworkerFullName ?? '—'}</td><td><a href="/admin/connections/${r.Id}">${r.Name}</a></td><td>${names.get(r.ResourceId) ?? r.ResourceId}</td>
 <td><span class="state ${state}">${state}</span></td><td>${expiresIn(r.SubscriptionExpireDate)}</td><td class="optional">${when(st?.LastNotification)}</td><td class="optional">${when(st?.LastSync)}</td><td>${conflicts}</td>
-<td>${actions(reply, r.Id)}</td></tr>`;
+<td>${actions(reply, who, r)}</td></tr>`;
   };
 
-  const actions = (reply: FastifyReply, id: number) => html`<div class="actions">${(['renew', 'resync'] as const).map((c) => html`<form method="post" action="/admin/connections/${id}/${c}" class="inline">${csrfField(reply)}<button class="secondary">${c === 'renew' ? 'Renew' : 'Resync'}</button></form>`)}<a class="button secondary" href="/connect/${id}/disconnect">Disconnect…</a></div>`;
+  /** Renew, Resync (-Edit) and Disconnect (-Delete), each named with its connection for screen readers. */
+  const actions = (reply: FastifyReply, who: Principal, r: CoworkerMsOfficeCalendar) => {
+    const whose = `${r.CoworkerFullName ?? 'no member'}: ${r.Name}`;
+    return html`<div class="actions">${can(who, roleName(CAL, 'Edit')) ? (['renew', 'resync'] as const).map((c) => html`<form method="post" action="/admin/connections/${r.Id}/${c}" class="inline">${csrfField(reply)}<button class="secondary" aria-label="${c === 'renew' ? 'Renew' : 'Resync'} ${whose}">${c === 'renew' ? 'Renew' : 'Resync'}</button></form>`) : ''}${can(who, roleName(CAL, 'Delete')) ? html`<a class="button secondary" href="/connect/${r.Id}/disconnect" aria-label="Disconnect ${whose}">Disconnect…</a>` : ''}</div>`;
+  };
 
   /** Connections an operator must look at: refused sign-ins, failures, expiring without renewal, open conflicts. */
-  const needsAttention = async (): Promise<Array<{ record: CoworkerMsOfficeCalendar; why: string }>> => {
+  /** How many of each kind the list shows; beyond that it says how many more there are (the filters find them). */
+  const ATTENTION_EACH = 50;
+  const needsAttention = async (withConflicts: boolean): Promise<{ items: Array<{ record: CoworkerMsOfficeCalendar; why: string }>; more: string[] }> => {
     const out = new Map<number, { record: CoworkerMsOfficeCalendar; why: string[] }>();
+    const more: string[] = [];
     const add = (record: CoworkerMsOfficeCalendar, why: string) => (out.get(record.Id) ?? out.set(record.Id, { record, why: [] }).get(record.Id)!).why.push(why);
-    for (const state of ['reauth_required', 'failed'] as const) {
-      for (const r of (await s.calendarService.list(query([{ field: 'State', op: 'eq', value: state }], { size: 50 }))).records) add(r, state === 'failed' ? 'failed' : 'the member must sign in again');
-    }
+    const each = async (what: string, conditions: Condition[], why: (r: CoworkerMsOfficeCalendar) => string) => {
+      const { records, total } = await s.calendarService.list(query(conditions, { size: ATTENTION_EACH, orderBy: 'SubscriptionExpireDate' }));
+      for (const r of records) add(r, why(r));
+      if (total > records.length) more.push(`${total - records.length} more ${what}`);
+    };
+    await each('waiting for the member to sign in again', [{ field: 'State', op: 'eq', value: 'reauth_required' }], () => 'the member must sign in again');
+    await each('failed', [{ field: 'State', op: 'eq', value: 'failed' }], () => 'failed');
+    // A subscription is renewed a day before it expires: one still expiring within 24 h had no successful renewal,
+    // whether it is active or stuck renewing (Graph refusing each attempt).
     const soon = new Date(s.clock.now() + 86_400_000).toISOString();
-    for (const r of (await s.calendarService.list(query([{ field: 'SubscriptionExpireDate', op: 'lt', value: soon }, { field: 'State', op: 'eq', value: 'active' }], { size: 50 }))).records) add(r, `subscription expires ${expiresIn(r.SubscriptionExpireDate)} without a renewal`);
-    const { records: conflicts } = await s.bookings.listConflicts(query([], { size: 200 }));
-    const byConnection = new Map<number, number>();
-    for (const c of conflicts) byConnection.set(c.CoworkerMsOfficeCalendarId, (byConnection.get(c.CoworkerMsOfficeCalendarId) ?? 0) + 1);
-    for (const r of await s.calendarService.getMany([...byConnection.keys()])) add(r, `${byConnection.get(r.Id)} open conflict(s)`);
-    return [...out.values()].map((a) => ({ record: a.record, why: a.why.join('; ') }));
+    for (const state of ['active', 'renewing'] as const) {
+      await each(`${state} and expiring within 24 h`, [{ field: 'SubscriptionExpireDate', op: 'lt', value: soon }, { field: 'State', op: 'eq', value: state }], (r) => {
+        const left = expiresIn(r.SubscriptionExpireDate);
+        return left === 'expired' ? 'the subscription expired without a renewal' : `the subscription expires ${left} without a renewal`;
+      });
+    }
+    if (withConflicts) {
+      const { records: conflicts, total } = await s.bookings.listConflicts(query([], { size: 1000 }));
+      const byConnection = new Map<number, number>();
+      for (const c of conflicts) byConnection.set(c.CoworkerMsOfficeCalendarId, (byConnection.get(c.CoworkerMsOfficeCalendarId) ?? 0) + 1);
+      for (const r of await s.calendarService.getMany([...byConnection.keys()])) add(r, `${byConnection.get(r.Id)} open conflict(s)`);
+      if (total > conflicts.length) more.push(`${total - conflicts.length} more open conflicts (GET /api/spaces/bookingconflicts lists them all)`);
+    }
+    return { items: [...out.values()].map((a) => ({ record: a.record, why: a.why.join('; ') })), more };
   };
 
   app.post('/admin/connections/:id/:command', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
@@ -370,11 +398,16 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
   app.get('/admin/connections/:id', { schema: { hide: true } }, async (request, reply) => {
     const who = await operator(request, reply);
     if (!who) return reply;
+    // The same roles as the API: the status is -Read's (GET .../status), bookings and conflicts Booking-List's.
+    authorize(who, roleName(CAL, 'Read'));
     const record = await ownRecord(who, (request.params as { id: string }).id);
     const st = await s.commandRunner.status(record.Id);
     const history = await s.connections.recentNotifications(record.Id, 20);
-    const { records: bookings } = await s.bookingService.list(query([{ field: 'CoworkerMsOfficeCalendarId', op: 'eq', value: record.Id }], { size: 50, orderBy: 'FromTime', descending: true }));
-    const conflicts = await s.bookings.conflictsOfConnection(record.Id);
+    const seesBookings = can(who, roleName('Booking', 'List'));
+    const { records: bookings } = seesBookings
+      ? await s.bookingService.list(query([{ field: 'CoworkerMsOfficeCalendarId', op: 'eq', value: record.Id }], { size: 50, orderBy: 'FromTime', descending: true }))
+      : { records: [] };
+    const conflicts = seesBookings ? await s.bookings.conflictsOfConnection(record.Id) : [];
     const done = (request.query as { done?: string }).done;
     return send(reply, record.Name, html`<h1>${record.CoworkerFullName ?? 'No member'} · ${record.Name}</h1>
 ${done ? html`<p class="notice" role="status">${done === 'renew' ? 'Renewal queued.' : 'A full resync was queued.'}</p>` : ''}
@@ -384,10 +417,10 @@ ${st?.ActionBy ? html`<dt>Who must act</dt><dd>${st.ActionBy === 'operator' ? 't
 <dt>Mailbox</dt><dd>${st?.Mailbox ?? '—'} (${st?.AuthMode ?? '—'})</dd><dt>Resource</dt><dd>${(await resourceNames()).get(record.ResourceId) ?? record.ResourceId}${st?.DedicatedBookingCalendar ? ' · dedicated booking calendar' : ''}</dd>
 <dt>Subscription</dt><dd>expires ${expiresIn(record.SubscriptionExpireDate)} · last renewal ${when(st?.LastRenewal)} · next ${when(st?.NextRenewal)}</dd>
 <dt>Sync</dt><dd>last ${when(st?.LastSync)} · last full ${when(st?.LastFullSync)} · last notification ${when(st?.LastNotification)}</dd></dl>
-${actions(reply, record.Id)}</section>
+${actions(reply, who, record)}</section>
 <h2>Recent notifications</h2>${history.length ? html`<ul>${history.map((h) => html`<li>${when(h.received_at)}: ${h.kind} ${h.change_type ?? h.lifecycle_event ?? ''}</li>`)}</ul>` : html`<p class="muted">None yet.</p>`}
-<h2>Open conflicts</h2>${conflicts.length ? html`<ul>${conflicts.map((c) => html`<li>${c.subject ?? 'Event'} ${when(c.from_time)} – ${when(c.to_time)} (blocked by booking ${c.blocking_booking_id ?? '?'})</li>`)}</ul>` : html`<p class="muted">None.</p>`}
-<h2>Bookings (latest 50)</h2>${bookingTable(bookings)}`, who);
+${seesBookings ? html`<h2>Open conflicts</h2>${conflicts.length ? html`<ul>${conflicts.map((c) => html`<li>${c.subject ?? 'Event'} ${when(c.from_time)} – ${when(c.to_time)} (blocked by booking ${c.blocking_booking_id ?? '?'})</li>`)}</ul>` : html`<p class="muted">None.</p>`}
+<h2>Bookings (latest 50)</h2>${bookingTable(bookings)}` : html`<p class="muted">Bookings and conflicts need the role Booking-List.</p>`}`, who);
   });
 
   app.get('/admin/bookings', { schema: { hide: true } }, async (request, reply) => {
