@@ -217,7 +217,11 @@ test("Microsoft's refusals end on pages that say what to do: no mailbox, a tenan
   await connectOnce();
   await Promise.all([page.waitForURL(/\/connect\?connected=/), page.click('button:has-text("Connect")')]);
   await untilShown(env, page, 'main', /The connection failed/);
-  assert.match(await page.textContent('main') ?? '', /tenant policy/);
+  // The member reads who must act, in plain words; the operator's LastError (Graph's words, what to run) is not for them.
+  assert.match(await page.textContent('main') ?? '', /the space's staff must fix it/);
+  assert.doesNotMatch(await page.textContent('main') ?? '', /RENEW_SUBSCRIPTION|operator:/);
+  const record = (await env.request('GET', '/api/spaces/coworkermsofficecalendars')).body.Records[0];
+  assert.match((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${record.Id}/status`)).body.LastError, /tenant policy/, "the operator's status keeps Graph's words");
 });
 
 test('on the embedded default, as the README walks it: a member on http://localhost connects and sees a meeting booked', { skip }, async (ctx) => {

@@ -194,7 +194,7 @@ ${flow ? html`<form method="post" action="/connect/start">${csrfField(reply)}<bu
     return html`<section aria-labelledby="cal-${r.Id}"><h2 id="cal-${r.Id}">${r.Name} <span class="state ${state}">${STATE_TEXT[state] ?? state}</span></h2>
 <p class="muted">${status?.Mailbox ?? ''} · books ${names.get(r.ResourceId) ?? `resource ${r.ResourceId}`}${status?.DedicatedBookingCalendar ? ' · dedicated booking calendar (every busy event books it)' : ''} · last sync ${when(status?.LastSync)}</p>
 ${state === 'reauth_required' ? html`<p class="notice bad">Microsoft no longer accepts your sign-in. Sign in again to keep your bookings in sync.</p><form method="post" action="/connect/start" class="inline">${csrfField(reply)}<input type="hidden" name="record" value="${r.Id}"><button>Reconnect</button></form>` : ''}
-${state === 'failed' ? html`<p class="notice bad">The connection failed: ${status?.LastError ?? 'unknown error'}. The space's staff can see it too.</p>` : ''}
+${state === 'failed' ? html`<p class="notice bad">${memberFailureText(status?.ActionBy ?? null)}</p>` : ''}
 <h3>Upcoming bookings</h3>${upcoming.length ? html`<div class="scroll"><table><thead><tr><th>Resource</th><th>From</th><th>To</th><th class="optional">What</th></tr></thead><tbody>${upcoming.map((b) => html`<tr><td>${b.ResourceName}</td><td>${when(b.FromTime)}</td><td>${when(b.ToTime)}</td><td class="optional">${b.Notes ?? ''}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">None.</p>`}
 ${conflicts.length ? html`<h3>Not booked (the resource was taken)</h3><ul>${conflicts.map((c) => html`<li>${c.subject ?? 'Event'}: ${when(c.from_time)} – ${when(c.to_time)}</li>`)}</ul>` : ''}
 <p><a class="button secondary" href="/connect/${r.Id}/disconnect">Disconnect…</a></p></section>`;
@@ -445,6 +445,16 @@ ${seesBookings ? html`<h2>Open conflicts</h2>${conflicts.length ? html`<ul>${con
 <div><button>Show</button></div></form>
 <p class="muted">${when(from)} – ${when(to)}: ${bookings.length} booking(s)</p>${bookingTable(bookings)}`, who);
   });
+}
+
+/**
+ * What a member reads about a failed connection. Not LastError: that is written for the operator (calbridge's settings,
+ * the app's id, what to run), and what fixes it is theirs; the dashboard shows it whole.
+ */
+function memberFailureText(actionBy: 'operator' | 'member' | null): string {
+  return actionBy === 'operator'
+    ? "The connection failed, and the space's staff must fix it: Microsoft refused calbridge's access to this calendar (your organisation's policy, a permission, or calbridge's own settings). They see the details on their dashboard and will fix it or contact you; nothing is needed from you now."
+    : "The connection failed: Microsoft did not answer after several tries. The space's staff see it on their dashboard and can retry it.";
 }
 
 function bookingTable(bookings: Array<{ Id: number; ResourceName: string; CoworkerFullName: string | null; FromTime: string; ToTime: string; Source: string; Notes: string | null }>): Html {
