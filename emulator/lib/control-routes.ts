@@ -78,6 +78,13 @@ export function registerControlRoutes(app: FastifyInstance, control: EmulatorCon
     throw new GraphError(400, 'BadRequest', 'Give accessToken, refreshToken, user (+clientId) or clientId.');
   });
 
+  r('POST', '/apps/:clientId/sign-in-failure', (req) => {
+    const b = body(req) as { error?: unknown; error_description?: unknown; times?: unknown };
+    if (typeof b.error !== 'string' || (b.error_description !== undefined && typeof b.error_description !== 'string')) throw new GraphError(400, 'BadRequest', 'Give error (and error_description) as strings.');
+    if (b.times !== undefined && !(Number.isSafeInteger(b.times) && (b.times as number) >= 0 && (b.times as number) <= 1000)) throw new GraphError(400, 'BadRequest', 'times must be an integer from 0 to 1000.');
+    return control.failSignIns((req.params as P).clientId!, { error: b.error, description: (b.error_description as string | undefined) ?? '', times: b.times as number | undefined });
+  });
+
   r('POST', '/apps/:clientId/secret', (req) => {
     const b = body(req) as { secret?: unknown; expired?: unknown };
     if (b.secret !== undefined && typeof b.secret !== 'string') throw new GraphError(400, 'BadRequest', 'secret must be a string.');

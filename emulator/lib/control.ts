@@ -186,6 +186,18 @@ export class EmulatorControl {
     return { clientId: app.clientId, expired: Boolean(app.secretExpired) };
   }
 
+  /**
+   * Makes the next `times` interactive sign-ins for this app end in an OAuth error redirect (e.g. `access_denied` with
+   * `AADSTS90094: Admin consent is required…`, or `AADSTS53003` for conditional access) once the user picks an account.
+   */
+  failSignIns(clientId: string, failure: { error: string; description: string; times?: number }): { clientId: string; remaining: number } {
+    if (!failure.error || !/^[a-z_]+$/.test(failure.error)) throw new GraphError(400, 'BadRequest', 'error must be an OAuth error code such as access_denied.');
+    const app = this.app(clientId);
+    const remaining = failure.times ?? 1;
+    app.signInFailure = remaining > 0 ? { error: failure.error, description: failure.description, remaining } : undefined;
+    return { clientId: app.clientId, remaining };
+  }
+
   revokeApp(clientId: string): number {
     return this.ctx.tokens.revokeApp(this.app(clientId).clientId);
   }

@@ -21,6 +21,11 @@ export interface AppRecord {
   servicePrincipalId: string;
   /** Application permissions granted (roles claim of app-only tokens). */
   roles: string[];
+  /**
+   * The next sign-ins Entra refuses after the user picked an account (set through the control API): each redirects
+   * back with this OAuth `error` and `error_description`, as Entra does when consent or a policy stops a sign-in.
+   */
+  signInFailure?: { error: string; description: string; remaining: number };
 }
 
 export interface UserRecord {

@@ -356,6 +356,11 @@ ul{list-style:none;padding:0}li{margin:6px 0}button{width:100%;text-align:left;p
     }
     const user = p.user_id ? candidates(checked.app, checked.tenant).find((u) => u.id === p.user_id || u.userPrincipalName === p.user_id!.toLowerCase()) : undefined;
     if (!user) return errorPage(reply, new OAuthError(400, 'invalid_request', 50034, 'The user account does not exist in the directory.'));
+    const failure = checked.app.signInFailure;
+    if (failure && failure.remaining > 0) {
+      if (--failure.remaining === 0) checked.app.signInFailure = undefined;
+      return redirectWith(reply, p, { error: failure.error, error_description: failure.description });
+    }
     return issueCodeAndRedirect(reply, p, checked.app, user);
   });
 

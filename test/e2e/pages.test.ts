@@ -206,6 +206,21 @@ test("Microsoft's refusals end on pages that say what to do: no mailbox, a tenan
     await Promise.all([page.waitForURL(/oauth2\/v2\.0\/authorize/), page.click('button:has-text("Connect Office 365 calendar")')]);
     await Promise.all([page.waitForURL(/\/connect\/callback/), page.click(`button[data-upn="${ADELE}"]`)]);
   };
+  // Entra stops the sign-in after the account is picked: consent the organisation must give first, then a
+  // conditional-access policy. Each page says what happened and who can fix it; nothing is created.
+  const refusals: Array<[string, RegExp, RegExp]> = [
+    ['AADSTS90094: Admin consent is required for the permissions requested by this application.', /Your organisation must approve calbridge first/, /needs the space staff or your Microsoft 365 administrator/],
+    ['AADSTS53003: Access has been blocked by Conditional Access policies.', /Your organisation blocked the sign-in/, /needs the space staff or your Microsoft 365 administrator/],
+    ['AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.', /Microsoft asks for more verification/, /You can fix this yourself/],
+  ];
+  for (const [description, title, who] of refusals) {
+    c.failSignIns(env.seed.app.clientId, { error: description.includes('50076') ? 'interaction_required' : 'access_denied', description });
+    await connectOnce();
+    const text = await page.textContent('main') ?? '';
+    assert.match(text, title, description);
+    assert.match(text, who, description);
+  }
+  assert.equal((await env.request('GET', '/api/spaces/coworkermsofficecalendars')).body.Records.length, 0, 'nothing was created');
   // An account without an Exchange Online mailbox: Graph refuses its calendars.
   const noMailbox = c.addFault({ method: 'GET', path: '/me/calendars', status: 404, code: 'MailboxNotEnabledForRESTAPI', message: 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.' });
   await connectOnce();

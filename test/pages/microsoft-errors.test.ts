@@ -12,6 +12,7 @@ test("Microsoft's sign-in and Graph errors map to advice and to who can fix them
     ['invalid_client', 'AADSTS7000215: Invalid client secret provided.', /not set up correctly/, 'operator'],
     ['invalid_client', 'AADSTS7000222: The provided client secret keys for app are expired.', /not set up correctly/, 'operator'],
     ['access_denied', 'AADSTS53003: Access has been blocked by Conditional Access policies.', /organisation blocked the sign-in/, 'operator'],
+    ['interaction_required', 'AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.', /more verification/, 'member'],
     ['MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.', /no Outlook mailbox/, 'member'],
     ['invalid_grant', 'AADSTS70008: The provided authorization code or refresh token has expired.', /sign in again/, 'member'],
     ['temporarily_unavailable', 'The server is busy.', /Microsoft answered: The server is busy\./, 'operator'],

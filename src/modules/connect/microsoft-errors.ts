@@ -13,7 +13,9 @@ const BY_AADSTS: Array<[RegExp, Explained]> = [
   [/AADSTS65004\b/, { title: 'You declined the permissions', advice: 'calbridge needs to read and write your calendar to book rooms for your meetings. Start again and accept the permissions, or leave your calendar unconnected.', by: 'member' }],
   [/AADSTS(90094|90095|65001)\b/, { title: 'Your organisation must approve calbridge first', advice: 'Your Microsoft 365 administrator has to grant consent to calbridge (Calendars.ReadWrite) for your organisation. Ask them, or ask the space to do it with them, then start again.', by: 'operator' }],
   [/AADSTS(7000215|7000222|700016|50011|500113)\b/, { title: 'calbridge is not set up correctly with Microsoft', advice: "The space's calbridge registration with Microsoft is refused (client secret, application id or redirect address). This is not something you can fix: tell the space's staff.", by: 'operator' }],
-  [/AADSTS(50105|530003|53003|50076|50079)\b/, { title: 'Your organisation blocked the sign-in', advice: 'A policy of your organisation (access not assigned, conditional access or MFA) stopped the sign-in. Ask your Microsoft 365 administrator.', by: 'operator' }],
+  // Multi-factor authentication asked for: the member can complete it (as for a refused refresh token, README "States").
+  [/AADSTS(50076|50079)\b/, { title: 'Microsoft asks for more verification', advice: 'Your organisation requires multi-factor authentication for this. Connect again and complete the verification Microsoft asks for; if it keeps failing, ask your Microsoft 365 administrator.', by: 'member' }],
+  [/AADSTS(50105|530003|53003)\b/, { title: 'Your organisation blocked the sign-in', advice: 'A policy of your organisation (access not assigned to you, or conditional access) stopped the sign-in. Ask your Microsoft 365 administrator.', by: 'operator' }],
 ];
 
 /** The page to show for an error Microsoft answered; `code` is `error` (OAuth) or a Graph error code. */
