@@ -34,6 +34,13 @@ async function signIn(page: Page, env: GraphEnv, who: { email: string; password:
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button:has-text("Sign in")')]);
 }
 
+/** At the page's current width nothing scrolls sideways: not the page, not a table's scroller (a phone's reader). */
+async function fitsWidth(page: Page): Promise<void> {
+  const wider = await page.evaluate(() => [document.documentElement, ...document.querySelectorAll('.scroll')]
+    .filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => `${e.tagName.toLowerCase()}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`));
+  assert.deepEqual(wider, [], `nothing scrolls sideways at ${page.viewportSize()?.width} px on ${page.url()}`);
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   if (process.env.PAGES_SCREENSHOTS !== '1') return; // opt-in: `PAGES_SCREENSHOTS=1 npm test -- test/e2e/pages.test.ts`
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -90,9 +97,8 @@ test('a member connects a calendar through the sign-in and sees an Outlook meeti
   await untilShown(env, page, 'main', /Planning/);
   assert.match(await page.textContent('main') ?? '', /Rainier/);
   await shot(page, 'connect-booked');
-  await page.setViewportSize({ width: 390, height: 800 });
-  const wider = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5).map((e) => e.tagName.toLowerCase()));
-  assert.deepEqual(wider, [], 'nothing sticks out sideways at 390 px');
+  await page.setViewportSize({ width: 375, height: 800 });
+  await fitsWidth(page);
   await shot(page, 'connect-phone');
 });
 
@@ -154,6 +160,13 @@ test('an operator sees a failed connection at the top of the dashboard, renews i
   await shot(page, 'admin-healthy');
   await page.goto(`${env.url}/admin/bookings?view=week`);
   await shot(page, 'admin-bookings');
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const path of ['/admin', `/admin/connections/${alex.recordId}`, '/admin/bookings?view=week']) {
+    await page.goto(`${env.url}${path}`);
+    await fitsWidth(page);
+  }
+  await page.goto(`${env.url}/admin`);
+  await shot(page, 'admin-phone');
 });
 
 test("a member cannot see another member's connection, in the pages or the API", { skip }, async (ctx) => {

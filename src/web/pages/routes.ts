@@ -195,7 +195,7 @@ ${flow ? html`<form method="post" action="/connect/start">${csrfField(reply)}<bu
 <p class="muted">${status?.Mailbox ?? ''} · books ${names.get(r.ResourceId) ?? `resource ${r.ResourceId}`}${status?.DedicatedBookingCalendar ? ' · dedicated booking calendar (every busy event books it)' : ''} · last sync ${when(status?.LastSync)}</p>
 ${state === 'reauth_required' ? html`<p class="notice bad">Microsoft no longer accepts your sign-in. Sign in again to keep your bookings in sync.</p><form method="post" action="/connect/start" class="inline">${csrfField(reply)}<input type="hidden" name="record" value="${r.Id}"><button>Reconnect</button></form>` : ''}
 ${state === 'failed' ? html`<p class="notice bad">${memberFailureText(status?.ActionBy ?? null)}</p>` : ''}
-<h3>Upcoming bookings</h3>${upcoming.length ? html`<div class="scroll"><table><thead><tr><th>Resource</th><th>From</th><th>To</th><th class="optional">What</th></tr></thead><tbody>${upcoming.map((b) => html`<tr><td>${b.ResourceName}</td><td>${when(b.FromTime)}</td><td>${when(b.ToTime)}</td><td class="optional">${b.Notes ?? ''}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">None.</p>`}
+<h3>Upcoming bookings</h3>${upcoming.length ? html`<div class="scroll"><table class="cards upcoming"><thead><tr><th scope="col">Resource</th><th scope="col">From</th><th scope="col">To</th><th scope="col">What</th></tr></thead><tbody>${upcoming.map((b) => html`<tr><td>${b.ResourceName}</td><td>${when(b.FromTime)}</td><td>${when(b.ToTime)}</td><td>${b.Notes ?? ''}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">None.</p>`}
 ${conflicts.length ? html`<h3>Not booked (the resource was taken)</h3><ul>${conflicts.map((c) => html`<li>${c.subject ?? 'Event'}: ${when(c.from_time)} – ${when(c.to_time)}</li>`)}</ul>` : ''}
 <p><a class="button secondary" href="/connect/${r.Id}/disconnect">Disconnect…</a></p></section>`;
   };
@@ -329,7 +329,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
 <div><label for="f-member">Member</label><input id="f-member" name="member" type="text" value="${q.member ?? ''}"></div>
 <div><button>Filter</button> <a href="/admin">Clear</a></div></form>
 <p class="muted">${total} connection(s)${seesBookings ? html` · <a href="/admin/bookings">Bookings by resource</a>` : ''}</p>
-<div class="scroll"><table><thead><tr>${head('CoworkerFullName', 'Member')}${head('Name', 'Calendar')}${head('ResourceId', 'Resource')}<th scope="col">State</th>${head('SubscriptionExpireDate', 'Subscription expires')}<th scope="col" class="optional">Last notification</th><th scope="col" class="optional">Last sync</th><th scope="col">Conflicts</th><th scope="col">Actions</th></tr></thead>
+<div class="scroll"><table class="cards connections"><thead><tr>${head('CoworkerFullName', 'Member')}${head('Name', 'Calendar')}${head('ResourceId', 'Resource')}<th scope="col">State</th>${head('SubscriptionExpireDate', 'Subscription expires')}<th scope="col" class="optional">Last notification</th><th scope="col" class="optional">Last sync</th><th scope="col">Conflicts</th><th scope="col">Actions</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p>Page ${page} of ${pages} ${page > 1 ? html`<a href="${link({ page: page - 1 })}">Previous</a>` : ''} ${page < pages ? html`<a href="${link({ page: page + 1 })}">Next</a>` : ''}</p>`, who);
   });
@@ -459,7 +459,7 @@ function memberFailureText(actionBy: 'operator' | 'member' | null): string {
 
 function bookingTable(bookings: Array<{ Id: number; ResourceName: string; CoworkerFullName: string | null; FromTime: string; ToTime: string; Source: string; Notes: string | null }>): Html {
   if (!bookings.length) return html`<p class="muted">No bookings.</p>`;
-  return html`<div class="scroll"><table><thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Resource</th><th scope="col">Member</th><th scope="col">From where</th><th scope="col" class="optional">Notes</th></tr></thead><tbody>
+  return html`<div class="scroll"><table class="cards bookings"><thead><tr><th scope="col">From</th><th scope="col">To</th><th scope="col">Resource</th><th scope="col">Member</th><th scope="col">From where</th><th scope="col" class="optional">Notes</th></tr></thead><tbody>
 ${bookings.map((b) => html`<tr><td>${when(b.FromTime)}</td><td>${when(b.ToTime)}</td><td>${b.ResourceName}</td><td>${b.CoworkerFullName ?? '—'}</td><td>${b.Source === 'outlook' ? 'Outlook' : 'API'}</td><td class="optional">${b.Notes ?? ''}</td></tr>`)}</tbody></table></div>`;
 }
 
