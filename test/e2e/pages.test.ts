@@ -75,6 +75,12 @@ test('a member connects a calendar through the sign-in and sees an Outlook meeti
   await shot(page, 'microsoft-sign-in');
   await Promise.all([page.waitForURL(/\/connect\/callback/), page.click(`button[data-upn="${ADELE}"]`)]);
   await shot(page, 'connect-choose');
+  // A tampered choice (no such resource) gets the picker again with a 400 that says what to fix.
+  await page.evaluate(() => { const o = document.createElement('option'); o.value = 'abc'; o.textContent = 'tampered'; document.querySelector('#resource')!.append(o); });
+  await page.selectOption('#resource', 'abc');
+  const [refused] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/connect/finish')), page.click('button:has-text("Connect")')]);
+  assert.equal(refused.status(), 400);
+  assert.match(await page.textContent('main') ?? '', /Resource: choose one of the space's resources/);
   await page.selectOption('#resource', { label: 'Rainier' });
   await Promise.all([page.waitForLoadState(), page.click('button:has-text("Connect")')]);
   assert.match(page.url(), /\/connect\?connected=/, (await page.textContent("main")) ?? "");
@@ -86,6 +92,8 @@ test('a member connects a calendar through the sign-in and sees an Outlook meeti
   assert.equal(records[0].CoworkerId, adele.coworkerId);
   const conn = await env.untilState(records[0].Id, 'active');
   assert.equal(conn.auth_mode, 'delegated');
+  const attempts = await env.storage.db.selectFrom('connect_attempts').select(['status', 'token_cache_sealed']).execute();
+  assert.deepEqual(attempts, [{ status: 'done', token_cache_sealed: null }], 'the finished attempt keeps no copy of the token cache');
 
   // The state cannot be replayed: the callback URL used once is refused.
   const now = Date.parse(env.emu.control.now());

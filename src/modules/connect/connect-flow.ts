@@ -97,6 +97,7 @@ export class ConnectFlow {
 
   /** Microsoft sent the browser back: redeem the code (once), then list the member's calendars or finish a reconnect. */
   async callback(member: Member, q: { code?: string; state?: string; error?: string; error_description?: string }): Promise<CallbackResult> {
+    await this.d.attempts.deleteExpired(this.nowIso()); // abandoned attempts (and their sealed token caches) go
     const attempt = q.state ? await this.d.attempts.byStateDigest(digest(q.state)) : undefined;
     if (!attempt || attempt.user_id !== member.userId || attempt.expires_at < this.nowIso()) {
       return fail({ title: 'This sign-in link is no longer valid', advice: 'It expired, was already used, or was started by someone else. Start the connection again from this page.', by: 'member' });
@@ -153,7 +154,8 @@ export class ConnectFlow {
     const calendar = calendars.find((c) => c.id === choice.calendarId);
     if (!calendar) throw AppError.field('CalendarId', 'is not one of the calendars of the mailbox you signed in with', choice.calendarId);
     return withTransaction(this.d.db, undefined, async (trx) => {
-      if (!(await this.d.attempts.advance(attempt.id, 'signed_in', 'done', {}, trx))) throw AppError.notFound('This connection was already completed.');
+      // Done: the member's token cache now lives (sealed) on the connection; the attempt keeps no copy.
+      if (!(await this.d.attempts.advance(attempt.id, 'signed_in', 'done', { token_cache_sealed: null }, trx))) throw AppError.notFound('This connection was already completed.');
       const record = await this.d.calendarService.create(
         // The subscription fields are the engine's to fill once Graph made the subscription.
         { CoworkerId: member.coworkerId, ResourceId: choice.resourceId, CalendarId: calendar.id, Name: calendar.name, SubscriptionId: 'pending', SubscriptionExpireDate: this.nowIso() },
@@ -165,6 +167,7 @@ export class ConnectFlow {
   }
 
   private async pending(member: Member, attemptId: number): Promise<ConnectAttempt> {
+    await this.d.attempts.deleteExpired(this.nowIso());
     const attempt = await this.d.attempts.byId(attemptId);
     if (!attempt || attempt.user_id !== member.userId || attempt.status !== 'signed_in' || !attempt.token_cache_sealed || attempt.expires_at < this.nowIso()) {
       throw AppError.notFound('This connection attempt has expired or was completed: start again.');

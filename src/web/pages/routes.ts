@@ -243,7 +243,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
 <label for="resource">Resource</label><select id="resource" name="resource">${resources.map((r) => html`<option value="${r.Id}">${r.Name}</option>`)}</select>
 <p class="muted">Meetings that invite a room book it whatever you choose here; this resource is the one a dedicated booking calendar books.</p>
 <label><input type="checkbox" name="dedicated" value="1"> This is a dedicated booking calendar: every busy event in it books the resource</label>
-<p><button>Connect</button> <a href="/connect">Cancel</a></p></form></section>`, who);
+<p><button>Connect</button> <a href="/connect">Cancel</a></p></form></section>`, who, error ? 400 : 200);
   };
 
   app.post('/connect/finish', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
@@ -253,7 +253,9 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     const f = form(request);
     const attemptId = idParam(f.attempt) ?? 0;
     try {
-      const record = await flow.finish(member, attemptId, { calendarId: String(f.calendar ?? ''), resourceId: Number(f.resource), dedicated: f.dedicated === '1' });
+      const resourceId = idParam(f.resource);
+      if (!resourceId) throw AppError.field('Resource', 'choose one of the space\'s resources', f.resource ?? null);
+      const record = await flow.finish(member, attemptId, { calendarId: String(f.calendar ?? ''), resourceId, dedicated: f.dedicated === '1' });
       return reply.redirect(`/connect?connected=${record.Id}`, 303);
     } catch (err) {
       if (!(err instanceof AppError) || err.kind !== 'validation') throw err;
