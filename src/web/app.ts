@@ -26,6 +26,7 @@ import type { NotificationIntake } from '../modules/graph/notification-intake.js
 import type { OperationsService } from '../modules/operations/service.js';
 import type { EntityReader } from '../modules/records/record-service.js';
 import { bookingEntity, cancelledBookingEntity } from '../modules/bookings/schema.js';
+import { notFoundPage } from './pages/html.js';
 import { pageRoutes, type PageServices } from './pages/routes.js';
 import { registerBookingConflictRoutes } from './nexudus/booking-conflicts.js';
 import { calendarEntity } from '../modules/calendars/schema.js';
@@ -95,7 +96,7 @@ export async function buildApp(config: AppConfig, services: WebServices, options
   });
 
   installBodyParsers(app);
-  installErrorHandler(app);
+  installErrorHandler(app, (_request, reply) => void reply.code(404).type('text/html; charset=utf-8').send(notFoundPage()));
   refuseCrossSiteWrites(app, config.publicUrl ? new URL(config.publicUrl).origin : undefined);
   // Declared up front, so every request object keeps one shape (set by the access check on API routes).
   app.decorateRequest('principal', null as never);

@@ -235,3 +235,18 @@ test('the pages ask for the same roles as the API: the status needs -Read, booki
   assert.match(detail.body, /Bookings and conflicts need the role Booking-List/);
   assert.doesNotMatch(detail.body, /<h2>Bookings/);
 });
+
+test('an unknown address outside the API is an HTML 404 page for a browser; the API and other clients keep the envelope', async (ctx) => {
+  const t = await testApp(ctx);
+  const browser = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+  const page = await t.app.inject({ method: 'GET', url: '/admin/connections/1/evil', headers: browser });
+  assert.equal(page.statusCode, 404);
+  assert.match(String(page.headers['content-type']), /^text\/html/);
+  assert.match(page.body, /There is no page at this address/);
+  const client = await t.app.inject({ method: 'GET', url: '/admin/connections/1/evil' });
+  assert.equal(client.statusCode, 404);
+  assert.equal(client.json().Status, 404);
+  const api = await t.app.inject({ method: 'GET', url: '/api/spaces/nothing', headers: browser });
+  assert.equal(api.statusCode, 404);
+  assert.equal(api.json().Status, 404);
+});

@@ -1,5 +1,6 @@
 /** The one error handler: every failure leaves as the Nexudus envelope with the status of its kind. */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isApiUrl } from './paths.js';
 import { errorEnvelope } from './envelope.js';
 import { httpHeaders, httpStatus } from './error-map.js';
 import { AppError } from '../../core/errors.js';
@@ -48,7 +49,11 @@ export function toApiError(err: FastifyError & { code?: string }, body: unknown)
   return new AppError('internal', 'An unexpected error occurred; it has been logged.');
 }
 
-export function installErrorHandler(app: FastifyInstance): void {
+/**
+ * `pageNotFound`: how an unknown path outside the API answers a browser (an HTML page); the API's paths, and
+ * clients that do not ask for HTML, get the envelope.
+ */
+export function installErrorHandler(app: FastifyInstance, pageNotFound?: (request: FastifyRequest, reply: FastifyReply) => void): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const apiError = toApiError(err, request.body);
     if (apiError.kind === 'internal') request.log.error({ err }, 'request failed');
@@ -56,6 +61,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     reply.code(status).headers(httpHeaders(apiError)).send(errorEnvelope(status, apiError.message, apiError.fieldErrors));
   });
   app.setNotFoundHandler((request, reply) => {
+    if (pageNotFound && !isApiUrl(request.url) && /text\/html/.test(request.headers.accept ?? '')) return pageNotFound(request, reply);
     reply.code(404).send(errorEnvelope(404, `No route for ${request.method} ${request.url.split('?')[0]}.`, null));
   });
 }

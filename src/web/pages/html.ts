@@ -43,6 +43,11 @@ ${l.signedIn ? html`<form method="post" action="/logout" class="signout"><input 
 <main id="main">${l.body}</main></body></html>`}`;
 }
 
+/** The page for an address that is not one of calbridge's. */
+export function notFoundPage(): string {
+  return layout({ title: 'Not found', body: html`<h1>Not found</h1><p class="notice bad">There is no page at this address.</p><p><a href="/connect">My calendar</a> · <a href="/admin">Dashboard</a> · <a href="/">Home</a></p>` });
+}
+
 /** A date-time for people: "2026-11-30 14:05 UTC" (pages show UTC, like the API). */
 export function when(iso: string | null | undefined): string {
   return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : '—';
