@@ -82,10 +82,13 @@ test('signing in needs the CSRF token; the session cookie is HttpOnly and SameSi
   assert.equal(session.sameSite, 'Lax');
   assert.equal(session.secure, undefined, 'plain http: not Secure');
   assert.equal((await b.get('/admin')).statusCode, 200);
-  // Signing out ends it.
+  // Signing out ends it, and the tokens the cookies held stop working: a copy of them signs nobody in.
+  const copied = `calbridge_session=${session.value}; calbridge_refresh=${ok.cookies.find((c) => c.name === 'calbridge_refresh')!.value}`;
   const out = await b.post('/logout', { _csrf: Browser.csrf(await b.get('/admin')) });
   assert.equal(out.statusCode, 303);
   assert.equal((await b.get('/admin')).statusCode, 303);
+  assert.equal((await t.app.inject({ method: 'GET', url: '/admin', headers: { cookie: copied } })).statusCode, 303, 'the copied cookies are dead');
+  assert.equal((await t.app.inject({ method: 'GET', url: '/api/spaces/coworkermsofficecalendars', headers: { authorization: `Bearer ${session.value}` } })).statusCode, 401, 'so is the access token in the API');
 
   const tls = await testApp(ctx, { config: { publicUrl: 'https://calbridge.example' } });
   const secure = await new Browser(tls).signIn(ADMIN_EMAIL, ADMIN_PASSWORD);

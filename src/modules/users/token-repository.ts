@@ -89,6 +89,13 @@ export class TokenRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** One access token goes (a browser signed out), here at once and in other processes within the cache's TTL. */
+  async revokeAccess(token: string): Promise<void> {
+    const hash = tokenHash(token);
+    this.recent.delete(hash);
+    await this.db.deleteFrom('access_tokens').where('token_hash', '=', hash).execute();
+  }
+
   /** A used refresh token came back: every token of its family goes (the thief's and the owner's alike). */
   async revokeFamily(userId: number, family: string): Promise<void> {
     this.forgetUser(userId);

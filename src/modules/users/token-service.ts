@@ -47,6 +47,13 @@ export class TokenService {
     return { ok: true, tokens: await this.issue(stored.user_id, stored.client_id, stored.family ?? newToken()) };
   }
 
+  /** A browser signs out: its access token and its refresh token's whole family stop working (copies included). */
+  async endSession(tokens: { access?: string; refresh?: string }): Promise<void> {
+    const stored = tokens.refresh ? await this.tokens.findRefresh(tokens.refresh) : undefined;
+    if (stored?.family) await this.tokens.revokeFamily(stored.user_id, stored.family);
+    if (tokens.access) await this.tokens.revokeAccess(tokens.access);
+  }
+
   private async issue(userId: number, clientId: string, family: string): Promise<TokenSet> {
     const access = newToken();
     const refresh = newToken();

@@ -149,8 +149,8 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     return loginPage(reply, next, 'The e-mail or password is incorrect.', 401);
   });
 
-  app.post('/logout', { schema: { hide: true }, preHandler: app.csrfProtection }, async (_request, reply) => {
-    sessions.signOut(reply);
+  app.post('/logout', { schema: { hide: true }, preHandler: app.csrfProtection }, async (request, reply) => {
+    await sessions.signOut(request, reply);
     return reply.redirect('/', 303);
   });
 

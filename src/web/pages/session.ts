@@ -18,7 +18,8 @@ export interface Sessions {
   /** The signed-in principal, or undefined (an expired access token is renewed from the refresh cookie). */
   principal(request: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined>;
   signIn(reply: FastifyReply, email: string, password: string, ip: string): Promise<boolean>;
-  signOut(reply: FastifyReply): void;
+  /** Clears the cookies and revokes the tokens they held, so a copied cookie stops working too. */
+  signOut(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
 export async function installSessions(app: FastifyInstance, o: { authenticator: Authenticator; tokens: TokenService; secure: boolean }): Promise<Sessions> {
@@ -56,7 +57,8 @@ export async function installSessions(app: FastifyInstance, o: { authenticator: 
       keep(reply, granted.tokens);
       return true;
     },
-    signOut(reply) {
+    async signOut(request, reply) {
+      await o.tokens.endSession({ access: request.cookies[ACCESS], refresh: request.cookies[REFRESH] });
       reply.clearCookie(ACCESS, { path: '/' });
       reply.clearCookie(REFRESH, { path: '/' });
     },
