@@ -161,6 +161,11 @@ test('an operator sees a failed connection at the top of the dashboard, renews i
   await shot(page, 'admin-detail');
   await Promise.all([page.waitForURL(/done=renew/), page.click('button:has-text("Renew")')]);
   await env.untilState(alex.recordId, 'active');
+  // Its sync history shows the refused subscription (gave up, with Graph's answer) and the one the renewal made.
+  await untilShown(env, page, 'main', /make the subscription\s*done/);
+  const history = await page.textContent('table.history') ?? '';
+  assert.match(history, /make the subscription\s*gave up\s*1\s*Graph answered 403/);
+  assert.match(history, /read changes\s*done/);
   await page.goto(`${env.url}/admin`);
   assert.match(await page.textContent('section') ?? '', /Every connection is healthy/);
   await page.goto(`${env.url}/admin?state=active`);

@@ -1,6 +1,6 @@
 /** RENEW_SUBSCRIPTION, RESYNC and the status endpoint, as jobs on the queue and reads of the connection. */
 import type { JobStore } from '../../jobs/job-store.js';
-import type { CalendarCommandRunner } from '../calendars/commands.js';
+import type { CalendarCommandRunner, SyncHistoryEntry } from '../calendars/commands.js';
 import type { ConnectionRepository } from './connection-repository.js';
 import { GraphJobs, dedupeKey } from './job-names.js';
 
@@ -35,6 +35,12 @@ export class QueueCommandRunner implements CalendarCommandRunner {
   async setDedicated(recordId: number, dedicated: boolean): Promise<void> {
     await this.connections.update(recordId, { dedicated: dedicated ? 1 : 0 });
     await this.resync(recordId);
+  }
+
+  async history(recordId: number, limit: number): Promise<SyncHistoryEntry[]> {
+    const keys = [dedupeKey.subscribe(recordId), dedupeKey.renew(recordId), dedupeKey.renewNow(recordId), dedupeKey.sync(recordId), dedupeKey.reconcile(recordId)];
+    const jobs = await this.jobs.history(keys, [dedupeKey.lifecycle(recordId, '')], limit);
+    return jobs.map((j) => ({ Kind: j.type.replace(/^graph\./, ''), State: j.state, Attempts: j.attempts, At: new Date(Number(j.updated_at)).toISOString(), Error: j.last_error }));
   }
 
   async status(recordId: number) {

@@ -14,7 +14,7 @@ import { errorResponses, writeEnvelopeSchema } from './schemas.js';
 import { actorOf, pathId } from './entity-routes.js';
 import { LenientInteger, RequiredString } from '../../modules/records/schema-parts.js';
 import type { CoworkerMsOfficeCalendarService } from '../../modules/calendars/service.js';
-import { COMMANDS, type CalendarCommandRunner } from '../../modules/calendars/commands.js';
+import { COMMANDS, runCommand, type CalendarCommandRunner } from '../../modules/calendars/commands.js';
 import { ENTITY } from '../../modules/calendars/schema.js';
 import { BookingConflictSchema } from '../../modules/bookings/schema.js';
 import { conflictRecord, type BookingRepository } from '../../modules/bookings/repository.js';
@@ -99,16 +99,7 @@ export function registerCalendarCommandRoutes(app: FastifyInstance, access: Acce
     if (missing.length) throw AppError.notFound(`${ENTITY} not found: ${missing.join(', ')}.`);
     const actor = actorOf(request);
     let updatedOn = '';
-    for (const id of ids) {
-      if (command.Key === 'DISCONNECT') {
-        updatedOn = (await service.remove(id, actor)).UpdatedOn;
-      } else {
-        if (command.Key === 'RENEW_SUBSCRIPTION') await runner.renewNow(id);
-        else if (command.Key === 'RESYNC') await runner.resync(id);
-        else await runner.setDedicated(id, command.Key === 'MARK_DEDICATED');
-        updatedOn = (await service.touch(id, actor)).UpdatedOn;
-      }
-    }
+    for (const id of ids) updatedOn = await runCommand(command.Key, id, actor, { service, runner });
     return writeEnvelope('The command was run correctly.', null, updatedOn, request.principal.email);
   });
 

@@ -22,7 +22,7 @@ import type { ConnectFlow, Member } from '../../modules/connect/connect-flow.js'
 import type { Authenticator } from '../../modules/users/authenticator.js';
 import type { TokenService } from '../../modules/users/token-service.js';
 import type { CoworkerMsOfficeCalendarService } from '../../modules/calendars/service.js';
-import type { CalendarCommandRunner } from '../../modules/calendars/commands.js';
+import { runCommand, type CalendarCommandRunner } from '../../modules/calendars/commands.js';
 import type { BookingService } from '../../modules/bookings/service.js';
 import type { BookingRepository } from '../../modules/bookings/repository.js';
 import type { ResourceService } from '../../modules/directory/resource-service.js';
@@ -55,6 +55,12 @@ const STATES = ['active', 'renewing', 'reauth_required', 'credentials_missing', 
 const STATE_TEXT: Record<string, string> = {
   active: 'Connected', renewing: 'Connecting…', reauth_required: 'Sign in again', credentials_missing: 'Not connected', failed: 'Failed',
 };
+
+/** The sync history's words for the engine's jobs. */
+const HISTORY_KIND: Record<string, string> = {
+  subscribe: 'make the subscription', renew: 'renew the subscription', sync: 'read changes', reconcile: 'check the subscription, read everything', lifecycle: 'lifecycle notification',
+};
+const HISTORY_STATE: Record<string, string> = { pending: 'waiting', running: 'running', done: 'done', dead: 'gave up' };
 
 function query(conditions: Condition[], o: Partial<ListQuery> = {}): ListQuery {
   return { page: 1, size: 100, orderBy: 'Id', descending: false, conditions, ...o };
@@ -284,7 +290,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     if (!who) return reply;
     authorize(who, roleName(CAL, 'Delete'));
     const record = await ownRecord(who, (request.params as { id: string }).id);
-    await s.calendarService.remove(record.Id, { userId: who.userId, email: who.email });
+    await runCommand('DISCONNECT', record.Id, { userId: who.userId, email: who.email }, { service: s.calendarService, runner: s.commandRunner });
     return reply.redirect(who.memberOf === null ? '/admin' : '/connect?disconnected=1', 303);
   });
 
@@ -390,10 +396,9 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     const { id, command } = request.params as { id: string; command: string };
     const record = await ownRecord(who, id);
     authorize(who, roleName(CAL, 'Edit'));
-    if (command === 'renew') await s.commandRunner.renewNow(record.Id);
-    else if (command === 'resync') await s.commandRunner.resync(record.Id);
-    else throw AppError.notFound('No such command.');
-    await s.calendarService.touch(record.Id, { userId: who.userId, email: who.email });
+    const key = ({ renew: 'RENEW_SUBSCRIPTION', resync: 'RESYNC' } as const)[command as 'renew' | 'resync'];
+    if (!key) throw AppError.notFound('No such command.');
+    await runCommand(key, record.Id, { userId: who.userId, email: who.email }, { service: s.calendarService, runner: s.commandRunner });
     return reply.redirect(`/admin/connections/${record.Id}?done=${command}`, 303);
   });
 
@@ -404,7 +409,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     authorize(who, roleName(CAL, 'Read'));
     const record = await ownRecord(who, (request.params as { id: string }).id);
     const st = await s.commandRunner.status(record.Id);
-    const history = await s.connections.recentNotifications(record.Id, 20);
+    const [history, work] = await Promise.all([s.connections.recentNotifications(record.Id, 20), s.commandRunner.history(record.Id, 20)]);
     const seesBookings = can(who, roleName('Booking', 'List'));
     const { records: bookings } = seesBookings
       ? await s.bookingService.list(query([{ field: 'CoworkerMsOfficeCalendarId', op: 'eq', value: record.Id }], { size: 50, orderBy: 'FromTime', descending: true }))
@@ -420,6 +425,8 @@ ${st?.ActionBy ? html`<dt>Who must act</dt><dd>${st.ActionBy === 'operator' ? 't
 <dt>Subscription</dt><dd>expires ${expiresIn(record.SubscriptionExpireDate)} · last renewal ${when(st?.LastRenewal)} · next ${when(st?.NextRenewal)}</dd>
 <dt>Sync</dt><dd>last ${when(st?.LastSync)} · last full ${when(st?.LastFullSync)} · last notification ${when(st?.LastNotification)}</dd></dl>
 ${actions(reply, who, record)}</section>
+<h2>Recent sync history</h2>${work.length ? html`<div class="scroll"><table class="cards history"><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Outcome</th><th scope="col">Tries</th><th scope="col">Error</th></tr></thead><tbody>
+${work.map((w) => html`<tr><td>${when(w.At)}</td><td>${HISTORY_KIND[w.Kind] ?? w.Kind}</td><td>${HISTORY_STATE[w.State] ?? w.State}</td><td>${w.Attempts}</td><td>${w.Error ?? ''}</td></tr>`)}</tbody></table></div>` : html`<p class="muted">Nothing yet.</p>`}
 <h2>Recent notifications</h2>${history.length ? html`<ul>${history.map((h) => html`<li>${when(h.received_at)}: ${h.kind} ${h.change_type ?? h.lifecycle_event ?? ''}</li>`)}</ul>` : html`<p class="muted">None yet.</p>`}
 ${seesBookings ? html`<h2>Open conflicts</h2>${conflicts.length ? html`<ul>${conflicts.map((c) => html`<li>${c.subject ?? 'Event'} ${when(c.from_time)} – ${when(c.to_time)} (blocked by booking ${c.blocking_booking_id ?? '?'})</li>`)}</ul>` : html`<p class="muted">None.</p>`}
 <h2>Bookings (latest 50)</h2>${bookingTable(bookings)}` : html`<p class="muted">Bookings and conflicts need the role Booking-List.</p>`}`, who);
