@@ -133,7 +133,10 @@ test('the dashboard filters by state and pages through the list API; the booking
   assert.match(week.body, /Standup/);
   assert.match(week.body, /Zelda Zed/);
   assert.doesNotMatch((await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-06&view=day`)).body, /Standup/);
-  assert.match((await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-08&view=day`)).body, /Standup/);
+  const day = await b.get(`/admin/bookings?resource=${room.Id}&date=2030-05-08&view=day`);
+  assert.match(day.body, /Standup/);
+  assert.match(day.body, new RegExp(`href="/admin/bookings\\?resource=${room.Id}&amp;date=2030-05-07&amp;view=day">← Previous day`));
+  assert.match(week.body, new RegExp(`href="/admin/bookings\\?resource=${room.Id}&amp;date=2030-05-13&amp;view=week">Next week`));
   // Bad input: a clear 4xx page or the defaults, never a 5xx.
   const bad: Array<[string, number]> = [
     ['/admin?page=abc&sort=x&dir=y&state=zzz&resource=-1', 200], ['/admin?member=%00', 400], ['/admin?page=99999999999&resource=99999999999', 200],
@@ -214,6 +217,11 @@ test('"Needs attention" lists refused sign-ins, failures, subscriptions expiring
   assert.equal(line('Healthy'), '1 open conflict(s)');
   assert.equal(line('Soon'), undefined, 'a day and more left: the renewal is still to come');
   assert.equal(attention[1], '5');
+  // The table sorts by state too (through the list API's orderBy=State).
+  const states = (html: string) => [...html.matchAll(/<span class="state (\w+)">/g)].map((m) => m[1]);
+  const ascending = states((await b.get('/admin?sort=State&dir=asc')).body);
+  assert.deepEqual(ascending, [...ascending].sort());
+  assert.deepEqual(states((await b.get('/admin?sort=State&dir=desc')).body), [...ascending].reverse());
 });
 
 test('the pages ask for the same roles as the API: the status needs -Read, bookings Booking-List, the disconnect page -Delete', async (ctx) => {

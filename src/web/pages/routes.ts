@@ -309,7 +309,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     if (!who) return reply;
     const q = request.query as Record<string, string | undefined>;
     const page = Math.max(1, Math.min(100_000, Number(q.page) || 1));
-    const sort = ['Id', 'Name', 'CoworkerFullName', 'ResourceId', 'SubscriptionExpireDate'].includes(q.sort ?? '') ? q.sort! : 'Id';
+    const sort = ['Id', 'Name', 'CoworkerFullName', 'ResourceId', 'State', 'SubscriptionExpireDate'].includes(q.sort ?? '') ? q.sort! : 'Id';
     const desc = q.dir === 'desc';
     const conditions: Condition[] = [];
     if (q.state && (STATES as readonly string[]).includes(q.state)) conditions.push({ field: 'State', op: 'eq', value: q.state });
@@ -337,7 +337,7 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
 <div><label for="f-member">Member</label><input id="f-member" name="member" type="text" value="${q.member ?? ''}"></div>
 <div><button>Filter</button> <a href="/admin">Clear</a></div></form>
 <p class="muted">${total} connection(s)${seesBookings ? html` · <a href="/admin/bookings">Bookings by resource</a>` : ''}</p>
-<div class="scroll"><table class="cards connections"><thead><tr>${head('CoworkerFullName', 'Member')}${head('Name', 'Calendar')}${head('ResourceId', 'Resource')}<th scope="col">State</th>${head('SubscriptionExpireDate', 'Subscription expires')}<th scope="col" class="optional">Last notification</th><th scope="col" class="optional">Last sync</th><th scope="col">Conflicts</th><th scope="col">Actions</th></tr></thead>
+<div class="scroll"><table class="cards connections"><thead><tr>${head('CoworkerFullName', 'Member')}${head('Name', 'Calendar')}${head('ResourceId', 'Resource')}${head('State', 'State')}${head('SubscriptionExpireDate', 'Subscription expires')}<th scope="col" class="optional">Last notification</th><th scope="col" class="optional">Last sync</th><th scope="col">Conflicts</th><th scope="col">Actions</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p>Page ${page} of ${pages} ${page > 1 ? html`<a href="${link({ page: page - 1 })}">Previous</a>` : ''} ${page < pages ? html`<a href="${link({ page: page + 1 })}">Next</a>` : ''}</p>`, who);
   });
@@ -442,7 +442,9 @@ ${seesBookings ? html`<h2>Open conflicts</h2>${conflicts.length ? html`<ul>${con
     const day = /^\d{4}-\d{2}-\d{2}$/.test(q.date ?? '') && !Number.isNaN(Date.parse(q.date!)) ? q.date! : nowIso().slice(0, 10);
     const week = q.view === 'week';
     const from = `${day}T00:00:00.000Z`;
-    const to = new Date(Date.parse(from) + (week ? 7 : 1) * 86_400_000).toISOString();
+    const span = (week ? 7 : 1) * 86_400_000;
+    const to = new Date(Date.parse(from) + span).toISOString();
+    const step = (n: number) => `/admin/bookings?${new URLSearchParams({ resource: String(resourceId), date: new Date(Date.parse(from) + n * span).toISOString().slice(0, 10), view: week ? 'week' : 'day' })}`;
     const { records: bookings } = resourceId ? await s.bookingService.list(query([
       { field: 'ResourceId', op: 'eq', value: resourceId }, { field: 'ToTime', op: 'gte', value: from }, { field: 'FromTime', op: 'lt', value: to },
     ], { size: 1000, orderBy: 'FromTime' })) : { records: [] };
@@ -452,7 +454,8 @@ ${seesBookings ? html`<h2>Open conflicts</h2>${conflicts.length ? html`<ul>${con
 <div><label for="b-date">${week ? 'Week from' : 'Day'}</label><input id="b-date" name="date" type="date" value="${day}"></div>
 <div><label for="b-view">View</label><select id="b-view" name="view"><option value="day">Day</option><option value="week"${week ? new Html(' selected') : ''}>Week</option></select></div>
 <div><button>Show</button></div></form>
-<p class="muted">${when(from)} – ${when(to)}: ${bookings.length} booking(s)</p>${bookingTable(bookings)}`, who);
+<p class="muted">${when(from)} – ${when(to)}: ${bookings.length} booking(s)</p>
+<p><a href="${step(-1)}">← Previous ${week ? 'week' : 'day'}</a> · <a href="${step(1)}">Next ${week ? 'week' : 'day'} →</a></p>${bookingTable(bookings)}`, who);
   });
 }
 
