@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { graphEnv, type GraphEnv } from '../helpers/graph-env.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../helpers/app.js';
 import { startHttpsFront } from '../helpers/https-front.js';
 import { GraphClient } from '../../src/modules/graph/graph-client.js';
 import { GraphError } from '../../src/modules/graph/graph-errors.js';
@@ -15,6 +16,20 @@ const ADELE = 'adelev@contoso.onmicrosoft.com';
 
 const status = async (env: GraphEnv, id: number) => (await env.request('GET', `/api/spaces/coworkermsofficecalendars/${id}/status`)).body;
 const readyz = async (env: GraphEnv) => env.request('GET', '/readyz', undefined, null);
+
+/** The dashboard's HTML, as the administrator's browser gets it (a sign-in through the page, then /admin). */
+async function dashboard(env: GraphEnv): Promise<string> {
+  const login = await fetch(`${env.url}/login`);
+  const cookies = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())![1]!;
+  const signedIn = await fetch(`${env.url}/login`, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies, origin: env.url },
+    body: new URLSearchParams({ _csrf: csrf, email: ADMIN_EMAIL, password: ADMIN_PASSWORD, next: '/admin' }),
+  });
+  assert.equal(signedIn.status, 303);
+  const session = [cookies, ...signedIn.headers.getSetCookie().map((c) => c.split(';')[0])].join('; ');
+  return (await fetch(`${env.url}/admin`, { headers: { cookie: session } })).text();
+}
 const renew = async (env: GraphEnv, id: number) =>
   assert.equal((await env.request('POST', '/api/spaces/coworkermsofficecalendars/runcommand', { Key: 'RENEW_SUBSCRIPTION', Ids: [id] })).status, 200);
 
@@ -51,6 +66,8 @@ test('a wrong client secret: the app-only connection fails for the operator (one
   assert.equal(degraded.body.status, 'degraded');
   assert.match(degraded.body.checks.graph, /^operator: the app's credentials are refused \(invalid_client, AADSTS7000215\)$/);
   assert.doesNotMatch(degraded.text, new RegExp(`${secret}|${env.seed.app.clientId}|contoso`, 'i'), 'no secrets or tenant details on an open route');
+  // The dashboard says it at the top, as /readyz does.
+  assert.match(await dashboard(env), /This calbridge process is not well .*graph: operator: the app&#39;s credentials are refused \(invalid_client, AADSTS7000215\)/);
 
   // Fixed (here: the secret calbridge has is valid again): RENEW_SUBSCRIPTION brings the connection back, /readyz too.
   env.emu.control.setClientSecret(env.seed.app.clientId, { secret });

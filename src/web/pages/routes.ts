@@ -28,6 +28,7 @@ import type { BookingRepository } from '../../modules/bookings/repository.js';
 import type { ResourceService } from '../../modules/directory/resource-service.js';
 import type { ConnectionRepository } from '../../modules/graph/connection-repository.js';
 import type { Clock } from '../../core/clock.js';
+import type { OperationsService } from '../../modules/operations/service.js';
 import { Html, STYLESHEET, html, layout, when } from './html.js';
 import { installSessions } from './session.js';
 
@@ -43,6 +44,8 @@ export interface PageServices {
   connections: Pick<ConnectionRepository, 'recentNotifications'>;
   connect: { flow: ConnectFlow | undefined };
   clock: Clock;
+  /** What /readyz reports: the dashboard shows what is not ok (Microsoft refusing the app's credentials, say). */
+  operations: Pick<OperationsService, 'readiness'>;
 }
 
 export interface PageDeps {
@@ -322,12 +325,15 @@ ${error ? html`<p class="notice bad" role="alert">${error}</p>` : ''}
     const { records: resources } = await s.resourceService.list(query([], { size: 1000, orderBy: 'Name' }));
     const seesBookings = can(who, roleName('Booking', 'List'));
     const attention = await needsAttention(seesBookings);
+    const health = await s.operations.readiness();
+    const unwell = Object.entries(health.checks).filter(([, v]) => v !== 'ok' && v !== 'running');
     const link = (o: Record<string, string | number | undefined>) => `/admin?${new URLSearchParams(Object.entries({ ...q, ...o }).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>)}`;
     const head = (field: string, label: string) => html`<th scope="col"><a href="${link({ sort: field, dir: sort === field && !desc ? 'desc' : 'asc', page: 1 })}">${label}${sort === field ? (desc ? ' ▼' : ' ▲') : ''}</a></th>`;
     const names = new Map(resources.map((r) => [r.Id, r.Name]));
     const rows = await Promise.all(records.map((r) => row(reply, who, r, names, seesBookings)));
     const pages = Math.max(1, Math.ceil(total / 25));
     return send(reply, 'Dashboard', html`<h1>Connections</h1>
+${unwell.length ? html`<p class="notice bad" role="alert">This calbridge process is not well (as <a href="/readyz">/readyz</a> says): ${unwell.map(([k, v]) => `${k}: ${v}`).join('; ')}.</p>` : ''}
 <section class="${attention.items.length ? 'attention' : ''}"><h2>Needs attention (${attention.items.length})</h2>${attention.items.length
       ? html`<ul>${attention.items.map((a) => html`<li><a href="/admin/connections/${a.record.Id}">${a.record.CoworkerFullName ?? 'no member'} · ${a.record.Name}</a>: ${a.why}</li>`)}</ul>`
       : html`<p class="muted">Every connection is healthy.</p>`}${attention.more.length ? html`<p class="muted">And: ${attention.more.join('; ')}.</p>` : ''}</section>
