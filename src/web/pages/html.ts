@@ -63,13 +63,13 @@ body{margin:0;background:#f6f8fa}header{display:flex;flex-wrap:wrap;gap:.5rem 1.
 .brand{font-weight:700;color:var(--fg);text-decoration:none;font-size:1.1rem}nav{display:flex;gap:1rem;flex-wrap:wrap}nav a{color:var(--accent)}
 .signout{margin-left:auto;display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;color:var(--muted);min-width:0}.signout span{overflow-wrap:anywhere}main{max-width:72rem;margin:0 auto;padding:1rem;overflow-wrap:anywhere}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}section,.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:1rem;margin:0 0 1rem}
-table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-size:.85rem;color:var(--muted)}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-size:.85rem;color:var(--muted);overflow-wrap:normal}section>h2:first-child{margin-top:0}
 .scroll{overflow-x:auto}a{color:var(--accent)}a:focus,button:focus,input:focus,select:focus{outline:3px solid #79b8ff;outline-offset:1px}
 button,.button{font:inherit;padding:.4rem .9rem;border-radius:5px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}button.danger{background:var(--bad);border-color:var(--bad)}
 label{display:block;margin:.6rem 0 .2rem;font-weight:600}input[type=text],input[type=email],input[type=password],input[type=date],select{font:inherit;padding:.4rem;border:1px solid var(--line);border-radius:4px;width:100%;max-width:28rem;box-sizing:border-box}
 .inline{display:inline}.row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end}.row label{margin:0 0 .2rem}.row>div{min-width:10rem}
-.state{font-weight:600;padding:.05rem .4rem;border-radius:4px;background:#eef1f4}.state.active{color:var(--ok)}.state.failed,.state.reauth_required{color:#fff;background:var(--bad)}.state.renewing,.state.credentials_missing{color:var(--warn)}
+.state{white-space:nowrap;overflow-wrap:normal;font-weight:600;padding:.05rem .4rem;border-radius:4px;background:#eef1f4}.state.active{color:var(--ok)}.state.failed,.state.reauth_required{color:#fff;background:var(--bad)}.state.renewing,.state.credentials_missing{color:var(--warn)}
 .notice{border-left:4px solid var(--accent);padding:.6rem 1rem;background:#fff;margin:0 0 1rem}.notice.bad{border-color:var(--bad)}.muted{color:var(--muted)}
 .attention{border-color:var(--bad)}.actions{display:flex;gap:.4rem;flex-wrap:wrap}
 @media (max-width:40rem){th.optional,td.optional{display:none}main{padding:.5rem}
