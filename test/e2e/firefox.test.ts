@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { graphEnv, type GraphEnv } from '../helpers/graph-env.js';
-import { ADELE, ALEX, ROOM, memberLogin } from './members.js';
+import { ADELE, ROOM, failedConnection, memberLogin, operatorLogin } from './members.js';
 
 const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 const skip = !fs.existsSync(FIREFOX) && `no Firefox at ${FIREFOX} (apt-get install firefox-esr)`;
@@ -96,21 +96,15 @@ test('in Firefox, a member connects a calendar, sees a meeting booked, and disco
 
 test('in Firefox, an operator sees a failed connection at the top of the dashboard and renews it', { skip }, async (ctx) => {
   const env = await graphEnv(ctx);
-  const alex = await env.connectMailbox(ALEX);
-  await env.untilState(alex.recordId, 'active');
-  const c = env.emu.control;
-  const refuse = c.addFault({ method: 'POST', path: '/subscriptions', status: 403, times: 1000 });
-  c.removeSubscription(c.listSubscriptions().find((s) => s.userId === alex.userId)!.id, { notify: true });
-  await env.untilState(alex.recordId, 'failed');
-  const operator = { email: 'ops@space.test', password: 'operator password 1' };
-  await env.request('POST', '/api/sys/users', { Email: operator.email, FullName: 'Ops', Password: operator.password, Roles: ['CoworkerMsOfficeCalendar-List', 'CoworkerMsOfficeCalendar-Read', 'CoworkerMsOfficeCalendar-Edit', 'Booking-List'] });
+  const alex = await failedConnection(env);
+  const operator = await operatorLogin(env);
   const browser = await launch(ctx);
   const page = await browser.newPage();
   await page.setViewport({ width: 1200, height: 800 });
   await signIn(page, env, operator, '/admin');
   assert.match(await text(page, 'nav'), /Dashboard/);
   assert.match(await text(page, 'section.attention'), /failed/, 'the failed connection is listed under "Needs attention"');
-  c.removeFault(refuse.id);
+  env.emu.control.removeFault(alex.refusal.id);
   await follow(page, `a[href="/admin/connections/${alex.recordId}"]`);
   const renew = await page.$$('main form button');
   const labels = await Promise.all(renew.map((b) => b.evaluate((e) => e.textContent ?? '')));

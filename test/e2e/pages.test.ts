@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { graphEnv, type GraphEnv } from '../helpers/graph-env.js';
 import { freePort, startServer } from './server-process.js';
 import { tempDir } from '../helpers/cleanup.js';
-import { ADELE, ALEX, ROOM, memberLogin } from './members.js';
+import { ADELE, ALEX, ROOM, failedConnection, memberLogin, operatorLogin } from './members.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
@@ -141,22 +141,16 @@ test('a replayed or foreign sign-in callback is refused with a page that says wh
 
 test('an operator sees a failed connection at the top of the dashboard, renews it and sees it healthy', { skip }, async (ctx) => {
   const env = await graphEnv(ctx);
-  const alex = await env.connectMailbox(ALEX);
-  await env.untilState(alex.recordId, 'active');
-  const c = env.emu.control;
   // Graph removes the subscription and refuses to make another (a tenant policy): the connection fails.
-  const refuse = c.addFault({ method: 'POST', path: '/subscriptions', status: 403, times: 1000 });
-  c.removeSubscription(c.listSubscriptions().find((s) => s.userId === alex.userId)!.id, { notify: true });
-  await env.untilState(alex.recordId, 'failed');
+  const alex = await failedConnection(env);
   const browser = await launch(ctx);
   const page = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 800 } })).newPage();
-  const operator = { email: 'ops@space.test', password: 'operator password 1' };
-  await env.request('POST', '/api/sys/users', { Email: operator.email, FullName: 'Ops', Password: operator.password, Roles: ['CoworkerMsOfficeCalendar-List', 'CoworkerMsOfficeCalendar-Read', 'CoworkerMsOfficeCalendar-Edit', 'Booking-List'] });
+  const operator = await operatorLogin(env);
   await signIn(page, env, operator, '/admin');
   const attention = await page.textContent('section.attention');
   assert.match(attention ?? '', /failed/, 'the failed connection is listed under "Needs attention"');
   await shot(page, 'admin-attention');
-  c.removeFault(refuse.id);
+  env.emu.control.removeFault(alex.refusal.id);
   await page.click(`a[href="/admin/connections/${alex.recordId}"] >> nth=0`);
   await shot(page, 'admin-detail');
   await Promise.all([page.waitForURL(/done=renew/), page.click('button:has-text("Renew")')]);
