@@ -236,7 +236,9 @@ test('the pages ask for the same roles as the API: the status needs -Read, booki
   const dashboard = await lister.get('/admin');
   assert.equal(dashboard.statusCode, 200);
   assert.doesNotMatch(dashboard.body, /Renew|Resync|Disconnect…|Bookings by resource/, 'no action the user may not take is offered');
-  assert.equal((await lister.get(`/admin/connections/${record.Id}`)).statusCode, 403, 'the status is -Read\'s');
+  const refused = await lister.get(`/admin/connections/${record.Id}`);
+  assert.equal(refused.statusCode, 403, 'the status is -Read\'s');
+  assert.match(refused.body, /<span>list@space\.test<\/span> <button>Sign out/, 'the error page keeps the signed-in header');
   assert.equal((await lister.get(`/connect/${record.Id}/disconnect`)).statusCode, 403, 'the disconnect page is -Delete\'s');
   assert.equal((await lister.get('/admin/bookings')).statusCode, 403);
   const readerBrowser = new Browser(t);

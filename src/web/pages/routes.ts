@@ -106,7 +106,9 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
     if (status >= 500) request.log.error({ err }, 'page failed');
     const message = err.code?.startsWith('FST_CSRF') ? 'This form has expired or did not come from calbridge. Go back, reload the page and try again.'
       : status >= 500 ? 'Something went wrong on our side. Try again in a moment.' : (known ?? err).message;
-    return reply.code(status).type('text/html; charset=utf-8').send(layout({ title: 'Error', body: html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something is wrong'}</h1><p class="notice bad">${message}</p><p><a href="/connect">My calendar</a> · <a href="/">Home</a></p>` }));
+    // Still signed in on an error page (with its sign-out button), unless the session itself is what failed.
+    const who = status >= 500 ? undefined : await sessions.principal(request, reply).catch(() => undefined);
+    return send(reply, 'Error', html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something is wrong'}</h1><p class="notice bad">${message}</p><p><a href="/connect">My calendar</a> · <a href="/">Home</a></p>`, who, status);
   });
 
   const send = (reply: FastifyReply, title: string, body: Html, who?: Principal, status = 200) =>
