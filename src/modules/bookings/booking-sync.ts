@@ -20,7 +20,7 @@ import type { ResourceRepository } from '../directory/resource-repository.js';
 import type { BookingRepository, BookingSlot, ConflictRow } from './repository.js';
 import { CANCELLATION } from './schema.js';
 import { BookingJobs, bookingDedupe } from './jobs.js';
-import { wantedBookings, type CalendarItem, type WantedBooking } from './event-policy.js';
+import { bookingSpan, wantedBookings, type CalendarItem, type WantedBooking } from './event-policy.js';
 
 const SYNC_ACTOR = 'outlook-sync';
 /** How far before a full round's window the API bookings' events are still checked at Graph. */
@@ -47,7 +47,8 @@ export class BookingSync implements EventSink {
       const [record, conn] = await Promise.all([this.d.calendars.findById(recordId, trx), this.d.connections.get(recordId, trx)]);
       if (!record || !conn) return;
       const ctx = { resourceId: record.ResourceId, dedicated: conn.dedicated === 1, resourcesByEmail: await this.d.resources.idsByCalendarEmail(trx) };
-      const round = new Round(this.d, trx, recordId, record.CoworkerId, this.nowIso(), window);
+      const withEmail = new Set(ctx.resourcesByEmail.values());
+      const round = new Round(this.d, trx, recordId, record.CoworkerId, this.nowIso(), window, withEmail);
       await round.load(items);
       // Later items win: a round may carry an event twice (replays, pages).
       const latest = new Map<string, CalendarItem>();
@@ -58,7 +59,7 @@ export class BookingSync implements EventSink {
         .sort((a, b) => Number(a.wanted.length > 0) - Number(b.wanted.length > 0));
       for (const { item, wanted } of ordered) await round.event(item, wanted);
       if (full) await round.reconcile(new Set(latest.keys()));
-      await round.finish();
+      await round.finish(full);
     });
   }
 
@@ -110,6 +111,8 @@ async function insertOutlookBooking(bookings: BookingRepository, trx: Executor, 
   w: { resource_id?: number; resourceId?: number; from_time?: string; fromIso?: string; to_time?: string; toIso?: string; tentative: number | boolean; subject: string | null }, now: string): Promise<number> {
   return bookings.insert({
     unique_id: newUniqueId(Date.parse(now)), created_on: now, updated_on: now, updated_by: SYNC_ACTOR, is_new: 1, system_id: null,
+    // Made from the event: the event is already as the booking says (no Outlook write is due).
+    event_written_at: now,
     resource_id: w.resourceId ?? w.resource_id, coworker_id: coworkerId, from_time: w.fromIso ?? w.from_time, to_time: w.toIso ?? w.to_time,
     notes: w.subject, tentative: w.tentative ? 1 : 0, office365_event_id: eventKey, coworker_ms_office_calendar_id: connectionId,
     source: 'outlook', event_key: eventKey, cancelled_on: null, cancellation_reason: null,
@@ -131,6 +134,8 @@ class Round {
     private readonly coworkerId: number | null,
     private readonly now: string,
     private readonly window: RoundWindow | undefined,
+    /** Resources with a CalendarEmail (the ones an event can invite). */
+    private readonly invitable: ReadonlySet<number>,
   ) {}
 
   /** Whether a booking lies (partly) inside the round's calendarView window. */
@@ -144,10 +149,16 @@ class Round {
 
   async load(items: CalendarItem[]): Promise<void> {
     const { bookings } = this.d;
-    for (const b of await bookings.activeOfConnection(this.connectionId, this.trx)) if (b.event_key) this.own.set(this.key(b.event_key, b.resource_id), b);
     const ids = [...new Set(items.map((i) => i.id).filter((x): x is string => Boolean(x)))];
-    for (const b of await bookings.activeByEvent(ids, this.trx)) if (b.source === 'api') this.echoes.set(b.office365_event_id!, b);
-    this.echoesByTransaction = await bookings.activeApiByUniqueId(items.map((i) => i.transactionId).filter((x): x is string => Boolean(x)), this.trx);
+    await bookings.adoptOrphans(this.connectionId, this.coworkerId, ids, this.trx);
+    for (const b of await bookings.activeOfConnection(this.connectionId, this.trx)) if (b.event_key) this.own.set(this.key(b.event_key, b.resource_id), b);
+    // An API booking is this calendar's echo only if calbridge wrote its event here, or (an event id the client gave)
+    // it is this member's: event ids of other members' calendars cannot reach into them.
+    const mine = (b: BookingSlot) => b.source === 'api'
+      && (b.event_connection_id === this.connectionId || (b.event_connection_id === null && b.coworker_id !== null && b.coworker_id === this.coworkerId));
+    for (const b of await bookings.activeByEvent(ids, this.trx)) if (mine(b)) this.echoes.set(b.office365_event_id!, b);
+    const byTransaction = await bookings.activeApiByUniqueId(items.map((i) => i.transactionId).filter((x): x is string => Boolean(x)), this.trx);
+    this.echoesByTransaction = new Map([...byTransaction].filter(([, b]) => b.event_connection_id === this.connectionId || b.coworker_id === this.coworkerId));
     for (const c of await bookings.conflictsOfConnection(this.connectionId, this.trx)) this.conflicts.set(this.key(c.event_key, c.resource_id), c);
   }
 
@@ -158,14 +169,18 @@ class Round {
     let rest = wanted;
     if (echo) {
       // An event calbridge wrote for an API booking: the member may move or delete it, never duplicate it.
-      const w = wanted.find((x) => x.resourceId === echo.resource_id);
+      let w = wanted.find((x) => x.resourceId === echo.resource_id);
+      // A resource without a CalendarEmail cannot be invited: the event is all that links it, by its times.
+      const span = !w && !this.invitable.has(echo.resource_id) ? bookingSpan(item) : undefined;
+      if (span) w = { resourceId: echo.resource_id, byDedication: false, ...span };
       // Removed from a window the booking is not in: Graph reports an event that leaves the window (the API moved
       // the booking out) as @removed, as it does a deletion. A job asks Graph which it was.
       if (!w && item['@removed'] && !this.inWindow(echo)) await this.verify(echo);
       else if (!w) await this.cancel(echo, CANCELLATION.integration);
       else if (w.fromIso !== echo.from_time || w.toIso !== echo.to_time) await this.move(echo, w, eventKey);
       if (!echo.office365_event_id) await this.d.bookings.setEventId(echo.id, eventKey, this.connectionId, this.trx);
-      rest = wanted.filter((x) => x.resourceId !== echo.resource_id);
+      // calbridge's own event books nothing more by being in a dedicated calendar (it is the API booking's echo).
+      rest = wanted.filter((x) => x.resourceId !== echo.resource_id && !x.byDedication);
     }
     const wantedResources = new Set(rest.map((w) => w.resourceId));
     for (const w of rest) {
@@ -192,7 +207,9 @@ class Round {
    * or ran during the read is left to the next full round.
    */
   async reconcile(seen: Set<string>): Promise<void> {
-    for (const [k, b] of this.own) if (!seen.has(b.event_key!)) { await this.cancel(b, CANCELLATION.integration); this.own.delete(k); }
+    // Only inside the window: a booking whose occurrence has passed out of it (the day before yesterday's meeting)
+    // was not seen because the round did not look there, and stays as it was.
+    for (const [k, b] of this.own) if (!seen.has(b.event_key!) && this.inWindow(b)) { await this.cancel(b, CANCELLATION.integration); this.own.delete(k); }
     for (const [k, c] of this.conflicts) if (!seen.has(c.event_key)) { await this.dropConflict(c); this.conflicts.delete(k); }
     if (!this.window) return;
     const recent = new Date(Date.parse(this.window.start) - VERIFY_PAST_MS).toISOString();
@@ -209,7 +226,14 @@ class Round {
     await queue(this.d, this.trx, BookingJobs.verify, { bookingId: b.id, eventId: b.office365_event_id }, bookingDedupe.verify(b.id));
   }
 
-  async finish(): Promise<void> {
+  async finish(full: boolean): Promise<void> {
+    // A full round follows a (re)connection and runs daily: Outlook writes the push job could not make then (no
+    // connection yet, or one waiting for the member to sign in again) are queued again now that it can.
+    if (full) {
+      for (const bookingId of await this.d.bookings.pushDue(this.connectionId, this.coworkerId, this.trx)) {
+        await queue(this.d, this.trx, BookingJobs.push, { bookingId }, bookingDedupe.push(bookingId));
+      }
+    }
     // Whether anyone waits is decided by the job, after this commit: on PostgreSQL a conflict another round is making
     // meanwhile is not visible here. That round queues its own (see conflict()), so the later commit's job sees both.
     for (const resourceId of this.freed) await queue(this.d, this.trx, BookingJobs.rebook, { resourceId }, bookingDedupe.rebook(resourceId));

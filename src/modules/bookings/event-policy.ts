@@ -23,12 +23,17 @@ export interface BookingContext {
   resourcesByEmail: ReadonlyMap<string, number>;
 }
 
-export interface WantedBooking {
-  resourceId: number;
+export interface EventSpan {
   fromIso: string;
   toIso: string;
   tentative: boolean;
   subject: string | null;
+}
+
+export interface WantedBooking extends EventSpan {
+  resourceId: number;
+  /** Wanted only because the calendar is a dedicated booking calendar (the event invites no such resource). */
+  byDedication: boolean;
 }
 
 const BOOKING_SHOW_AS = new Set(['busy', 'oof', 'tentative']);
@@ -48,15 +53,22 @@ export function invitedResources(event: CalendarItem, byEmail: ReadonlyMap<strin
   return [...ids];
 }
 
-/** The bookings an event (or occurrence) wants; none for a removal. */
-export function wantedBookings(event: CalendarItem, ctx: BookingContext): WantedBooking[] {
-  if (event['@removed'] || event.isCancelled || event.type === 'seriesMaster') return [];
-  if (!BOOKING_SHOW_AS.has(event.showAs ?? 'busy')) return [];
+/** When an event (or occurrence) books, whatever it books; undefined when it books nothing (removed, free, …). */
+export function bookingSpan(event: CalendarItem): EventSpan | undefined {
+  if (event['@removed'] || event.isCancelled || event.type === 'seriesMaster') return undefined;
+  if (!BOOKING_SHOW_AS.has(event.showAs ?? 'busy')) return undefined;
   const from = event.start?.dateTime ? zonedToInstant(event.start.dateTime, event.start.timeZone) : NaN;
   const to = event.end?.dateTime ? zonedToInstant(event.end.dateTime, event.end.timeZone) : NaN;
-  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return [];
-  const resources = new Set(invitedResources(event, ctx.resourcesByEmail));
-  if (ctx.dedicated) resources.add(ctx.resourceId);
-  const base = { fromIso: new Date(from).toISOString(), toIso: new Date(to).toISOString(), tentative: event.showAs === 'tentative', subject: event.subject ?? null };
-  return [...resources].map((resourceId) => ({ resourceId, ...base }));
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return undefined;
+  return { fromIso: new Date(from).toISOString(), toIso: new Date(to).toISOString(), tentative: event.showAs === 'tentative', subject: event.subject ?? null };
+}
+
+/** The bookings an event (or occurrence) wants; none for a removal. */
+export function wantedBookings(event: CalendarItem, ctx: BookingContext): WantedBooking[] {
+  const span = bookingSpan(event);
+  if (!span) return [];
+  const invited = new Set(invitedResources(event, ctx.resourcesByEmail));
+  const wanted = [...invited].map((resourceId) => ({ resourceId, byDedication: false, ...span }));
+  if (ctx.dedicated && !invited.has(ctx.resourceId)) wanted.push({ resourceId: ctx.resourceId, byDedication: true, ...span });
+  return wanted;
 }

@@ -17,7 +17,7 @@ import { mailboxPath, type ConnectionRepository, type GraphConnection } from '..
 import type { GraphClient, GraphAuth } from '../graph/graph-client.js';
 import { GraphNotFoundError } from '../graph/graph-errors.js';
 import type { ResourceRepository } from '../directory/resource-repository.js';
-import type { BookingRepository } from './repository.js';
+import type { BookingRepository, BookingSlot } from './repository.js';
 import { BOOKING_PROPERTY_ID, BookingJobs, CONFLICT_CATEGORY } from './jobs.js';
 import type { BookingSync } from './booking-sync.js';
 
@@ -64,44 +64,52 @@ export class OutlookWriter {
     const b = await this.d.bookings.slot(bookingId);
     if (!b) return;
     const conn = await this.connectionFor(b);
+    // No connection that can write (none yet, or waiting for the member to sign in again): the write stays due, and
+    // the calendar's next full round (after the member connects or signs in again) queues it again.
     if (!canWrite(conn)) return;
     const auth = this.d.authFor(conn);
     const resource = await this.d.resources.findById(b.resource_id);
     if (b.cancelled_on) {
       if (!b.office365_event_id) return;
-      if (b.source === 'api') return this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, b.office365_event_id)));
-      // The member's own meeting stays: only the resource leaves it.
+      if (b.source === 'api') {
+        const home = b.event_connection_id === null ? conn : await this.d.connections.get(b.event_connection_id);
+        if (canWrite(home)) await this.ignoreGone(this.d.graph.call(this.d.authFor(home), 'DELETE', this.eventPath(home, b.office365_event_id)));
+        return this.d.bookings.markCancelWritten(b.id, this.nowIso());
+      }
+      // The member's own meeting stays: only the resource leaves it. In a dedicated booking calendar the event invites
+      // no resource (every busy event books the calendar's one): there the event is the booking, and it goes.
       const event = await this.getEvent(auth, conn, b.office365_event_id);
-      if (!event || !resource?.CalendarEmail) return;
-      const email = resource.CalendarEmail.toLowerCase();
-      const isRoom = (address?: string | null) => address?.toLowerCase() === email;
-      await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), {
-        attendees: (event.attendees ?? []).filter((a) => !isRoom(a.emailAddress?.address)),
-        // A location that is the room would book it again.
-        ...(isRoom(event.location?.locationEmailAddress) ? { location: { displayName: '' } } : {}),
-      });
-      return;
+      if (event) {
+        const email = resource?.CalendarEmail?.toLowerCase();
+        const isRoom = (address?: string | null) => Boolean(email) && address?.toLowerCase() === email;
+        const invites = (event.attendees ?? []).some((a) => isRoom(a.emailAddress?.address)) || isRoom(event.location?.locationEmailAddress);
+        if (!invites) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, b.office365_event_id)));
+        else {
+          await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), {
+            attendees: (event.attendees ?? []).filter((a) => !isRoom(a.emailAddress?.address)),
+            // A location that is the room would book it again.
+            ...(isRoom(event.location?.locationEmailAddress) ? { location: { displayName: '' } } : {}),
+          });
+        }
+      }
+      return this.d.bookings.markCancelWritten(b.id, this.nowIso());
     }
     const times = eventTimes(b.from_time, b.to_time);
-    if (b.office365_event_id) {
-      // Gone (the member deleted it): written all the same, so the next full round sees it missing and cancels.
-      await this.ignoreGone(this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), times));
-      await this.d.bookings.markEventWritten(b.id, b.from_time, b.to_time, this.nowIso());
-      return;
+    let eventId = b.office365_event_id;
+    if (eventId && b.source === 'api' && b.event_connection_id !== null && b.event_connection_id !== conn.calendar_record_id) {
+      // Given to another coworker (or their calendar changed): the event leaves the old calendar for the new one.
+      const old = await this.d.connections.get(b.event_connection_id);
+      if (canWrite(old)) await this.ignoreGone(this.d.graph.call(this.d.authFor(old), 'DELETE', this.eventPath(old, eventId)));
+      eventId = null;
     }
+    if (eventId && (await this.moveEvent(auth, conn, b, eventId, resource, times))) return;
     const uniqueId = (await this.d.bookings.findById(b.id))?.UniqueId;
     const calendarId = (await this.d.connections.calendarIdOf(conn.calendar_record_id)) ?? null;
     const event: Event = {
-      subject: resource ? `Booking: ${resource.Name}` : 'Booking',
       ...times,
+      ...this.bookingEventParts(resource),
       showAs: b.tentative ? 'tentative' : 'busy',
       transactionId: uniqueId,
-      ...(resource?.CalendarEmail
-        ? {
-            attendees: [{ type: 'resource', emailAddress: { address: resource.CalendarEmail, name: resource.Name } }],
-            location: { displayName: resource.Name, locationEmailAddress: resource.CalendarEmail },
-          }
-        : resource ? { location: { displayName: resource.Name } } : {}),
       singleValueExtendedProperties: [{ id: BOOKING_PROPERTY_ID, value: String(b.id) }],
     };
     const created = await this.d.graph.call<Event>(auth, 'POST', this.eventsPath(conn, calendarId), event);
@@ -109,6 +117,47 @@ export class OutlookWriter {
     await this.d.bookings.markEventWritten(b.id, b.from_time, b.to_time, this.nowIso());
     // Cancelled while the event was being created (that cancel's job found no event to delete): delete it now.
     if ((await this.d.bookings.slot(b.id))?.cancelled_on && created.id) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, created.id)));
+  }
+
+  /**
+   * Writes a booking's times (and, for an API booking, its resource) to its existing event. False when there is no such
+   * event to write and calbridge should create one: an id the client gave that is no event of this calendar. An event
+   * calbridge wrote that the member deleted counts as written: the next full round sees it missing and cancels.
+   */
+  private async moveEvent(auth: GraphAuth, conn: GraphConnection, b: BookingSlot, eventId: string, resource: Resource | undefined, times: Pick<Event, 'start' | 'end' | 'isAllDay'>): Promise<boolean> {
+    const written = async () => {
+      if (b.event_connection_id === null) await this.d.bookings.setEventId(b.id, eventId, conn.calendar_record_id);
+      await this.d.bookings.markEventWritten(b.id, b.from_time, b.to_time, this.nowIso());
+      return true;
+    };
+    const ours = b.source !== 'api' || b.event_connection_id !== null;
+    try {
+      // An API booking's event also names its resource, which an update may have changed: then the old resource leaves
+      // the event for the new one (the member's other attendees stay).
+      const current = b.source === 'api' ? await this.getEvent(auth, conn, eventId) : undefined;
+      if (b.source === 'api' && !current) return ours ? written() : false;
+      const body = current && !namesResource(current, resource) ? { ...times, ...this.bookingEventParts(resource, current) } : times;
+      await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, eventId), body);
+      return written();
+    } catch (err) {
+      if (!(err instanceof GraphNotFoundError)) throw err;
+      return ours ? written() : false;
+    }
+  }
+
+  /**
+   * What names an API booking's resource in its event: the subject, the resource invited and as the location. Given
+   * the event as it is, its other attendees stay and only resource attendees (the old resource) are replaced.
+   */
+  private bookingEventParts(resource: Resource | undefined, current?: Event): Pick<Event, 'subject' | 'attendees' | 'location'> {
+    const others = (current?.attendees ?? []).filter((a) => a.type !== 'resource');
+    if (!resource) return { subject: 'Booking', ...(current ? { attendees: others, location: { displayName: '' } } : {}) };
+    return {
+      subject: `Booking: ${resource.Name}`,
+      ...(resource.CalendarEmail
+        ? { attendees: [...others, { type: 'resource', emailAddress: { address: resource.CalendarEmail, name: resource.Name } }], location: { displayName: resource.Name, locationEmailAddress: resource.CalendarEmail } }
+        : { attendees: others, location: { displayName: resource.Name } }),
+    };
   }
 
   /** Whether an API booking's event (outside a round's window) is still where calbridge wrote it; if not, the booking is cancelled. */
@@ -193,6 +242,16 @@ export class OutlookWriter {
 export function eventTimes(fromIso: string, toIso: string): Pick<Event, 'start' | 'end' | 'isAllDay'> {
   const wholeDays = [fromIso, toIso].every((t) => Date.parse(t) % 86_400_000 === 0);
   return { start: graphDateTime(fromIso), end: graphDateTime(toIso), ...(wholeDays ? {} : { isAllDay: false }) };
+}
+
+type Resource = { Name: string; CalendarEmail: string | null };
+
+/** Whether the event already names the resource (invites its mailbox, or has its name as the location when it has none). */
+function namesResource(event: Event, resource: Resource | undefined): boolean {
+  if (!resource) return true;
+  const email = resource.CalendarEmail?.toLowerCase();
+  if (!email) return event.location?.displayName === resource.Name;
+  return (event.attendees ?? []).some((a) => a.emailAddress?.address?.toLowerCase() === email) || event.location?.locationEmailAddress?.toLowerCase() === email;
 }
 
 /** Writing to a member's calendar needs their credentials, not a subscription (one may be being re-created). */

@@ -63,6 +63,36 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
       .where(sql<boolean>`cancelled_on IS NULL`).execute()) as BookingSlot[];
   }
 
+  /**
+   * A calendar connected again (after a disconnect left its Outlook bookings without a connection): its coworker's
+   * connection-less Outlook bookings of these events are this connection's again, so they are neither lost to later
+   * changes nor taken for someone else's booking.
+   */
+  async adoptOrphans(connectionId: number, coworkerId: number | null, eventKeys: string[], db: Executor = this.db): Promise<void> {
+    if (coworkerId === null || !eventKeys.length) return;
+    await db.updateTable('bookings').set({ coworker_ms_office_calendar_id: connectionId })
+      .where('coworker_ms_office_calendar_id', 'is', null).where('source', '=', 'outlook').where('coworker_id', '=', coworkerId)
+      .where('event_key', 'in', eventKeys).where(sql<boolean>`cancelled_on IS NULL`).execute();
+  }
+
+  /**
+   * Bookings whose Outlook write is still due for a member's calendar (the push found no connection that could write:
+   * none yet, or one waiting for the member to sign in again): their coworker's API bookings and the connection's
+   * own, active, or cancelled with an event to take back.
+   */
+  async pushDue(connectionId: number, coworkerId: number | null, db: Executor = this.db): Promise<number[]> {
+    const rows = await db.selectFrom('bookings').select('id').where('event_written_at', 'is', null)
+      .where((eb) => eb.or([eb('coworker_ms_office_calendar_id', '=', connectionId), ...(coworkerId === null ? [] : [eb.and([eb('source', '=', 'api'), eb('coworker_id', '=', coworkerId)])])]))
+      .where((eb) => eb.or([eb('cancelled_on', 'is', null), eb('office365_event_id', 'is not', null)]))
+      .orderBy('id').limit(1000).execute();
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** A cancelled booking's event was taken back (deleted, or the resource taken off it): nothing more is due. */
+  async markCancelWritten(id: number, nowIso: string, db: Executor = this.db): Promise<void> {
+    await db.updateTable('bookings').set({ event_written_at: nowIso }).where('id', '=', id).where(sql<boolean>`cancelled_on IS NOT NULL`).execute();
+  }
+
   /** Active bookings that an Outlook event stands for (made from it, or written to it by calbridge). */
   async activeByEvent(eventIds: string[], db: Executor = this.db): Promise<BookingSlot[]> {
     if (!eventIds.length) return [];

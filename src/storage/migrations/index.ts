@@ -17,6 +17,7 @@ import { nameLowerColumn } from './014-name-lower-column.js';
 import { nameLowerById } from './015-name-lower-by-id.js';
 import { nameIndexPerCommit } from './016-name-index-per-commit.js';
 import { nameIndexMergePerCommit } from './017-name-index-merge-per-commit.js';
+import { outlookBookingsWritten } from './018-outlook-bookings-written.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -38,5 +39,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '015-name-lower-by-id': nameLowerById(dialect),
     '016-name-index-per-commit': nameIndexPerCommit(dialect),
     '017-name-index-merge-per-commit': nameIndexMergePerCommit(dialect),
+    '018-outlook-bookings-written': outlookBookingsWritten,
   };
 }
