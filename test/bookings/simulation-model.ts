@@ -861,15 +861,16 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
       instById.set(`${mi}|${i.id}`, i);
     }
   }
+  // API bookings and the events calbridge wrote for them (by event id or transactionId), in their member's calendar.
+  const apiOf = (i: Inst) => apiActive.filter((b) => b.CoworkerId === o.members[i.member]!.coworkerId
+    && (b.Office365EventId === i.id || (i.transactionId !== null && i.transactionId === b.UniqueId)));
   const wants = (i: Inst): Set<number> => {
     if (!i.inWindow || i.isCancelled || !BOOKING_SHOW_AS.has(i.showAs) || !(i.end > i.start)) return new Set();
     const w = new Set(i.rooms);
-    if (o.members[i.member]!.status.DedicatedBookingCalendar) w.add(o.members[i.member]!.deskId);
+    // A dedicated booking calendar books its desk for the member's events, not for calbridge's own (an API booking's).
+    if (o.members[i.member]!.status.DedicatedBookingCalendar && !apiOf(i).length) w.add(o.members[i.member]!.deskId);
     return w;
   };
-
-  // API bookings and the events calbridge wrote for them (by event id or transactionId, in any member's calendar).
-  const apiOf = (i: Inst) => apiActive.filter((b) => b.Office365EventId === i.id || (i.transactionId !== null && i.transactionId === b.UniqueId));
   const label = (i: Inst) => `${o.members[i.member]!.upn.split('@')[0]} "${i.subject}" ${span(i.start, i.end)} (${i.id.slice(-12)})`;
   const collides = (resourceId: number, from: number, to: number, except?: number) =>
     active.filter((b) => b.ResourceId === resourceId && b.Id !== except && ms(b.FromTime) < to && ms(b.ToTime) > from);

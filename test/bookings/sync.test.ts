@@ -136,7 +136,8 @@ test('an API booking blocks Outlook, and an event calbridge wrote for an API boo
   const t = await testApp(ctx);
   const s = await setup(t);
   const made = (await call(t, 'POST', BOOKINGS, { ResourceId: s.room.Id, CoworkerId: s.adele.Id, FromTime: '2030-01-11T10:00Z', ToTime: '2030-01-11T11:00Z' })).body.Value;
-  await sql`UPDATE bookings SET office365_event_id = 'written' WHERE id = ${made.Id}`.execute(t.storage.db);
+  // As the push leaves it: the event written into Adele's calendar.
+  await sql`UPDATE bookings SET office365_event_id = 'written', event_connection_id = ${s.adeleCal}, event_written_at = '2026-01-01T00:00:00.000Z' WHERE id = ${made.Id}`.execute(t.storage.db);
   // The echo of calbridge's own event, then the member moving it in Outlook.
   await t.container.bookingSync.apply(s.adeleCal, [event('written', '2030-01-11T10:00:00', '2030-01-11T11:00:00')], false);
   assert.deepEqual((await active(t)).map((b) => [b.Id, b.Source]), [[made.Id, 'api']]);
@@ -146,4 +147,15 @@ test('an API booking blocks Outlook, and an event calbridge wrote for an API boo
   // Another member's event at that time does not book over it.
   await t.container.bookingSync.apply(s.alexCal, [event('late', '2030-01-11T15:30:00', '2030-01-11T16:30:00')], false);
   assert.equal((await active(t)).length, 1);
+});
+
+test("an event calbridge has yet to rewrite (the API booking's push is due) does not move or cancel its booking", async (ctx) => {
+  const t = await testApp(ctx);
+  const s = await setup(t);
+  const made = (await call(t, 'POST', BOOKINGS, { ResourceId: s.room.Id, CoworkerId: s.adele.Id, FromTime: '2030-01-11T10:00Z', ToTime: '2030-01-11T11:00Z' })).body.Value;
+  // Written once, then moved through the API: its push is due (event_written_at NULL) and the event is still at 10:00.
+  await sql`UPDATE bookings SET office365_event_id = 'written', event_connection_id = ${s.adeleCal}, event_written_at = NULL WHERE id = ${made.Id}`.execute(t.storage.db);
+  await t.container.bookingSync.apply(s.adeleCal, [event('written', '2030-01-11T08:00:00', '2030-01-11T09:00:00')], false);
+  await t.container.bookingSync.apply(s.adeleCal, [{ id: 'written', '@removed': { reason: 'deleted' } } as CalendarItem], false);
+  assert.deepEqual((await active(t)).map((b) => [b.Id, b.FromTime]), [[made.Id, '2030-01-11T10:00:00.000Z']]);
 });

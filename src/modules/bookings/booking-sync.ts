@@ -79,8 +79,8 @@ export class BookingSync implements EventSink {
           continue;
         }
         await insertOutlookBooking(this.d.bookings, trx, c.coworker_ms_office_calendar_id, c.coworker_id, c.event_key, c, now);
-        await this.d.bookings.deleteConflict(c.id, trx);
-        if (c.marked) await queue(this.d, trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
+        const { marked } = await this.d.bookings.deleteConflict(c.id, trx);
+        if (marked) await queue(this.d, trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
       }
     });
   }
@@ -173,9 +173,12 @@ class Round {
       // A resource without a CalendarEmail cannot be invited: the event is all that links it, by its times.
       const span = !w && !this.invitable.has(echo.resource_id) ? bookingSpan(item) : undefined;
       if (span) w = { resourceId: echo.resource_id, byDedication: false, ...span };
+      // The API changed the booking and its push has not written the event yet: the event is older than the booking,
+      // and the push brings it in line (a member's deletion meanwhile shows as a 404 there, then in a full round).
+      if (echo.event_written_at === null) { /* the booking stands */ }
       // Removed from a window the booking is not in: Graph reports an event that leaves the window (the API moved
       // the booking out) as @removed, as it does a deletion. A job asks Graph which it was.
-      if (!w && item['@removed'] && !this.inWindow(echo)) await this.verify(echo);
+      else if (!w && item['@removed'] && !this.inWindow(echo)) await this.verify(echo);
       else if (!w) await this.cancel(echo, CANCELLATION.integration);
       else if (w.fromIso !== echo.from_time || w.toIso !== echo.to_time) await this.move(echo, w, eventKey);
       if (!echo.office365_event_id) await this.d.bookings.setEventId(echo.id, eventKey, this.connectionId, this.trx);
@@ -280,7 +283,7 @@ class Round {
   }
 
   private async dropConflict(c: ConflictRow): Promise<void> {
-    await this.d.bookings.deleteConflict(c.id, this.trx);
-    if (c.marked) await queue(this.d, this.trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
+    const { marked } = await this.d.bookings.deleteConflict(c.id, this.trx);
+    if (marked) await queue(this.d, this.trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
   }
 }

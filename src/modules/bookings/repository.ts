@@ -182,8 +182,13 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
     return { ...row, id: Number(inserted.id), marked: 0 };
   }
 
-  async deleteConflict(id: number, db: Executor = this.db): Promise<void> {
-    await db.deleteFrom('booking_conflicts').where('id', '=', id).execute();
+  /**
+   * Deletes a conflict and answers whether its event was marked, as of the delete: a mark job may have marked it after
+   * the caller read it (on PostgreSQL the delete waits for that job's update and sees it), and then the mark must go.
+   */
+  async deleteConflict(id: number, db: Executor = this.db): Promise<{ marked: boolean }> {
+    const row = await db.deleteFrom('booking_conflicts').where('id', '=', id).returning('marked').executeTakeFirst();
+    return { marked: Boolean(row?.marked) };
   }
 
   async setConflictMarked(id: number, marked: boolean, db: Executor = this.db): Promise<void> {
