@@ -805,6 +805,8 @@ interface Inst {
   transactionId: string | null;
   rooms: Set<number>;
   inWindow: boolean;
+  /** Ended before the window's start: a booking made while it was inside stays (history), unasked. */
+  past: boolean;
   nearEdge: boolean;
 }
 
@@ -855,6 +857,7 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
         member: mi, id: e.id, start, end, subject: e.subject, showAs: e.showAs, isCancelled: Boolean(e.isCancelled), categories: e.categories ?? [],
         body: e.body ?? {}, transactionId: e.transactionId ?? null, rooms,
         inWindow: start < we && end > ws,
+        past: end <= ws,
         nearEdge: Math.abs(start - we) < EDGE_MARGIN_MS || Math.abs(end - ws) < EDGE_MARGIN_MS || Number.isNaN(last),
       };
       insts.push(i);
@@ -864,8 +867,8 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
   // API bookings and the events calbridge wrote for them (by event id or transactionId), in their member's calendar.
   const apiOf = (i: Inst) => apiActive.filter((b) => b.CoworkerId === o.members[i.member]!.coworkerId
     && (b.Office365EventId === i.id || (i.transactionId !== null && i.transactionId === b.UniqueId)));
-  const wants = (i: Inst): Set<number> => {
-    if (!i.inWindow || i.isCancelled || !BOOKING_SHOW_AS.has(i.showAs) || !(i.end > i.start)) return new Set();
+  const wants = (i: Inst, evenOutsideWindow = false): Set<number> => {
+    if ((!i.inWindow && !evenOutsideWindow) || i.isCancelled || !BOOKING_SHOW_AS.has(i.showAs) || !(i.end > i.start)) return new Set();
     const w = new Set(i.rooms);
     // A dedicated booking calendar books its desk for the member's events, not for calbridge's own (an API booking's).
     if (o.members[i.member]!.status.DedicatedBookingCalendar && !apiOf(i).length) w.add(o.members[i.member]!.deskId);
@@ -937,6 +940,11 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
     const mi = byRecord.get(b.CoworkerMsOfficeCalendarId);
     const i = mi === undefined ? undefined : instById.get(`${mi}|${b.Office365EventId}`);
     if (i?.nearEdge) continue;
+    // Booked while inside the horizon, now past it: kept as history (full rounds do not look there), as is one whose
+    // event went while it was past (no round reports that).
+    if (i?.past && wants(i, true).has(b.ResourceId) && ms(b.FromTime) === i.start && ms(b.ToTime) === i.end) continue;
+    const windowStart = mi === undefined ? NaN : ms(o.members[mi]!.status.LastFullSync) - HORIZON_PAST_MS;
+    if (!i && ms(b.ToTime) <= windowStart) continue;
     add('unwanted-booking', `Outlook booking ${b.Id} of ${rname(b.ResourceId)} ${b.FromTime}..${b.ToTime} (record ${b.CoworkerMsOfficeCalendarId}, event …${String(b.Office365EventId).slice(-12)}): ${i ? `the event (${label(i)}) does not want it (inWindow ${i.inWindow}, showAs ${i.showAs}, cancelled ${i.isCancelled}, rooms ${[...i.rooms].map(rname).join('+') || 'none'})` : 'no such event in the horizon'}`);
   }
   for (const c of o.conflicts) {
