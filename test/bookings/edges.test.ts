@@ -194,3 +194,20 @@ test('an API booking made while the member must sign in again reaches Outlook on
   await env.settled();
   assert.deepEqual((await active(env)).map((b) => b.Id), [made.body.Value.Id]);
 });
+
+test('the horizon is configurable (BOOKING_HORIZON_FUTURE_DAYS), and it slides: a full round a week later books what came into it', async (ctx) => {
+  const env = await graphEnv(ctx, { engine: { horizonFutureDays: 10 } });
+  await resource(env, 'Rainier', ROOM);
+  const adele = await member(env, ADELE);
+  const inside = slot(env, 5, 9);
+  const beyond = slot(env, 14, 9);
+  for (const [subject, from] of [['Inside', inside], ['Beyond', beyond]] as const) {
+    env.emu.control.createEvent(adele.userId, { subject, start: at(from), end: at(from + HOUR), attendees: [{ type: 'resource', emailAddress: { address: ROOM } }] } as never);
+  }
+  await env.until('the booking inside the horizon', async () => (await active(env)).length === 1 || undefined);
+  await env.settled();
+  assert.deepEqual((await active(env)).map((b) => b.Notes), ['Inside'], '14 days ahead is beyond a 10-day horizon');
+  env.advance(7 * DAY);
+  await command(env, 'RESYNC', adele.recordId);
+  assert.deepEqual((await active(env)).map((b) => b.Notes), ['Inside', 'Beyond'], 'a week on, the full round reads the slid window');
+});

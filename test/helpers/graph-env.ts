@@ -77,6 +77,8 @@ export interface GraphEnvOptions {
   queueConcurrency?: number;
   /** Redirect URIs registered on the seeded app (default: none, i.e. any is accepted). */
   redirectUris?: string[];
+  /** The engine's booking horizon and reconciliation interval, as BOOKING_HORIZON_* and RECONCILE_INTERVAL_MINUTES set them. */
+  engine?: { horizonPastDays?: number; horizonFutureDays?: number; reconcileEveryMs?: number };
 }
 
 /** The environment for one test: stopped, and its directory removed, when the test ends (`graphEnv(ctx)`). */
@@ -113,6 +115,7 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
     services: container, queue, log: quiet, sink,
     endpoints: { tenantId: seed.tenant.id, clientId: seed.app.clientId, clientSecret: seed.app.clientSecret, authorityHost: emu.url, graphBaseUrl: emu.url },
     retry: { baseDelayMs: 50, maxWaitMs: 5_000 },
+    ...options.engine,
   });
   queue.start();
 
