@@ -111,7 +111,7 @@ interface Logger {
 }
 
 export interface SyncEngineOptions extends Partial<Pick<EngineOptions, 'retry' | 'sweepEveryMs' | 'reconcileEveryMs' | 'horizonPastDays' | 'horizonFutureDays' | 'sink'>> {
-  config: Pick<Config, 'graph' | 'tokenEncryptionKey' | 'dataDir' | 'publicUrl' | 'graphEmulatorPort'>;
+  config: Pick<Config, 'graph' | 'tokenEncryptionKey' | 'dataDir' | 'publicUrl' | 'graphEmulatorPort'> & Partial<Pick<Config, 'spaceTimeZone'>>;
   services: Services;
   queue: JobQueue;
   log: Logger;
@@ -145,7 +145,7 @@ export async function startSyncEngine(o: SyncEngineOptions): Promise<SyncEngine>
     services.attachGraph(engine.graph);
     new OutlookWriter({
       graph: engine.graph, authFor: (conn) => engine.manager.authFor(conn), connections: services.connections, bookings: services.bookings,
-      resources: services.resources, sync: services.bookingSync, clock: services.clock,
+      resources: services.resources, sync: services.bookingSync, clock: services.clock, timeZone: o.config.spaceTimeZone,
     }).register(o.queue);
     services.connect.flow = new ConnectFlow({
       db: services.storage.db, graph: engine.graph, secrets: engine.secrets, attempts: new ConnectAttemptRepository(services.storage.db),

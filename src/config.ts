@@ -3,6 +3,7 @@
  * A bad value stops the process with one clear line per problem instead of failing later.
  */
 import path from 'node:path';
+import { windowsZone } from './core/time-zones.js';
 
 export interface Config {
   port: number;
@@ -52,6 +53,8 @@ export interface Config {
   /** The booking horizon: events from this many days back to this many days ahead book. */
   bookingHorizonPastDays: number;
   bookingHorizonFutureDays: number;
+  /** The zone events calbridge writes are in (IANA or Windows name; written with its Windows name). Default UTC. */
+  spaceTimeZone: string;
 }
 
 export interface GraphAppConfig {
@@ -130,7 +133,11 @@ export function loadConfig(env: Env = process.env): Config {
     reconcileIntervalMinutes: int('RECONCILE_INTERVAL_MINUTES', 360, 5, 24 * 60),
     bookingHorizonPastDays: int('BOOKING_HORIZON_PAST_DAYS', 1, 0, 365),
     bookingHorizonFutureDays: int('BOOKING_HORIZON_FUTURE_DAYS', 180, 1, 730),
+    spaceTimeZone: env.SPACE_TIME_ZONE?.trim() || 'UTC',
   };
+  if (!windowsZone(config.spaceTimeZone)) {
+    problems.push(`SPACE_TIME_ZONE must be a time zone with a Windows name, as an IANA name (Europe/Berlin) or a Windows one (W. Europe Standard Time) (got "${env.SPACE_TIME_ZONE}")`);
+  }
   const engine = (env.SYNC_ENGINE ?? 'on').trim().toLowerCase();
   if (!['on', 'off', 'true', 'false'].includes(engine)) problems.push(`SYNC_ENGINE must be on or off (got "${env.SYNC_ENGINE}")`);
   config.syncEngine = engine === 'on' || engine === 'true';

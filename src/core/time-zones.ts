@@ -42,7 +42,23 @@ function offsetMs(iana: string, instant: number): number {
 /** The Windows name Graph expects for UTC ("UTC"). */
 export const WINDOWS_UTC = findWindows('Etc/UTC')[0] ?? 'UTC';
 
-/** An instant as Graph's dateTimeTimeZone in UTC. */
-export function graphDateTime(iso: string): { dateTime: string; timeZone: string } {
-  return { dateTime: iso.replace(/Z$/, ''), timeZone: WINDOWS_UTC };
+/** A zone given by its IANA or Windows name, with both names; undefined when it is neither (or has no Windows name). */
+export function windowsZone(zone: string): { iana: string; windows: string } | undefined {
+  if (UTC_NAMES.has(zone.trim().toLowerCase())) return { iana: 'UTC', windows: WINDOWS_UTC };
+  const iana = ianaName(zone.trim());
+  if (!iana) return undefined;
+  const windows = findIana(zone.trim())?.length ? zone.trim() : findWindows(iana)?.[0];
+  return windows ? { iana, windows } : undefined;
+}
+
+/**
+ * An instant as Graph's dateTimeTimeZone: the wall-clock time in `zone` (default UTC), named the Windows way, as
+ * Outlook shows it to the member (an event written in their space's zone reads and edits naturally).
+ */
+export function graphDateTime(iso: string, zone = 'UTC'): { dateTime: string; timeZone: string } {
+  const z = windowsZone(zone) ?? { iana: 'UTC', windows: WINDOWS_UTC };
+  if (z.iana === 'UTC') return { dateTime: iso.replace(/Z$/, ''), timeZone: z.windows };
+  const instant = Date.parse(iso);
+  const wall = new Date(Math.floor(instant / 1000) * 1000 + offsetMs(z.iana, instant) + (instant % 1000)).toISOString();
+  return { dateTime: wall.replace(/Z$/, ''), timeZone: z.windows };
 }

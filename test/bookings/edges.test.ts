@@ -211,3 +211,19 @@ test('the horizon is configurable (BOOKING_HORIZON_FUTURE_DAYS), and it slides: 
   await command(env, 'RESYNC', adele.recordId);
   assert.deepEqual((await active(env)).map((b) => b.Notes), ['Inside', 'Beyond'], 'a week on, the full round reads the slid window');
 });
+
+test('events calbridge writes are in the space\'s time zone (SPACE_TIME_ZONE), under its Windows name', async (ctx) => {
+  const env = await graphEnv(ctx, { spaceTimeZone: 'Europe/Berlin' });
+  const rainier = await resource(env, 'Rainier', ROOM);
+  const adele = await member(env, ADELE);
+  const from = Date.UTC(2031, 6, 1, 8); // 08:00 UTC in July: 10:00 in Berlin (summer time)
+  const made = await env.request('POST', '/api/spaces/bookings', { ResourceId: rainier, CoworkerId: adele.coworkerId, FromTime: iso(from), ToTime: iso(from + HOUR) });
+  assert.equal(made.status, 200, made.text);
+  const stored = await env.until('the event', async () => events(env, adele.userId).find((e) => e.transactionId === made.body.Value.UniqueId));
+  const written = env.emu.control.getEvent(adele.userId, stored.id, { tz: 'W. Europe Standard Time' }) as any;
+  assert.equal(written.originalStartTimeZone, 'W. Europe Standard Time', 'written in the space\'s zone, named the Windows way');
+  assert.match(written.start.dateTime, /^2031-07-01T10:00:00/);
+  await env.settled();
+  const booking = (await env.request('GET', `/api/spaces/bookings/${made.body.Value.Id}`)).body;
+  assert.deepEqual([booking.FromTime, booking.ToTime], [iso(from), iso(from + HOUR)], 'its echo, read in UTC, is the same instant');
+});

@@ -6,8 +6,9 @@ import { tempDir, type Scope } from '../helpers/cleanup.js';
 const tmp = (ctx: Scope) => tempDir(ctx, 'calbridge-e2e-');
 
 test('bad configuration stops the start with one clear line per problem', async (ctx) => {
-  const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', ADMIN_PASSWORD: 'short', DATA_DIR: tmp(ctx) });
+  const { code, output } = await runToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', ADMIN_PASSWORD: 'short', SPACE_TIME_ZONE: 'Mars/Olympus_Mons', DATA_DIR: tmp(ctx) });
   assert.equal(code, 2);
+  assert.match(output, /SPACE_TIME_ZONE must be a time zone with a Windows name, as an IANA name \(Europe\/Berlin\) or a Windows one \(W\. Europe Standard Time\) \(got "Mars\/Olympus_Mons"\)/);
   assert.match(output, /PORT must be a whole number from 0 to 65535 \(got "eighty"\)/);
   assert.match(output, /LOG_LEVEL must be one of/);
   assert.match(output, /ADMIN_PASSWORD must be at least 10 characters/);

@@ -79,6 +79,8 @@ export interface GraphEnvOptions {
   redirectUris?: string[];
   /** The engine's booking horizon and reconciliation interval, as BOOKING_HORIZON_* and RECONCILE_INTERVAL_MINUTES set them. */
   engine?: { horizonPastDays?: number; horizonFutureDays?: number; reconcileEveryMs?: number };
+  /** SPACE_TIME_ZONE: the zone calbridge writes events in (default UTC). */
+  spaceTimeZone?: string;
 }
 
 /** The environment for one test: stopped, and its directory removed, when the test ends (`graphEnv(ctx)`). */
@@ -111,7 +113,7 @@ export async function startGraphEnv(options: GraphEnvOptions = {}): Promise<Grap
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const sink = new CountingSink(container.bookingSync);
   const engine = await startSyncEngine({
-    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url, dataDir: dir, tokenEncryptionKey: randomBytes(32).toString('base64'), graphEmulatorPort: 0 },
+    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url, dataDir: dir, tokenEncryptionKey: randomBytes(32).toString('base64'), graphEmulatorPort: 0, spaceTimeZone: options.spaceTimeZone },
     services: container, queue, log: quiet, sink,
     endpoints: { tenantId: seed.tenant.id, clientId: seed.app.clientId, clientSecret: seed.app.clientSecret, authorityHost: emu.url, graphBaseUrl: emu.url },
     retry: { baseDelayMs: 50, maxWaitMs: 5_000 },

@@ -29,6 +29,8 @@ export interface OutlookWriterDeps {
   resources: ResourceRepository;
   sync: BookingSync;
   clock: Clock;
+  /** The zone the events are written in (SPACE_TIME_ZONE; IANA or Windows name). */
+  timeZone?: string;
 }
 
 const MARK_PREFIX = 'calbridge:';
@@ -94,7 +96,7 @@ export class OutlookWriter {
       }
       return this.d.bookings.markCancelWritten(b.id, this.nowIso());
     }
-    const times = eventTimes(b.from_time, b.to_time);
+    const times = eventTimes(b.from_time, b.to_time, this.d.timeZone);
     let eventId = b.office365_event_id;
     if (eventId && b.source === 'api' && b.event_connection_id !== null && b.event_connection_id !== conn.calendar_record_id) {
       // Given to another coworker (or their calendar changed): the event leaves the old calendar for the new one.
@@ -236,12 +238,15 @@ export class OutlookWriter {
 }
 
 /**
- * An event's new times. A member's all-day event moved to times that are not whole UTC days becomes a timed event
- * (Graph refuses an all-day event whose start or end is not midnight in its time zone).
+ * An event's new times, as wall-clock times in `zone` under its Windows name. A member's all-day event moved to times
+ * that are not whole days there becomes a timed event (Graph refuses an all-day event whose start or end is not
+ * midnight in its time zone).
  */
-export function eventTimes(fromIso: string, toIso: string): Pick<Event, 'start' | 'end' | 'isAllDay'> {
-  const wholeDays = [fromIso, toIso].every((t) => Date.parse(t) % 86_400_000 === 0);
-  return { start: graphDateTime(fromIso), end: graphDateTime(toIso), ...(wholeDays ? {} : { isAllDay: false }) };
+export function eventTimes(fromIso: string, toIso: string, zone = 'UTC'): Pick<Event, 'start' | 'end' | 'isAllDay'> {
+  const start = graphDateTime(fromIso, zone);
+  const end = graphDateTime(toIso, zone);
+  const wholeDays = [start, end].every((t) => t.dateTime.endsWith('T00:00:00.000') || t.dateTime.endsWith('T00:00:00'));
+  return { start, end, ...(wholeDays ? {} : { isAllDay: false }) };
 }
 
 type Resource = { Name: string; CalendarEmail: string | null };
