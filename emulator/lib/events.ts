@@ -353,7 +353,9 @@ export class EventStore {
       createdAt: now,
       lastModified: now,
       changeKey: newChangeKey(),
-      iCalUId: iCalUid(),
+      // The control API may give one (allowReadOnly): an attendee's copy of a meeting another mailbox organised, as
+      // Exchange delivers it, carries the organiser's iCalUId.
+      iCalUId: (opts.allowReadOnly && typeof (input as { iCalUId?: unknown }).iCalUId === 'string' && (input as { iCalUId: string }).iCalUId) || iCalUid(),
       isOrganizer: (fields.organizer.emailAddress?.address ?? '').toLowerCase() === owner.mail,
       fields,
       recurrence: null,

@@ -1,5 +1,5 @@
 /** Table types for Kysely: the one description of the database that every repository shares. */
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Columns every Nexudus entity carries. Timestamps are ISO 8601 UTC text with milliseconds, so they sort as text. */
 interface RecordMeta {
@@ -120,6 +120,10 @@ export interface BookingConflictTable {
   blocking_booking_id: number | null;
   detected_on: string;
   marked: number;
+  /** The iCalUId of the waiting occurrence (shared by every member's copy of one meeting). */
+  ical_uid: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 1: it waits behind a booking of the same meeting (another member's copy), not a collision: not listed, not marked. */
+  same_meeting: Generated<number>;
 }
 
 export interface ConnectAttemptTable {

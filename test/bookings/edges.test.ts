@@ -227,3 +227,34 @@ test('events calbridge writes are in the space\'s time zone (SPACE_TIME_ZONE), u
   const booking = (await env.request('GET', `/api/spaces/bookings/${made.body.Value.Id}`)).body;
   assert.deepEqual([booking.FromTime, booking.ToTime], [iso(from), iso(from + HOUR)], 'its echo, read in UTC, is the same instant');
 });
+
+test("one meeting in two members' calendars books the room once, with no conflict; if the copy holding it goes, the other takes it over", async (ctx) => {
+  const env = await graphEnv(ctx);
+  await resource(env, 'Rainier', ROOM);
+  const adele = await member(env, ADELE);
+  const alex = await member(env, ALEX);
+  const from = slot(env, 2, 9);
+  const meeting = { subject: 'Planning', start: at(from), end: at(from + HOUR), organizer: { emailAddress: { address: ADELE } },
+    attendees: [{ type: 'resource', emailAddress: { address: ROOM } }, { type: 'required', emailAddress: { address: ALEX } }] };
+  const organizers = env.emu.control.createEvent(adele.userId, meeting as never) as any;
+  // Alex's copy, as Exchange delivers it: the same meeting (iCalUId), in his calendar.
+  const alexs = env.emu.control.createEvent(alex.userId, { ...meeting, iCalUId: organizers.iCalUId } as never) as any;
+  await env.until('a booking', async () => (await active(env)).length === 1 || undefined);
+  await env.settled();
+  const [held] = await active(env);
+  assert.equal((await active(env)).length, 1, 'booked once');
+  assert.equal((await env.request('GET', '/api/spaces/bookingconflicts')).body.Records.length, 0, 'not a conflict');
+  for (const [userId, id] of [[adele.userId, organizers.id], [alex.userId, alexs.id]] as const) {
+    assert.ok(!((env.emu.control.getEvent(userId, id) as any).categories ?? []).some((c: string) => c.startsWith('calbridge:')), 'nothing marked in Outlook');
+  }
+  for (const id of [adele.recordId, alex.recordId]) {
+    assert.deepEqual((await env.request('GET', `/api/spaces/coworkermsofficecalendars/${id}/status`)).body.OpenConflicts, []);
+  }
+  // The copy that holds the booking goes (its member declined, say): the other copy books the room at once.
+  const [holderUser, holderEvent, otherCoworker] = held.CoworkerId === adele.coworkerId ? [adele.userId, organizers.id, alex.coworkerId] : [alex.userId, alexs.id, adele.coworkerId];
+  env.emu.control.deleteEvent(holderUser, holderEvent);
+  await env.until('the other copy to take the booking over', async () => {
+    const l = await active(env);
+    return l.length === 1 && l[0].CoworkerId === otherCoworker || undefined;
+  });
+});

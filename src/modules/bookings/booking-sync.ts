@@ -75,7 +75,8 @@ export class BookingSync implements EventSink {
         if (!c) continue;
         const other = await this.d.bookings.overlapping(resourceId, c.from_time, c.to_time, null, trx);
         if (other) {
-          if (other.id !== c.blocking_booking_id) await this.d.bookings.saveConflict({ ...c, blocking_booking_id: other.id }, trx);
+          const sameMeeting = sameMeetingAs({ iCalUId: c.ical_uid, fromIso: c.from_time, toIso: c.to_time }, other) ? 1 : 0;
+          if (other.id !== c.blocking_booking_id || sameMeeting !== c.same_meeting) await this.d.bookings.saveConflict({ ...c, blocking_booking_id: other.id, same_meeting: sameMeeting }, trx);
           continue;
         }
         await insertOutlookBooking(this.d.bookings, trx, c.coworker_ms_office_calendar_id, c.coworker_id, c.event_key, c, now);
@@ -108,15 +109,20 @@ async function queue(d: BookingSyncDeps, trx: Executor, type: string, payload: u
 }
 
 async function insertOutlookBooking(bookings: BookingRepository, trx: Executor, connectionId: number, coworkerId: number | null, eventKey: string,
-  w: { resource_id?: number; resourceId?: number; from_time?: string; fromIso?: string; to_time?: string; toIso?: string; tentative: number | boolean; subject: string | null }, now: string): Promise<number> {
+  w: { resource_id?: number; resourceId?: number; from_time?: string; fromIso?: string; to_time?: string; toIso?: string; tentative: number | boolean; subject: string | null; iCalUId?: string | null; ical_uid?: string | null }, now: string): Promise<number> {
   return bookings.insert({
     unique_id: newUniqueId(Date.parse(now)), created_on: now, updated_on: now, updated_by: SYNC_ACTOR, is_new: 1, system_id: null,
     // Made from the event: the event is already as the booking says (no Outlook write is due).
     event_written_at: now,
     resource_id: w.resourceId ?? w.resource_id, coworker_id: coworkerId, from_time: w.fromIso ?? w.from_time, to_time: w.toIso ?? w.to_time,
     notes: w.subject, tentative: w.tentative ? 1 : 0, office365_event_id: eventKey, coworker_ms_office_calendar_id: connectionId,
-    source: 'outlook', event_key: eventKey, cancelled_on: null, cancellation_reason: null,
+    source: 'outlook', event_key: eventKey, cancelled_on: null, cancellation_reason: null, ical_uid: w.iCalUId ?? w.ical_uid ?? null,
   }, trx);
+}
+
+/** Whether a booking is another member's copy of the same meeting (one iCalUId, the same times). */
+function sameMeetingAs(w: { iCalUId: string | null; fromIso: string; toIso: string }, booking: Pick<BookingSlot, 'ical_uid' | 'from_time' | 'to_time'>): boolean {
+  return Boolean(w.iCalUId) && booking.ical_uid === w.iCalUId && booking.from_time === w.fromIso && booking.to_time === w.toIso;
 }
 
 /** One delta round's work inside its transaction. */
@@ -159,7 +165,7 @@ class Round {
     for (const b of await bookings.activeByEvent(ids, this.trx)) if (mine(b)) this.echoes.set(b.office365_event_id!, b);
     const byTransaction = await bookings.activeApiByUniqueId(items.map((i) => i.transactionId).filter((x): x is string => Boolean(x)), this.trx);
     this.echoesByTransaction = new Map([...byTransaction].filter(([, b]) => b.event_connection_id === this.connectionId || b.coworker_id === this.coworkerId));
-    for (const c of await bookings.conflictsOfConnection(this.connectionId, this.trx)) this.conflicts.set(this.key(c.event_key, c.resource_id), c);
+    for (const c of await bookings.conflictsOfConnection(this.connectionId, this.trx, true)) this.conflicts.set(this.key(c.event_key, c.resource_id), c);
   }
 
   /** Brings the bookings and conflicts of one event (or occurrence) in line with what it wants. */
@@ -195,7 +201,7 @@ class Round {
         continue;
       }
       const other = await this.d.bookings.overlapping(w.resourceId, w.fromIso, w.toIso, null, this.trx);
-      if (other) await this.conflict(eventKey, w, other.id);
+      if (other) await this.conflict(eventKey, w, other);
       else await this.book(eventKey, w);
     }
     // Resources this event no longer wants: their bookings and conflicts go.
@@ -247,7 +253,7 @@ class Round {
     const k = this.key(eventKey, w.resourceId);
     this.own.set(k, {
       id, resource_id: w.resourceId, coworker_id: this.coworkerId, from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0,
-      office365_event_id: eventKey, coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, source: 'outlook', notes: w.subject, event_connection_id: null, event_written_at: null,
+      office365_event_id: eventKey, coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, source: 'outlook', notes: w.subject, event_connection_id: null, event_written_at: this.now, ical_uid: w.iCalUId,
     });
     const waiting = this.conflicts.get(k);
     if (waiting) { await this.dropConflict(waiting); this.conflicts.delete(k); }
@@ -259,7 +265,7 @@ class Round {
       // Moved onto a taken slot: it is no longer booked, and waits as a conflict.
       await this.cancel(b, CANCELLATION.conflict);
       this.own.delete(this.key(b.event_key ?? eventKey, b.resource_id));
-      await this.conflict(eventKey, w, other.id);
+      await this.conflict(eventKey, w, other);
       return;
     }
     await this.d.bookings.move(b.id, { from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0, ...(b.source === 'outlook' ? { notes: w.subject } : {}) }, this.now, SYNC_ACTOR, this.trx);
@@ -271,15 +277,19 @@ class Round {
     if (await this.d.bookings.cancel(b.id, reason, this.now, SYNC_ACTOR, this.trx)) this.freed.add(b.resource_id);
   }
 
-  private async conflict(eventKey: string, w: WantedBooking, blockingId: number): Promise<void> {
+  private async conflict(eventKey: string, w: WantedBooking, blocking: Pick<BookingSlot, 'id' | 'ical_uid' | 'from_time' | 'to_time'>): Promise<void> {
+    // Another member's copy of this meeting holds the resource: booked already, so nothing to mark or list; it waits
+    // there to take the booking over should that copy go.
+    const sameMeeting = sameMeetingAs(w, blocking);
     const saved = await this.d.bookings.saveConflict({
       coworker_ms_office_calendar_id: this.connectionId, event_key: eventKey, resource_id: w.resourceId, coworker_id: this.coworkerId,
-      from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0, subject: w.subject, blocking_booking_id: blockingId, detected_on: this.now,
+      from_time: w.fromIso, to_time: w.toIso, tentative: w.tentative ? 1 : 0, subject: w.subject, blocking_booking_id: blocking.id, detected_on: this.now,
+      ical_uid: w.iCalUId, same_meeting: sameMeeting ? 1 : 0,
     }, this.trx);
     this.conflicts.set(this.key(eventKey, w.resourceId), saved);
     // The blocking booking may be going away in a transaction this one cannot see yet: the rebook job checks again.
     this.freed.add(w.resourceId);
-    if (!saved.marked) await queue(this.d, this.trx, BookingJobs.mark, { conflictId: saved.id }, bookingDedupe.mark(saved.id));
+    if (!saved.marked && !sameMeeting) await queue(this.d, this.trx, BookingJobs.mark, { conflictId: saved.id }, bookingDedupe.mark(saved.id));
   }
 
   private async dropConflict(c: ConflictRow): Promise<void> {

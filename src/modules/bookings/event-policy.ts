@@ -7,7 +7,9 @@
  *   a cancelled event never does;
  * - a recurring series books per occurrence (calendarView/delta delivers occurrences and exceptions, never masters);
  * - an all-day event books the whole days it covers, as Graph gives them in UTC;
- * - an event whose end is not after its start books nothing.
+ * - an event whose end is not after its start books nothing;
+ * - one meeting in several members' calendars (one iCalUId) books a resource once: the other copies wait behind that
+ *   booking, neither listed as conflicts nor marked (booking-sync.ts).
  * Pure: no SQL, no Graph.
  */
 import type { Event } from '@microsoft/microsoft-graph-types';
@@ -28,6 +30,8 @@ export interface EventSpan {
   toIso: string;
   tentative: boolean;
   subject: string | null;
+  /** The occurrence's iCalUId: the same in every member's copy of one meeting. */
+  iCalUId: string | null;
 }
 
 export interface WantedBooking extends EventSpan {
@@ -60,7 +64,7 @@ export function bookingSpan(event: CalendarItem): EventSpan | undefined {
   const from = event.start?.dateTime ? zonedToInstant(event.start.dateTime, event.start.timeZone) : NaN;
   const to = event.end?.dateTime ? zonedToInstant(event.end.dateTime, event.end.timeZone) : NaN;
   if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return undefined;
-  return { fromIso: new Date(from).toISOString(), toIso: new Date(to).toISOString(), tentative: event.showAs === 'tentative', subject: event.subject ?? null };
+  return { fromIso: new Date(from).toISOString(), toIso: new Date(to).toISOString(), tentative: event.showAs === 'tentative', subject: event.subject ?? null, iCalUId: event.iCalUId ?? null };
 }
 
 /** The bookings an event (or occurrence) wants; none for a removal. */

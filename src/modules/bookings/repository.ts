@@ -23,12 +23,16 @@ export interface BookingSlot {
   /** API bookings: the connection whose calendar holds the event calbridge wrote, and when it was last written at these times. */
   event_connection_id: number | null;
   event_written_at: string | null;
+  /** The occurrence's iCalUId (Outlook bookings): every member's copy of one meeting has the same. */
+  ical_uid: string | null;
 }
 
-const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source', 'notes', 'event_connection_id', 'event_written_at'] as const;
+const SLOT = ['id', 'resource_id', 'coworker_id', 'from_time', 'to_time', 'tentative', 'office365_event_id', 'coworker_ms_office_calendar_id', 'event_key', 'source', 'notes', 'event_connection_id', 'event_written_at', 'ical_uid'] as const;
 
 /** A conflict row as stored (its columns are declared once, in storage/schema.ts). */
-export type ConflictRow = Omit<BookingConflictTable, 'id'> & { id: number };
+export type ConflictRow = Omit<BookingConflictTable, 'id' | 'ical_uid' | 'same_meeting'> & { id: number; ical_uid: string | null; same_meeting: number };
+/** A conflict to save: iCalUId and same_meeting may be left out (an occurrence without one; a real collision). */
+type NewConflict = Omit<ConflictRow, 'id' | 'marked' | 'ical_uid' | 'same_meeting'> & { ical_uid?: string | null; same_meeting?: number };
 
 export class BookingRepository extends RecordRepository<typeof bookingEntity, Booking> {
   constructor(storage: Storage) {
@@ -158,12 +162,17 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
     return db.selectFrom('booking_conflicts').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async conflictsOfConnection(connectionId: number, db: Executor = this.db): Promise<ConflictRow[]> {
-    return db.selectFrom('booking_conflicts').selectAll().where('coworker_ms_office_calendar_id', '=', connectionId).orderBy('from_time').execute();
+  /** A connection's open conflicts; with `withSameMeeting`, also its copies waiting behind their meeting's booking. */
+  async conflictsOfConnection(connectionId: number, db: Executor = this.db, withSameMeeting = false): Promise<ConflictRow[]> {
+    let q = db.selectFrom('booking_conflicts').selectAll().where('coworker_ms_office_calendar_id', '=', connectionId);
+    if (!withSameMeeting) q = q.where('same_meeting', '=', 0);
+    return q.orderBy('from_time').execute();
   }
 
+  /** An event's open conflicts (the ones marked in Outlook). */
   async conflictsOfEvent(connectionId: number, eventKey: string, db: Executor = this.db): Promise<ConflictRow[]> {
-    return db.selectFrom('booking_conflicts').selectAll().where('coworker_ms_office_calendar_id', '=', connectionId).where('event_key', '=', eventKey).execute();
+    return db.selectFrom('booking_conflicts').selectAll().where('coworker_ms_office_calendar_id', '=', connectionId).where('event_key', '=', eventKey)
+      .where('same_meeting', '=', 0).execute();
   }
 
   /** Conflicts waiting for a resource, oldest first (the first in line gets it when it frees up). */
@@ -171,10 +180,11 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
     return db.selectFrom('booking_conflicts').selectAll().where('resource_id', '=', resourceId).orderBy('detected_on').orderBy('id').execute();
   }
 
-  async saveConflict(row: Omit<ConflictRow, 'id' | 'marked'>, db: Executor = this.db): Promise<ConflictRow> {
+  async saveConflict(given: NewConflict, db: Executor = this.db): Promise<ConflictRow> {
+    const row = { ...given, ical_uid: given.ical_uid ?? null, same_meeting: given.same_meeting ?? 0 };
     const existing = await this.conflict(row.coworker_ms_office_calendar_id, row.event_key, row.resource_id, db);
     if (existing) {
-      await db.updateTable('booking_conflicts').set({ from_time: row.from_time, to_time: row.to_time, tentative: row.tentative, subject: row.subject, blocking_booking_id: row.blocking_booking_id, coworker_id: row.coworker_id })
+      await db.updateTable('booking_conflicts').set({ from_time: row.from_time, to_time: row.to_time, tentative: row.tentative, subject: row.subject, blocking_booking_id: row.blocking_booking_id, coworker_id: row.coworker_id, ical_uid: row.ical_uid, same_meeting: row.same_meeting })
         .where('id', '=', existing.id).execute();
       return { ...existing, ...row, id: existing.id, detected_on: existing.detected_on };
     }
@@ -197,7 +207,7 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
 
   /** /api/spaces/bookingconflicts: filters by resource, coworker and connection; ordered by start. */
   async listConflicts(query: ListQuery): Promise<{ records: BookingConflict[]; total: number }> {
-    let q = this.db.selectFrom('booking_conflicts');
+    let q = this.db.selectFrom('booking_conflicts').where('same_meeting', '=', 0);
     const columns: Record<string, string> = { ResourceId: 'resource_id', CoworkerId: 'coworker_id', CoworkerMsOfficeCalendarId: 'coworker_ms_office_calendar_id', Id: 'id' };
     for (const c of query.conditions) {
       const column = columns[c.field];

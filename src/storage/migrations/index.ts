@@ -18,6 +18,7 @@ import { nameLowerById } from './015-name-lower-by-id.js';
 import { nameIndexPerCommit } from './016-name-index-per-commit.js';
 import { nameIndexMergePerCommit } from './017-name-index-merge-per-commit.js';
 import { outlookBookingsWritten } from './018-outlook-bookings-written.js';
+import { sharedMeetings } from './019-shared-meetings.js';
 
 /** Every migration, in order. Names sort; never rename or edit one that has shipped. */
 export function allMigrations(dialect: Dialect): Record<string, Migration> {
@@ -40,5 +41,6 @@ export function allMigrations(dialect: Dialect): Record<string, Migration> {
     '016-name-index-per-commit': nameIndexPerCommit(dialect),
     '017-name-index-merge-per-commit': nameIndexMergePerCommit(dialect),
     '018-outlook-bookings-written': outlookBookingsWritten,
+    '019-shared-meetings': sharedMeetings,
   };
 }
