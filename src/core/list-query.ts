@@ -83,7 +83,8 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
         const parsed = parseIsoDate(raw);
         if (!parsed) return void errors.push(fieldError(param, raw, 'is not a valid date (use YYYY-MM-DD, YYYY-MM-DDTHH:mm or ISO 8601)'));
         const { from, to } = dateRange(parsed);
-        out.push({ field: filter.field, op: 'gte', value: from }, { field: filter.field, op: 'lt', value: to });
+        out.push({ field: filter.field, op: 'gte', value: from });
+        if (to !== null) out.push({ field: filter.field, op: 'lt', value: to });
       } else {
         const value = parseScalar(type, raw);
         if (value === undefined) return void errors.push(fieldError(param, raw, `must be ${typeWord(type)}`));
@@ -106,8 +107,10 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
         const parsed = parseIsoDate(raw);
         if (!parsed) return void errors.push(fieldError(param, raw, 'is not a valid date (use YYYY-MM-DD, YYYY-MM-DDTHH:mm or ISO 8601)'));
         const { from, to } = dateRange(parsed);
-        // to_ is inclusive of the whole unit given: everything before the start of the next unit.
-        out.push(side === 'from' ? { field, op: 'gte', value: from } : { field, op: 'lt', value: to });
+        // to_ is inclusive of the whole unit given: everything before the start of the next unit (no bound when that
+        // unit ends with year 9999: every stored date is before it).
+        if (side === 'from') out.push({ field, op: 'gte', value: from });
+        else if (to !== null) out.push({ field, op: 'lt', value: to });
       });
     }
   }

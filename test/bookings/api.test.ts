@@ -112,3 +112,26 @@ test('a resource or coworker with active bookings cannot be deleted (400 naming 
   assert.match(assertValidation(await call(t, 'DELETE', `/api/spaces/resources/${room.Id}`), ['Id']).get('Id')!.Message, new RegExp(`Booking ${b.Id}`));
   assert.match(assertValidation(await call(t, 'DELETE', `/api/spaces/coworkers/${member.Id}`), ['Id']).get('Id')!.Message, new RegExp(`Booking ${b.Id}`));
 });
+
+test('to_ ranges and date bounds on the last day a date can have (9999-12-31) keep every booking', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  const a = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z'))).body.Value;
+  const b = (await call(t, 'POST', BOOKINGS, booking(room.Id, '9999-12-31T22:00Z', '9999-12-31T23:59:59.999Z'))).body.Value;
+  const ids = async (query: string) => {
+    const list = await call(t, 'GET', `${BOOKINGS}?${query}`);
+    assert.equal(list.status, 200, list.raw);
+    assert.equal(list.body.TotalItems, list.body.Records.length);
+    return list.body.Records.map((r: any) => r.Id);
+  };
+  for (const value of ['9999-12-31', '9999-12-31T23:59']) {
+    for (const field of ['FromTime', 'ToTime', 'CreatedOn', 'UpdatedOn']) {
+      assert.deepEqual(await ids(`to_Booking_${field}=${value}`), [a.Id, b.Id], `to_Booking_${field}=${value}`);
+    }
+    assert.deepEqual(await ids(`from_Booking_ToTime=${value}`), [b.Id], `from_Booking_ToTime=${value}`);
+  }
+  assert.deepEqual(await ids('to_Booking_FromTime=9999-12-30'), [a.Id]);
+  assert.equal((await call(t, 'DELETE', `${BOOKINGS}/${b.Id}`)).status, 200);
+  const cancelled = await call(t, 'GET', `${CANCELLED}?to_CancelledBooking_ToTime=9999-12-31&to_CancelledBooking_CancelledOn=9999-12-31`);
+  assert.deepEqual(cancelled.body.Records.map((r: any) => r.Id), [b.Id], cancelled.raw);
+});
