@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp } from '../helpers/app.js';
 import { createCoworker, createResource } from '../helpers/factories.js';
-import { call, assertValidation } from '../helpers/api.js';
+import { FORM, call, assertValidation, form } from '../helpers/api.js';
 import { testDatabaseUrl } from '../helpers/database.js';
 
 const BOOKINGS = '/api/spaces/bookings';
@@ -134,4 +134,39 @@ test('to_ ranges and date bounds on the last day a date can have (9999-12-31) ke
   assert.equal((await call(t, 'DELETE', `${BOOKINGS}/${b.Id}`)).status, 200);
   const cancelled = await call(t, 'GET', `${CANCELLED}?to_CancelledBooking_ToTime=9999-12-31&to_CancelledBooking_CancelledOn=9999-12-31`);
   assert.deepEqual(cancelled.body.Records.map((r: any) => r.Id), [b.Id], cancelled.raw);
+});
+
+test('whole numbers beyond 32 bits are 400 saying the range, not "must be a string", as JSON or form-encoded, and change nothing', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  const b = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z'))).body.Value;
+  const AT_MOST = 'must be at most 2147483647';
+  const AT_LEAST = 'must be at least -2147483648';
+
+  let errors = assertValidation(await call(t, 'POST', BOOKINGS, booking(3000000000, '2030-01-07T10:00Z', '2030-01-07T11:00Z', { CoworkerId: 4294967296 })), ['ResourceId', 'CoworkerId']);
+  assert.equal(errors.get('ResourceId')!.Message, AT_MOST);
+  assert.equal(errors.get('ResourceId')!.AttemptedValue, 3000000000);
+  assert.equal(errors.get('CoworkerId')!.Message, AT_MOST);
+  errors = assertValidation(await call(t, 'POST', BOOKINGS, booking(-3000000000, '2030-01-07T10:00Z', '2030-01-07T11:00Z', { CoworkerId: 2147483648 })), ['ResourceId', 'CoworkerId']);
+  assert.equal(errors.get('ResourceId')!.Message, AT_LEAST);
+  assert.equal(errors.get('CoworkerId')!.Message, AT_MOST);
+  // Not whole numbers at all are still "must be an integer".
+  errors = assertValidation(await call(t, 'POST', BOOKINGS, booking(3000000000.5, '2030-01-07T10:00Z', '2030-01-07T11:00Z', { CoworkerId: 'abc' })), ['ResourceId', 'CoworkerId']);
+  assert.equal(errors.get('ResourceId')!.Message, 'must be an integer');
+  assert.equal(errors.get('CoworkerId')!.Message, 'must be an integer');
+  // Form-encoded digits: within and beyond the string branch's ten digits, the same words.
+  for (const digits of ['3000000000', '99999999999', ' 4294967296 ']) {
+    const a = await call(t, 'POST', BOOKINGS, form({ ResourceId: digits, CoworkerId: `-${digits.trim()}`, FromTime: '2030-01-07T10:00Z', ToTime: '2030-01-07T11:00Z' }), { headers: FORM });
+    errors = assertValidation(a, ['ResourceId', 'CoworkerId']);
+    assert.equal(errors.get('ResourceId')!.Message, AT_MOST, digits);
+    assert.equal(errors.get('CoworkerId')!.Message, AT_LEAST, digits);
+  }
+
+  errors = assertValidation(await call(t, 'PUT', BOOKINGS, { ...b, Id: 2147483648 }), ['Id']);
+  assert.equal(errors.get('Id')!.Message, AT_MOST);
+  errors = assertValidation(await call(t, 'PUT', BOOKINGS, { ...b, ResourceId: 3000000000 }), ['ResourceId']);
+  assert.equal(errors.get('ResourceId')!.Message, AT_MOST);
+
+  const list = (await call(t, 'GET', BOOKINGS)).body;
+  assert.deepEqual(list.Records, [b], 'nothing created, the booking unchanged');
 });

@@ -216,7 +216,10 @@ export function defineEntity<F extends Fields>(def: EntityDefinition<F>): Entity
       for (const [name, f] of writable) {
         const v = f.parse ? f.parse(body[name]) : body[name];
         // Digits that passed the schema can still exceed the database's 32-bit integers.
-        if (f.type === 'int' && typeof v === 'number' && Math.abs(v) > MAX_INT) errors.push({ AttemptedValue: body[name], Message: `must be at most ${MAX_INT}`, PropertyName: name });
+        if (f.type === 'int' && typeof v === 'number') {
+          if (v > MAX_INT) errors.push({ AttemptedValue: body[name], Message: `must be at most ${MAX_INT}`, PropertyName: name });
+          else if (v < -MAX_INT - 1) errors.push({ AttemptedValue: body[name], Message: `must be at least ${-MAX_INT - 1}`, PropertyName: name });
+        }
         values[name] = v;
       }
       if (errors.length) throw AppError.validation(errors);
