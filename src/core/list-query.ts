@@ -20,6 +20,11 @@ export interface ListFilter {
   field: string;
   /** exact: equality; contains: case-insensitive substring; date: the whole unit given (day, minute, ...). */
   match: 'exact' | 'contains' | 'date';
+  /**
+   * An exact string filter over a closed set of values (Booking_Source: api, outlook): any other value is a 400
+   * naming them, not an empty list. Matched case-insensitively; the condition carries the value as listed.
+   */
+  values?: readonly string[];
 }
 
 export interface ListSpec {
@@ -74,8 +79,14 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
 
   for (const filter of spec.filters) {
     const type = typeOf(filter.field);
+    const allowed = filter.values && new Map(filter.values.map((v) => [v.toLowerCase(), v]));
+    if (allowed && (filter.match !== 'exact' || type !== 'string')) throw new Error(`list spec ${spec.entity}: values on a filter that is not an exact string`);
     handlers.set(filter.param.toLowerCase(), (raw, param, out, errors) => {
-      if (filter.match === 'contains') {
+      if (allowed) {
+        const value = allowed.get(raw.toLowerCase());
+        if (value === undefined) return void errors.push(fieldError(param, raw.slice(0, 100), `must be one of: ${filter.values!.join(', ')}`));
+        out.push({ field: filter.field, op: 'eq', value });
+      } else if (filter.match === 'contains') {
         // SQLite refuses LIKE patterns near 50,000 bytes; no real search is longer than this.
         if (raw.length > MAX_SEARCH_LENGTH) return void errors.push(fieldError(param, raw.slice(0, 100), `must be at most ${MAX_SEARCH_LENGTH} characters`));
         out.push({ field: filter.field, op: 'contains', value: raw });

@@ -170,3 +170,29 @@ test('whole numbers beyond 32 bits are 400 saying the range, not "must be a stri
   const list = (await call(t, 'GET', BOOKINGS)).body;
   assert.deepEqual(list.Records, [b], 'nothing created, the booking unchanged');
 });
+
+test('Booking_Source and CancellationReason take only their values: anything else is 400 naming the filter and the values', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  const b = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z'))).body.Value;
+  const c = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T12:00Z', '2030-01-06T13:00Z'))).body.Value;
+  assert.equal((await call(t, 'DELETE', `${BOOKINGS}/${c.Id}`)).status, 200);
+
+  for (const [url, param] of [[BOOKINGS, 'Booking_Source'], [CANCELLED, 'CancelledBooking_Source'], [BOOKINGS, 'booking_source']] as const) {
+    for (const bad of ['zzz', 'api ', 'Outlooks']) {
+      const errors = assertValidation(await call(t, 'GET', `${url}?${param}=${encodeURIComponent(bad)}`), [param]);
+      assert.equal(errors.get(param)!.Message, 'must be one of: api, outlook');
+      assert.equal(errors.get(param)!.AttemptedValue, bad);
+    }
+  }
+  const reason = assertValidation(await call(t, 'GET', `${CANCELLED}?CancelledBooking_CancellationReason=Whim`), ['CancelledBooking_CancellationReason']);
+  assert.equal(reason.get('CancelledBooking_CancellationReason')!.Message, 'must be one of: Integration, Customer, Conflict, Resource');
+
+  const ids = async (url: string) => (await call(t, 'GET', url)).body.Records.map((r: any) => r.Id);
+  assert.deepEqual(await ids(`${BOOKINGS}?Booking_Source=api`), [b.Id]);
+  assert.deepEqual(await ids(`${BOOKINGS}?Booking_Source=API`), [b.Id], 'the values are matched case-insensitively');
+  assert.deepEqual(await ids(`${BOOKINGS}?Booking_Source=outlook`), []);
+  assert.deepEqual(await ids(`${CANCELLED}?CancelledBooking_Source=api`), [c.Id]);
+  assert.deepEqual(await ids(`${CANCELLED}?CancelledBooking_CancellationReason=customer`), [c.Id]);
+  assert.deepEqual(await ids(`${CANCELLED}?CancelledBooking_CancellationReason=Integration`), []);
+});

@@ -75,7 +75,7 @@ export type AnySchema = TSchema;
 export function entityListSpec(
   entity: string,
   fields: ListField[],
-  filters: Array<{ field: string; match: ListFilter['match']; param?: string }>,
+  filters: Array<{ field: string; match: ListFilter['match']; param?: string; values?: readonly string[] }>,
   ranges: string[] = [],
 ): ListSpec {
   const meta: ListField[] = [
@@ -92,7 +92,7 @@ export function entityListSpec(
     entity,
     fields: [...meta, ...fields],
     // Every record's UniqueId and SystemId filter exactly, as Nexudus documents (`{Entity}_UniqueId`, `{Entity}_SystemId`).
-    filters: [{ field: 'Id', match: 'exact' as const }, { field: 'UniqueId', match: 'exact' as const }, { field: 'SystemId', match: 'exact' as const }, ...filters].map((f) => ({ param: `${entity}_${('param' in f && f.param) || f.field}`, field: f.field, match: f.match })),
+    filters: [{ field: 'Id', match: 'exact' as const }, { field: 'UniqueId', match: 'exact' as const }, { field: 'SystemId', match: 'exact' as const }, ...filters].map((f) => ({ param: `${entity}_${('param' in f && f.param) || f.field}`, field: f.field, match: f.match, ...('values' in f && f.values ? { values: f.values } : {}) })),
     ranges: [...ranges, 'CreatedOn', 'UpdatedOn'],
   };
 }
