@@ -196,3 +196,26 @@ test('Booking_Source and CancellationReason take only their values: anything els
   assert.deepEqual(await ids(`${CANCELLED}?CancelledBooking_CancellationReason=customer`), [c.Id]);
   assert.deepEqual(await ids(`${CANCELLED}?CancelledBooking_CancellationReason=Integration`), []);
 });
+
+test('a NUL character in Notes (or any text field) is 400 naming the field on both databases, and nothing is stored', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  const NUL = 'must not contain a NUL character';
+  let errors = assertValidation(await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z', { Notes: 'Plan\u0000ning' })), ['Notes']);
+  assert.equal(errors.get('Notes')!.Message, NUL);
+  assert.equal(errors.get('Notes')!.AttemptedValue, 'Plan\u0000ning');
+  errors = assertValidation(await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z', { Notes: '\u0000', Office365EventId: 'AAMk\u0000', SystemId: 'x\u0000' })), ['Notes', 'Office365EventId', 'SystemId']);
+  for (const field of ['Notes', 'Office365EventId', 'SystemId']) assert.equal(errors.get(field)!.Message, NUL, field);
+  const formed = await call(t, 'POST', BOOKINGS, 'ResourceId=' + room.Id + '&FromTime=2030-01-06T10:00Z&ToTime=2030-01-06T11:00Z&Notes=a%00b', { headers: FORM });
+  assert.equal(assertValidation(formed, ['Notes']).get('Notes')!.Message, NUL);
+  assert.equal((await call(t, 'GET', BOOKINGS)).body.TotalItems, 0, 'nothing stored');
+
+  const b = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z', { Notes: 'Planning' }))).body.Value;
+  errors = assertValidation(await call(t, 'PUT', BOOKINGS, { ...b, Notes: 'Planning\u0000' }), ['Notes']);
+  assert.equal(errors.get('Notes')!.Message, NUL);
+  assert.deepEqual((await call(t, 'GET', `${BOOKINGS}/${b.Id}`)).body, b, 'unchanged');
+  // Text without a NUL is stored as sent (other control characters included).
+  const fine = await call(t, 'PUT', BOOKINGS, { ...b, Notes: 'tab\there \u0001' });
+  assert.equal(fine.status, 200, fine.raw);
+  assert.equal((await call(t, 'GET', `${BOOKINGS}/${b.Id}`)).body.Notes, 'tab\there \u0001');
+});

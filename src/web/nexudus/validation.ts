@@ -4,6 +4,7 @@
  */
 import type { FieldError } from '../../core/errors.js';
 import { MAX_INT } from '../../core/list-query.js';
+import { REQUIRED_TEXT_PATTERN, TEXT_PATTERN } from '../../modules/records/schema-parts.js';
 
 interface AjvError {
   keyword: string;
@@ -67,8 +68,11 @@ function messageFor(list: AjvError[], attempted: unknown): string {
     case 'minLength':
       return `must be at least ${top.params.limit} characters`;
     case 'pattern':
-      // Required strings carry the pattern "\S" (non-empty after trimming); lenient numbers a digits pattern.
-      if (top.params.pattern === '\\S') return typeof attempted === 'string' ? 'is a required field' : typeWord(list);
+      // Text refuses NUL (TEXT_PATTERN); required text is also non-empty after trimming; lenient numbers and booleans
+      // carry patterns of their own (their type word says what they take).
+      if (typeof attempted === 'string' && (top.params.pattern === TEXT_PATTERN || top.params.pattern === REQUIRED_TEXT_PATTERN)) {
+        return attempted.includes('\u0000') ? 'must not contain a NUL character' : 'is a required field';
+      }
       return typeWord(list);
     case 'enum':
       return `must be one of: ${(top.params.allowedValues as unknown[]).join(', ')}`;
