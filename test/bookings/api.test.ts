@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp } from '../helpers/app.js';
 import { createCoworker, createResource } from '../helpers/factories.js';
-import { FORM, call, assertValidation, form } from '../helpers/api.js';
+import { FORM, call, assertFailure, assertValidation, form } from '../helpers/api.js';
 import { testDatabaseUrl } from '../helpers/database.js';
 
 const BOOKINGS = '/api/spaces/bookings';
@@ -218,4 +218,28 @@ test('a NUL character in Notes (or any text field) is 400 naming the field on bo
   const fine = await call(t, 'PUT', BOOKINGS, { ...b, Notes: 'tab\there \u0001' });
   assert.equal(fine.status, 200, fine.raw);
   assert.equal((await call(t, 'GET', `${BOOKINGS}/${b.Id}`)).body.Notes, 'tab\there \u0001');
+});
+
+test('a PUT of a cancelled or unknown booking is 404 before any collision with another booking, and changes nothing', async (ctx) => {
+  const t = await testApp(ctx);
+  const room = await createResource(t.app, t.admin);
+  const held = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T10:00Z', '2030-01-06T11:00Z'))).body.Value;
+  const gone = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T12:00Z', '2030-01-06T13:00Z'))).body.Value;
+  assert.equal((await call(t, 'DELETE', `${BOOKINGS}/${gone.Id}`)).status, 200);
+  const cancelled = (await call(t, 'GET', `${CANCELLED}/${gone.Id}`)).body;
+  // Onto the held slot: a collision, if the booking existed.
+  const onto = { ...gone, FromTime: '2030-01-06T10:30Z', ToTime: '2030-01-06T11:30Z' };
+  assertFailure(await call(t, 'PUT', BOOKINGS, onto), 404, 'Booking not found.');
+  assertFailure(await call(t, 'PUT', `${BOOKINGS}/${gone.Id}`, onto), 404, 'Booking not found.');
+  assertFailure(await call(t, 'PUT', BOOKINGS, { ...onto, Id: 987654 }), 404, 'Booking not found.');
+  assertFailure(await call(t, 'PUT', `${BOOKINGS}/987654`, { ...onto, Id: undefined }), 404, 'Booking not found.');
+  // Not colliding: 404 as well.
+  assertFailure(await call(t, 'PUT', BOOKINGS, { ...gone, FromTime: '2030-01-07T10:00Z', ToTime: '2030-01-07T11:00Z' }), 404, 'Booking not found.');
+  // The body is still validated first (as for every entity), and an active booking still collides.
+  assertValidation(await call(t, 'PUT', BOOKINGS, { ...onto, ToTime: '2030-01-06T10:00Z' }), ['ToTime']);
+  const other = (await call(t, 'POST', BOOKINGS, booking(room.Id, '2030-01-06T14:00Z', '2030-01-06T15:00Z'))).body.Value;
+  const clash = assertValidation(await call(t, 'PUT', BOOKINGS, { ...held, FromTime: '2030-01-06T14:30Z', ToTime: '2030-01-06T15:30Z' }), ['ResourceId']);
+  assert.match(clash.get('ResourceId')!.Message, new RegExp(`collides with Booking ${other.Id} `));
+  assert.deepEqual((await call(t, 'GET', `${CANCELLED}/${gone.Id}`)).body, cancelled, 'the cancelled booking is unchanged');
+  assert.deepEqual((await call(t, 'GET', `${BOOKINGS}?orderBy=Id`)).body.Records, [held, other]);
 });
