@@ -42,9 +42,17 @@ export function parseIsoDate(input: string): ParsedDate | null {
 
 const UNIT_MS: Record<DatePrecision, number> = { day: 86_400_000, minute: 60_000, second: 1000, millisecond: 1 };
 
-/** The half-open interval [from, to) of instants that a value "matches at the precision given". */
-export function dateRange(parsed: ParsedDate): { from: string; to: string } {
-  return { from: toIso(parsed.ms), to: toIso(parsed.ms + UNIT_MS[parsed.precision]) };
+/** The first instant after year 9999: no stored date reaches it (parseIsoDate refuses later years). */
+const END_OF_TIME_MS = Date.UTC(10000, 0, 1);
+
+/**
+ * The half-open interval [from, to) of instants that a value "matches at the precision given". `to` is null when the
+ * unit ends with year 9999 (`9999-12-31`, `9999-12-31T23:59`): its end has no ISO text of the stored width
+ * (toISOString writes "+010000-01-01T..."), and no stored date is at or after it, so there is no upper bound.
+ */
+export function dateRange(parsed: ParsedDate): { from: string; to: string | null } {
+  const end = parsed.ms + UNIT_MS[parsed.precision];
+  return { from: toIso(parsed.ms), to: end >= END_OF_TIME_MS ? null : toIso(end) };
 }
 
 export function toIso(ms: number): string {

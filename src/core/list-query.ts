@@ -20,6 +20,11 @@ export interface ListFilter {
   field: string;
   /** exact: equality; contains: case-insensitive substring; date: the whole unit given (day, minute, ...). */
   match: 'exact' | 'contains' | 'date';
+  /**
+   * An exact string filter over a closed set of values (Booking_Source: api, outlook): any other value is a 400
+   * naming them, not an empty list. Matched case-insensitively; the condition carries the value as listed.
+   */
+  values?: readonly string[];
 }
 
 export interface ListSpec {
@@ -30,6 +35,10 @@ export interface ListSpec {
   /** Date properties that take `from_{Entity}_{Field}` / `to_{Entity}_{Field}`. */
   ranges: string[];
   maxPageSize?: number;
+  /** The order without an orderBy (default Id). */
+  defaultOrderBy?: string;
+  /** The fields orderBy may name (default: every field); another field of the entity is a 400 naming these. */
+  orderable?: readonly string[];
 }
 
 export type Condition =
@@ -74,8 +83,14 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
 
   for (const filter of spec.filters) {
     const type = typeOf(filter.field);
+    const allowed = filter.values && new Map(filter.values.map((v) => [v.toLowerCase(), v]));
+    if (allowed && (filter.match !== 'exact' || type !== 'string')) throw new Error(`list spec ${spec.entity}: values on a filter that is not an exact string`);
     handlers.set(filter.param.toLowerCase(), (raw, param, out, errors) => {
-      if (filter.match === 'contains') {
+      if (allowed) {
+        const value = allowed.get(raw.toLowerCase());
+        if (value === undefined) return void errors.push(fieldError(param, raw.slice(0, 100), `must be one of: ${filter.values!.join(', ')}`));
+        out.push({ field: filter.field, op: 'eq', value });
+      } else if (filter.match === 'contains') {
         // SQLite refuses LIKE patterns near 50,000 bytes; no real search is longer than this.
         if (raw.length > MAX_SEARCH_LENGTH) return void errors.push(fieldError(param, raw.slice(0, 100), `must be at most ${MAX_SEARCH_LENGTH} characters`));
         out.push({ field: filter.field, op: 'contains', value: raw });
@@ -83,7 +98,8 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
         const parsed = parseIsoDate(raw);
         if (!parsed) return void errors.push(fieldError(param, raw, 'is not a valid date (use YYYY-MM-DD, YYYY-MM-DDTHH:mm or ISO 8601)'));
         const { from, to } = dateRange(parsed);
-        out.push({ field: filter.field, op: 'gte', value: from }, { field: filter.field, op: 'lt', value: to });
+        out.push({ field: filter.field, op: 'gte', value: from });
+        if (to !== null) out.push({ field: filter.field, op: 'lt', value: to });
       } else {
         const value = parseScalar(type, raw);
         if (value === undefined) return void errors.push(fieldError(param, raw, `must be ${typeWord(type)}`));
@@ -106,20 +122,26 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
         const parsed = parseIsoDate(raw);
         if (!parsed) return void errors.push(fieldError(param, raw, 'is not a valid date (use YYYY-MM-DD, YYYY-MM-DDTHH:mm or ISO 8601)'));
         const { from, to } = dateRange(parsed);
-        // to_ is inclusive of the whole unit given: everything before the start of the next unit.
-        out.push(side === 'from' ? { field, op: 'gte', value: from } : { field, op: 'lt', value: to });
+        // to_ is inclusive of the whole unit given: everything before the start of the next unit (no bound when that
+        // unit ends with year 9999: every stored date is before it).
+        if (side === 'from') out.push({ field, op: 'gte', value: from });
+        else if (to !== null) out.push({ field, op: 'lt', value: to });
       });
     }
   }
 
   const maxSize = spec.maxPageSize ?? MAX_PAGE_SIZE;
+  const defaultOrderBy = spec.defaultOrderBy ?? 'Id';
+  typeOf(defaultOrderBy);
+  const orderable = spec.orderable && new Set(spec.orderable);
+  for (const f of spec.orderable ?? []) typeOf(f);
 
   return {
     fieldTypes,
     parse(query) {
       let page = 1;
       let size = DEFAULT_PAGE_SIZE;
-      let orderBy = 'Id';
+      let orderBy = defaultOrderBy;
       let descending = false;
       const conditions: Condition[] = [];
       const errors: FieldError[] = [];
@@ -141,6 +163,7 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
           case 'orderby': {
             const field = fieldsByLower.get(raw.trim().toLowerCase());
             if (!field) errors.push(fieldError(param, raw, `is not a field of ${spec.entity}`));
+            else if (orderable && !orderable.has(field.name)) errors.push(fieldError(param, raw, `must be one of: ${spec.orderable!.join(', ')}`));
             else orderBy = field.name;
             break;
           }

@@ -403,3 +403,22 @@ describe('CreatedOn and UpdatedOn ranges', () => {
     assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, yesterday)), []);
   });
 });
+
+describe('the last day a date can have (year 9999)', () => {
+  test('to_ and the date filter at 9999-12-31 (and its last minute) bound nothing away; from_ there still finds the latest', async (ctx) => {
+    const t = await testApp(ctx);
+    const r = await createResource(t.app, t.admin);
+    const early = await createCalendar(t.app, t.admin, r.Id, { SubscriptionExpireDate: '2030-01-06T10:30:00Z' });
+    const last = await createCalendar(t.app, t.admin, r.Id, { SubscriptionExpireDate: '9999-12-31T23:59:59.999Z' });
+    const both = [early.Id, last.Id].sort((x, y) => x - y);
+    for (const value of ['9999-12-31', '9999-12-31T23:59', '9999-12-31T23:59:59', '9999-12-31T23:59:59.999Z']) {
+      assert.deepEqual(await matching(t, q(`to_${P}_SubscriptionExpireDate`, value)), both, `to_ ${value}`);
+      assert.deepEqual(await matching(t, q(`to_${P}_CreatedOn`, value)), both, `to_CreatedOn ${value}`);
+      assert.deepEqual(await matching(t, q(`to_${P}_UpdatedOn`, value)), both, `to_UpdatedOn ${value}`);
+      assert.deepEqual(await matching(t, q(`${P}_SubscriptionExpireDate`, value)), [last.Id], `equal to ${value}`);
+      assert.deepEqual(await matching(t, q(`from_${P}_SubscriptionExpireDate`, value)), [last.Id], `from_ ${value}`);
+    }
+    assert.deepEqual(await matching(t, q(`to_${P}_SubscriptionExpireDate`, '9999-12-30')), [early.Id]);
+    assert.deepEqual(await matching(t, `${q(`from_${P}_SubscriptionExpireDate`, '2030-01-06')}&${q(`to_${P}_SubscriptionExpireDate`, '9999-12-31')}`), both);
+  });
+});

@@ -257,6 +257,15 @@ describe('update validation', () => {
     await unchanged();
   });
 
+  test('PUT with an Id or ResourceId beyond 32 bits is 400 saying the range (not "must be a string")', async () => {
+    let errors = assertValidation(await call(t, 'PUT', CAL, { ...calendarBody(resourceId), Id: 2147483648 }), ['Id']);
+    assert.equal(errors.get('Id')!.Message, 'must be at most 2147483647');
+    errors = assertValidation(await call(t, 'PUT', `${CAL}/${existing.Id}`, calendarBody(resourceId, { ResourceId: 3000000000, CoworkerId: -4294967296 })), ['ResourceId', 'CoworkerId']);
+    assert.equal(errors.get('ResourceId')!.Message, 'must be at most 2147483647');
+    assert.equal(errors.get('CoworkerId')!.Message, 'must be at least -2147483648');
+    await unchanged();
+  });
+
   test('PUT /{id} with a non-numeric path id is 400 on Id', async () => {
     const a = await call(t, 'PUT', `${CAL}/abc`, calendarBody(resourceId));
     assertValidation(a, ['Id']);

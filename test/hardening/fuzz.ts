@@ -33,6 +33,7 @@ import type { Storage } from '../../src/storage/database.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, basic, createTestApp } from '../helpers/app.js';
 import { testDatabaseUrl } from '../helpers/database.js';
 import { digestSecret } from '../../src/core/secret-box.js';
+import { REQUIRED_TEXT_PATTERN } from '../../src/modules/records/schema-parts.js';
 
 // ───────────────────────────────────────────── the app under test ─────────────────────────────────────────────
 
@@ -500,8 +501,10 @@ function validFor(schema: Schema | undefined, name: string, ctx: GenContext, dep
         return fc.tuple(idArb(ctx, key), fc.constantFrom('', ' ', '  ')).map(([n, pad]) => `${pad}${n}${pad}`);
       }
       if (typeof schema.pattern === 'string' && schema.pattern.includes('[Tt][Rr]')) return fc.constantFrom('true', 'False', 'TRUE', '1', '0');
-      const min = Math.max(schema.minLength ?? 0, schema.pattern === '\\S' ? 1 : 0);
-      return fc.string({ minLength: Math.min(min, max), maxLength: Math.max(max, min) }).map((s) => (schema.pattern === '\\S' && !/\S/.test(s) ? `x${s}`.slice(0, Math.max(max, 1)) : s));
+      // Required text (REQUIRED_TEXT_PATTERN) is non-empty after trimming.
+      const required = schema.pattern === REQUIRED_TEXT_PATTERN;
+      const min = Math.max(schema.minLength ?? 0, required ? 1 : 0);
+      return fc.string({ minLength: Math.min(min, max), maxLength: Math.max(max, min) }).map((s) => (required && !/\S/.test(s) ? `x${s}`.slice(0, Math.max(max, 1)) : s));
     }
     case 'object': {
       if (schema.nullable && Array.isArray(schema.enum)) return fc.constant(null);

@@ -9,7 +9,11 @@ import { NullableInteger, NullableString } from '../records/schema-parts.js';
 
 export const BOOKING = 'Booking';
 export const CANCELLED_BOOKING = 'CancelledBooking';
-export type BookingSource = 'api' | 'outlook';
+export const BOOKING_SOURCES = ['api', 'outlook'] as const;
+export type BookingSource = (typeof BOOKING_SOURCES)[number];
+
+/** Why a booking was cancelled: Nexudus' reasons (Integration: it came from the connected calendar). */
+export const CANCELLATION = { integration: 'Integration', api: 'Customer', conflict: 'Conflict', resourceGone: 'Resource' } as const;
 
 const bookingFields = {
   ResourceId: field.integer('The booked resource (room or desk).', { filter: { match: 'exact', param: 'Resource' } }),
@@ -25,7 +29,7 @@ const bookingFields = {
     out: NullableInteger(), type: 'int' as const, column: 'coworker_ms_office_calendar_id',
     filter: { match: 'exact' as const, param: 'CoworkerMsOfficeCalendar' },
   },
-  Source: { out: Type.String({ enum: ['api', 'outlook'], description: 'api or outlook' }), type: 'string' as const, filter: { match: 'exact' as const } },
+  Source: { out: Type.String({ enum: [...BOOKING_SOURCES], description: 'api or outlook' }), type: 'string' as const, filter: { match: 'exact' as const, values: BOOKING_SOURCES } },
 };
 
 const joins = {
@@ -52,7 +56,7 @@ export const cancelledBookingEntity = defineEntity({
     ...bookingFields,
     CancelledOn: { out: Type.String({ format: 'date-time' }), type: 'date' as const, range: true },
     CancellationReason: {
-      out: NullableString(), type: 'string' as const, filter: { match: 'exact' as const },
+      out: NullableString(), type: 'string' as const, filter: { match: 'exact' as const, values: Object.values(CANCELLATION) },
     },
   },
   joins,
@@ -63,8 +67,6 @@ export type Booking = Static<typeof bookingEntity.record>;
 export type CancelledBooking = Static<typeof cancelledBookingEntity.record>;
 export type BookingValues = ValuesOf<typeof bookingEntity.fields>;
 
-/** Why a booking was cancelled: Nexudus' reasons (Integration: it came from the connected calendar). */
-export const CANCELLATION = { integration: 'Integration', api: 'Customer', conflict: 'Conflict', resourceGone: 'Resource' } as const;
 
 /** A conflict: an occurrence that wanted a resource another booking holds (/api/spaces/bookingconflicts). */
 export const BookingConflictSchema = Type.Object({

@@ -68,6 +68,11 @@ export class BookingService extends RecordService<Booking, BookingValues> {
   }
 
   protected override async checkReferences(values: BookingValues, trx: Executor, existingId?: number): Promise<FieldError[]> {
+    // An update of a booking that does not exist, or is cancelled, is a 404: not a collision with another booking.
+    if (existingId !== undefined) {
+      const slot = await this.bookings.slot(existingId, trx);
+      if (!slot || slot.cancelled_on) throw this.notFound();
+    }
     await this.bookings.lockResource(values.ResourceId, trx);
     const other = await this.bookings.overlapping(values.ResourceId, values.FromTime, values.ToTime, existingId ?? null, trx);
     return other ? alreadyBooked(values.ResourceId, other).fieldErrors! : [];

@@ -36,7 +36,7 @@ export interface FieldSpec<Out extends TSchema | undefined = TSchema | undefined
   read?: (stored: any) => unknown;
   /** The stored value → the column's value (default: as is). */
   write?: (value: any) => unknown;
-  filter?: { match: ListFilter['match']; param?: string };
+  filter?: { match: ListFilter['match']; param?: string; values?: readonly string[] };
   /** Takes from_/to_ range parameters (dates). */
   range?: boolean;
 }
@@ -167,7 +167,9 @@ export function defineEntity<F extends Fields>(def: EntityDefinition<F>): Entity
   const listSpec = entityListSpec(
     entity,
     listed.map(([name, f]) => ({ name, type: f.type })),
-    listed.filter(([, f]) => f.filter).map(([name, f]) => ({ field: name, match: f.filter!.match, ...(f.filter!.param ? { param: f.filter!.param } : {}) })),
+    listed.filter(([, f]) => f.filter).map(([name, f]) => ({
+      field: name, match: f.filter!.match, ...(f.filter!.param ? { param: f.filter!.param } : {}), ...(f.filter!.values ? { values: f.filter!.values } : {}),
+    })),
     listed.filter(([, f]) => f.range).map(([name]) => name),
   );
 
@@ -216,7 +218,10 @@ export function defineEntity<F extends Fields>(def: EntityDefinition<F>): Entity
       for (const [name, f] of writable) {
         const v = f.parse ? f.parse(body[name]) : body[name];
         // Digits that passed the schema can still exceed the database's 32-bit integers.
-        if (f.type === 'int' && typeof v === 'number' && Math.abs(v) > MAX_INT) errors.push({ AttemptedValue: body[name], Message: `must be at most ${MAX_INT}`, PropertyName: name });
+        if (f.type === 'int' && typeof v === 'number') {
+          if (v > MAX_INT) errors.push({ AttemptedValue: body[name], Message: `must be at most ${MAX_INT}`, PropertyName: name });
+          else if (v < -MAX_INT - 1) errors.push({ AttemptedValue: body[name], Message: `must be at least ${-MAX_INT - 1}`, PropertyName: name });
+        }
         values[name] = v;
       }
       if (errors.length) throw AppError.validation(errors);

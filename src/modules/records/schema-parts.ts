@@ -20,12 +20,20 @@ export const LenientOptionalId = (description?: string) =>
 export const UpdateBodyId = () =>
   LenientOptionalId('The record to update (required on PUT to the collection; optional on PUT /{id}, where it must match).');
 
+/**
+ * Text never holds a NUL character: PostgreSQL cannot store one in text (SQLite would), so both databases refuse it
+ * the same way, as a 400 on the field. Linear patterns: a lookahead that scans once, no nested repetition.
+ */
+export const TEXT_PATTERN = '^[^\\u0000]*$';
+/** Non-empty after trimming, and no NUL. */
+export const REQUIRED_TEXT_PATTERN = '^(?![\\s\\S]*\\u0000)\\s*\\S';
+
 /** A string that must be non-empty after trimming. */
 export const RequiredString = (maxLength: number, description?: string) =>
-  Type.String({ pattern: '\\S', maxLength, description });
+  Type.String({ pattern: REQUIRED_TEXT_PATTERN, maxLength, description });
 
 export const OptionalString = (maxLength: number, description?: string) =>
-  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()], { description }));
+  Type.Optional(Type.Union([Type.String({ maxLength, pattern: TEXT_PATTERN }), Type.Null()], { description }));
 
 export const IsoDate = (description?: string) => Type.String({ format: 'nexudus-date', description });
 
@@ -75,7 +83,7 @@ export type AnySchema = TSchema;
 export function entityListSpec(
   entity: string,
   fields: ListField[],
-  filters: Array<{ field: string; match: ListFilter['match']; param?: string }>,
+  filters: Array<{ field: string; match: ListFilter['match']; param?: string; values?: readonly string[] }>,
   ranges: string[] = [],
 ): ListSpec {
   const meta: ListField[] = [
@@ -92,7 +100,7 @@ export function entityListSpec(
     entity,
     fields: [...meta, ...fields],
     // Every record's UniqueId and SystemId filter exactly, as Nexudus documents (`{Entity}_UniqueId`, `{Entity}_SystemId`).
-    filters: [{ field: 'Id', match: 'exact' as const }, { field: 'UniqueId', match: 'exact' as const }, { field: 'SystemId', match: 'exact' as const }, ...filters].map((f) => ({ param: `${entity}_${('param' in f && f.param) || f.field}`, field: f.field, match: f.match })),
+    filters: [{ field: 'Id', match: 'exact' as const }, { field: 'UniqueId', match: 'exact' as const }, { field: 'SystemId', match: 'exact' as const }, ...filters].map((f) => ({ param: `${entity}_${('param' in f && f.param) || f.field}`, field: f.field, match: f.match, ...('values' in f && f.values ? { values: f.values } : {}) })),
     ranges: [...ranges, 'CreatedOn', 'UpdatedOn'],
   };
 }

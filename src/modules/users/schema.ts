@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import { KNOWN_ROLES } from './roles.js';
 import { MIN_PASSWORD_LENGTH } from './passwords.js';
 import { defineEntity, field, type ValuesOf } from '../records/entity.js';
-import { NullableString } from '../records/schema-parts.js';
+import { NullableString, OptionalString } from '../records/schema-parts.js';
 
 export const ENTITY = 'User';
 
@@ -17,7 +17,7 @@ export const userEntity = defineEntity({
   fields: {
     Email: field.email('Unique login e-mail.', { filter: { match: 'contains' } }),
     FullName: {
-      in: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])), out: NullableString(), type: 'string',
+      in: OptionalString(200), out: NullableString(), type: 'string',
       parse: (v: unknown) => (v as string | null | undefined) ?? null, filter: { match: 'contains' },
     },
     /** Write-only: the service stores its hash in password_hash; required on create, absent on PUT keeps it. */

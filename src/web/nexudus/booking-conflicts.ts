@@ -4,30 +4,20 @@ import { Type } from 'typebox';
 import { listQueryParser } from '../../core/list-query.js';
 import { roleName } from '../../modules/users/roles.js';
 import { BookingConflictSchema } from '../../modules/bookings/schema.js';
+import { CONFLICT_ORDER_FIELDS, conflictListSpec } from '../../modules/bookings/conflict-list.js';
 import type { BookingRepository } from '../../modules/bookings/repository.js';
 import { requireAccess, type AccessDeps } from './access.js';
 import { listEnvelope } from './envelope.js';
 import { ListQuerySchema, errorResponses, listEnvelopeSchema } from './schemas.js';
 
-const parser = listQueryParser({
-  entity: 'BookingConflict',
-  fields: [
-    { name: 'Id', type: 'int' }, { name: 'FromTime', type: 'date' }, { name: 'ResourceId', type: 'int' },
-    { name: 'CoworkerId', type: 'int' }, { name: 'CoworkerMsOfficeCalendarId', type: 'int' },
-  ],
-  filters: [
-    { param: 'BookingConflict_Resource', field: 'ResourceId', match: 'exact' },
-    { param: 'BookingConflict_Coworker', field: 'CoworkerId', match: 'exact' },
-    { param: 'BookingConflict_CoworkerMsOfficeCalendar', field: 'CoworkerMsOfficeCalendarId', match: 'exact' },
-  ],
-  ranges: [],
-});
+const parser = listQueryParser(conflictListSpec);
 
 export function registerBookingConflictRoutes(app: FastifyInstance, access: AccessDeps, bookings: BookingRepository): void {
   app.get('/api/spaces/bookingconflicts', {
     schema: {
       tags: ['Bookings'],
       summary: 'Open booking conflicts, ordered by start: filters BookingConflict_Resource, _Coworker, _CoworkerMsOfficeCalendar',
+      description: `orderBy: ${CONFLICT_ORDER_FIELDS.join(', ')} (default FromTime); dir as every list.`,
       querystring: ListQuerySchema,
       response: { 200: listEnvelopeSchema(BookingConflictSchema), ...errorResponses },
     },
@@ -38,7 +28,7 @@ export function registerBookingConflictRoutes(app: FastifyInstance, access: Acce
     const member = request.principal.memberOf;
     if (member !== null) q.conditions.push({ field: 'CoworkerId', op: 'eq', value: member });
     const { records, total } = await bookings.listConflicts(q);
-    return listEnvelope(records, q.page, q.size, 'FromTime', q.descending, total);
+    return listEnvelope(records, q.page, q.size, q.orderBy, q.descending, total);
   });
 }
 

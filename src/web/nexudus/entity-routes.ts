@@ -81,7 +81,7 @@ export function registerEntityRoutes(app: FastifyInstance, access: AccessDeps, d
     app.get(path, {
       schema: {
         hide, tags, summary: `List or search ${entity} records, or get several by id`,
-        description: `Filters: ${def.schemas.listSpec.filters.map((f) => f.param).join(', ')}. Ranges: ${def.schemas.listSpec.ranges
+        description: `Filters: ${def.schemas.listSpec.filters.map((f) => (f.values ? `${f.param} (${f.values.join(' or ')})` : f.param)).join(', ')}. Ranges: ${def.schemas.listSpec.ranges
           .map((r) => `from_${entity}_${r}, to_${entity}_${r}`).join(', ')}. \`?id=[1,2,3]\` answers a bare array (role ${role('Read') ?? 'full administrator'}).`,
         querystring: ListQuerySchema,
         response: { 200: listEnvelopeSchema(def.schemas.record), ...errorResponses },

@@ -3,6 +3,8 @@
  * messages a Nexudus client expects ("is a required field").
  */
 import type { FieldError } from '../../core/errors.js';
+import { MAX_INT } from '../../core/list-query.js';
+import { REQUIRED_TEXT_PATTERN, TEXT_PATTERN } from '../../modules/records/schema-parts.js';
 
 interface AjvError {
   keyword: string;
@@ -54,6 +56,8 @@ function messageFor(list: AjvError[], attempted: unknown): string {
   const sorted = [...list].sort((a, b) => rank(a.keyword) - rank(b.keyword));
   const top = sorted[0]!;
   if (top.keyword === 'required' || attempted === null) return 'is a required field';
+  const range = rangeMessage(list, attempted);
+  if (range) return range;
   switch (top.keyword) {
     case 'format':
       return top.params.format === 'email'
@@ -64,8 +68,11 @@ function messageFor(list: AjvError[], attempted: unknown): string {
     case 'minLength':
       return `must be at least ${top.params.limit} characters`;
     case 'pattern':
-      // Required strings carry the pattern "\S" (non-empty after trimming); lenient numbers a digits pattern.
-      if (top.params.pattern === '\\S') return typeof attempted === 'string' ? 'is a required field' : typeWord(list);
+      // Text refuses NUL (TEXT_PATTERN); required text is also non-empty after trimming; lenient numbers and booleans
+      // carry patterns of their own (their type word says what they take).
+      if (typeof attempted === 'string' && (top.params.pattern === TEXT_PATTERN || top.params.pattern === REQUIRED_TEXT_PATTERN)) {
+        return attempted.includes('\u0000') ? 'must not contain a NUL character' : 'is a required field';
+      }
       return typeWord(list);
     case 'enum':
       return `must be one of: ${(top.params.allowedValues as unknown[]).join(', ')}`;
@@ -74,6 +81,23 @@ function messageFor(list: AjvError[], attempted: unknown): string {
     default:
       return typeWord(list);
   }
+}
+
+/**
+ * A whole number outside the 32-bit range the database stores: a JSON number over a lenient integer's maximum (or
+ * under its minimum), or digits too many for its string branch. Said as the body parser says it for digits within
+ * the pattern ("must be at most 2147483647"), not as the branch that happened to fail last ("must be a string").
+ */
+function rangeMessage(list: AjvError[], attempted: unknown): string | undefined {
+  if (list.some((e) => e.keyword === 'type' && String(e.params.type).split(',')[0] === 'integer')) {
+    // Not a whole number at all (1.5, "abc", true) unless it is a string of digits (the string branch's pattern failed).
+    if (typeof attempted !== 'string' || !/^\s*-?\d+\s*$/.test(attempted)) return undefined;
+    const n = Number(attempted);
+    return n > MAX_INT ? `must be at most ${MAX_INT}` : n < -MAX_INT - 1 ? `must be at least ${-MAX_INT - 1}` : undefined;
+  }
+  const bound = list.find((e) => e.keyword === 'maximum' || e.keyword === 'minimum');
+  if (!bound) return undefined;
+  return bound.keyword === 'maximum' ? `must be at most ${bound.params.limit}` : `must be at least ${bound.params.limit}`;
 }
 
 /** "must be an integer" from the first type the schema allowed (the first branch of a lenient union). */
