@@ -21,12 +21,8 @@ export const CONFLICT_COLUMNS: ColumnMap = {
   MarkedInOutlook: { column: 'marked', type: 'bool' },
 };
 
-/**
- * The fields orderBy may name. Until BookingRepository.listConflicts orders by conflictOrder(query) it orders by
- * FromTime whatever it is asked, so the list refuses the others (400) instead of answering in another order than
- * it says; with that change, this becomes every field (Object.keys(CONFLICT_COLUMNS)).
- */
-export const CONFLICT_ORDER_FIELDS: readonly string[] = ['FromTime'];
+/** The fields orderBy may name: every field of the record (BookingRepository.listConflicts orders by conflictOrder). */
+export const CONFLICT_ORDER_FIELDS: readonly string[] = Object.keys(CONFLICT_COLUMNS);
 
 export const conflictListSpec: ListSpec = {
   entity: 'BookingConflict',

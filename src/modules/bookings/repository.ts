@@ -6,6 +6,7 @@ import type { Executor } from '../../storage/unit-of-work.js';
 import type { ListQuery } from '../../core/list-query.js';
 import { RecordRepository } from '../records/record-repository.js';
 import { bookingEntity, cancelledBookingEntity, type Booking, type BookingConflict, type CancelledBooking } from './schema.js';
+import { conflictOrder } from './conflict-list.js';
 
 /** What the sync needs of an active booking. */
 export interface BookingSlot {
@@ -214,7 +215,7 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
       if (column && c.op === 'eq') q = q.where(column as never, '=', c.value as never);
     }
     const total = Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const rows = await q.selectAll().orderBy('from_time', query.descending ? 'desc' : 'asc').orderBy('id').limit(query.size).offset((query.page - 1) * query.size).execute();
+    const rows = await q.selectAll().orderBy(conflictOrder(query)).limit(query.size).offset((query.page - 1) * query.size).execute();
     return { records: rows.map(conflictRecord), total };
   }
 }
