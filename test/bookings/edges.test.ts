@@ -258,3 +258,23 @@ test("one meeting in two members' calendars books the room once, with no conflic
     return l.length === 1 && l[0].CoworkerId === otherCoworker || undefined;
   });
 });
+
+test('an Outlook booking can be moved through the API, not given another resource or member (that is a change of the meeting, in Outlook)', async (ctx) => {
+  const env = await graphEnv(ctx);
+  await resource(env, 'Rainier', ROOM);
+  const baker = await resource(env, 'Baker', BAKER);
+  const adele = await member(env, ADELE);
+  const alex = await member(env, ALEX);
+  const from = slot(env, 2, 9);
+  env.emu.control.createEvent(adele.userId, { subject: 'Board', start: at(from), end: at(from + HOUR), attendees: [{ type: 'resource', emailAddress: { address: ROOM } }] } as never);
+  const [b] = await env.until('the booking', async () => { const l = await active(env); return l.length === 1 ? l : undefined; });
+  for (const [change, field] of [[{ ResourceId: baker }, 'ResourceId'], [{ CoworkerId: alex.coworkerId }, 'CoworkerId']] as const) {
+    const refused = await env.request('PUT', '/api/spaces/bookings', { ...b, ...change });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.Errors[0].PropertyName, field);
+    assert.match(refused.body.Errors[0].Message, /made from Outlook/);
+  }
+  assert.deepEqual((await active(env)).map((x) => [x.Id, x.ResourceId, x.CoworkerId]), [[b.Id, b.ResourceId, b.CoworkerId]], 'nothing changed');
+  const moved = await env.request('PUT', '/api/spaces/bookings', { ...b, FromTime: iso(from + HOUR), ToTime: iso(from + 2 * HOUR) });
+  assert.equal(moved.status, 200, moved.text);
+});

@@ -72,6 +72,14 @@ export class BookingService extends RecordService<Booking, BookingValues> {
     if (existingId !== undefined) {
       const slot = await this.bookings.slot(existingId, trx);
       if (!slot || slot.cancelled_on) throw this.notFound();
+      // An Outlook booking is its member's meeting inviting its room: the API may move or cancel it, but another
+      // resource or member is a change of the meeting itself, made in Outlook (a new room invited books it there).
+      if (slot.source === 'outlook') {
+        const errors: FieldError[] = [];
+        if (values.ResourceId !== slot.resource_id) errors.push({ PropertyName: 'ResourceId', Message: "cannot change on a booking made from Outlook: invite the other resource to the meeting in Outlook (or cancel this booking and make a new one)", AttemptedValue: values.ResourceId });
+        if ((values.CoworkerId ?? null) !== slot.coworker_id) errors.push({ PropertyName: 'CoworkerId', Message: 'cannot change on a booking made from Outlook: it is the meeting of the member whose calendar it came from', AttemptedValue: values.CoworkerId ?? null });
+        if (errors.length) return errors;
+      }
     }
     await this.bookings.lockResource(values.ResourceId, trx);
     const other = await this.bookings.overlapping(values.ResourceId, values.FromTime, values.ToTime, existingId ?? null, trx);
