@@ -37,9 +37,9 @@ export interface EmulatorSettings {
   /** Share of the lifetime (from creation or the last renewal to the expiry) that triggers it for short subscriptions. */
   reauthorizeBeforeExpiryFraction: number;
   /**
-   * When set, a subscription with a lifecycleNotificationUrl also gets one reauthorizationRequired this many minutes
-   * before its expiry or before the access token it was (re)authorized with expires; PATCH or reauthorize re-arms it.
-   * null (default) = no token-driven ones (access tokens live an hour: on by default it would fire every hour).
+   * When set (default 15, as Graph: it asks ahead of the bound access token's expiry, about hourly), a subscription with
+   * a lifecycleNotificationUrl also gets one reauthorizationRequired this many minutes before its expiry or before the
+   * access token it was (re)authorized with expires; PATCH or reauthorize re-arms it. null = no token-driven ones.
    */
   autoReauthorizationMinutes: number | null;
   /** Outlook: concurrent requests per app and mailbox (Graph: 4); the next one is answered 429. 0 = unlimited. */
@@ -86,7 +86,7 @@ export const DEFAULT_SETTINGS: EmulatorSettings = {
   reauthorizeBeforeExpiry: true,
   reauthorizeBeforeExpiryMaxMinutes: 60,
   reauthorizeBeforeExpiryFraction: 0.1,
-  autoReauthorizationMinutes: null,
+  autoReauthorizationMinutes: 15,
   mailboxConcurrencyLimit: 4,
   mailboxConcurrencyRetryAfterSec: 1,
   mailboxRequestLimit: 10_000,

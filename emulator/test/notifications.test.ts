@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { EventChangeNotification, LifecycleNotification } from '../index.js';
 import { graph, inMinutes, startEnv, WebhookReceiver, type Env } from './helpers.js';
+import { DEFAULT_SETTINGS } from '../lib/settings.js';
 
 const utc = (dateTime: string): { dateTime: string; timeZone: string } => ({ dateTime, timeZone: 'UTC' });
 const anEvent = (subject: string) => ({ subject, start: utc('2033-01-10T10:00:00'), end: utc('2033-01-10T11:00:00') });
@@ -172,7 +173,8 @@ describe('change and lifecycle notifications', () => {
     assert.equal(env.emu.control.sendLifecycle(plain.id, 'missed'), false, 'no lifecycle URL, nothing to send');
   });
 
-  it('optionally sends reauthorizationRequired before the bound token or the subscription expires, once per authorization', async () => {
+  it('by default sends reauthorizationRequired 15 minutes before the bound token or the subscription expires, once per authorization', async () => {
+    assert.equal(DEFAULT_SETTINGS.autoReauthorizationMinutes, 15, 'on by default, as Graph does');
     env.emu.control.updateSettings({ autoReauthorizationMinutes: 15 });
     try {
       const s = await subscribe({ expirationDateTime: inMinutes(env.emu, 600) });
@@ -190,7 +192,7 @@ describe('change and lifecycle notifications', () => {
       await env.emu.control.waitForIdle();
       assert.equal(hook.items(s.lifecyclePath).length, 2, 're-armed by reauthorize');
     } finally {
-      env.emu.control.updateSettings({ autoReauthorizationMinutes: null });
+      env.emu.control.updateSettings({ autoReauthorizationMinutes: DEFAULT_SETTINGS.autoReauthorizationMinutes });
       env.appToken = env.emu.control.issueAppToken(env.seed.app.clientId);
     }
   });

@@ -37,7 +37,8 @@ describe('reauthorizationRequired ahead of a subscription\'s expiry (on by defau
   });
   beforeEach(() => {
     env.appToken = env.emu.control.issueAppToken(env.seed.app.clientId);
-    env.emu.control.updateSettings({ reauthorizeBeforeExpiry: true });
+    // The expiry-driven ones alone (the token-driven ones, also on by default, are notifications.test.ts's).
+    env.emu.control.updateSettings({ reauthorizeBeforeExpiry: true, autoReauthorizationMinutes: null });
     for (const s of env.emu.control.listSubscriptions()) env.emu.control.expireSubscription(s.id);
   });
   after(async () => {

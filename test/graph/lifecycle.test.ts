@@ -39,7 +39,7 @@ test('lifecycle notifications', async (t) => {
   await env.settled();
   let subscriptionId: string = (await record(env, rec.recordId)).SubscriptionId;
 
-  await t.test('reauthorizationRequired → PATCH, except within 10 minutes of a renewal', async () => {
+  await t.test('reauthorizationRequired → POST /reauthorize (renewal not due) or PATCH (due), except within 10 minutes of either', async () => {
     // A renewal now (the command): the reference point of the 10-minute rule.
     assert.equal((await env.request('POST', '/api/spaces/coworkermsofficecalendars/runcommand', { Key: 'RENEW_SUBSCRIPTION', Ids: [rec.recordId] })).status, 200);
     await env.until('the commanded renewal', async () => renewalPatches(env, subscriptionId) === 1);
@@ -54,21 +54,31 @@ test('lifecycle notifications', async (t) => {
     assert.equal(env.emu.control.requests({ path: '/reauthorize' }).length, 0);
     assert.equal(Date.parse((await status(env, rec.recordId)).LastRenewal), renewedAt);
 
-    // 11 minutes after the renewal: a PATCH.
+    // 11 minutes after the renewal, the renewal not due for days (Graph asks ahead of its access token's expiry):
+    // the lighter POST /reauthorize, no PATCH.
     env.advance(2 * MINUTE);
+    const reauthorizations = () => env.emu.control.requests({ method: 'POST', path: `/subscriptions/${subscriptionId}/reauthorize` }).filter((r) => r.status === 204).length;
     await lifecycle(env, subscriptionId, 'reauthorizationRequired');
-    await env.until('the reauthorizing PATCH', async () => renewalPatches(env, subscriptionId) === 2);
+    await env.until('the reauthorize', async () => reauthorizations() === 1);
+    await env.settled();
+    assert.equal(renewalPatches(env, subscriptionId), 1, 'no PATCH when the renewal is not due');
+    assert.equal((await status(env, rec.recordId)).State, 'active');
+
+    // Right after that, another reauthorizationRequired is a no-op.
+    await lifecycle(env, subscriptionId, 'reauthorizationRequired');
+    await env.settled();
+    assert.equal(reauthorizations(), 1);
+
+    // Near the expiry, the scheduled renewal (a PATCH) reauthorizes it as it moves the expiry.
+    const expiry = Date.parse((await record(env, rec.recordId)).SubscriptionExpireDate);
+    env.advance(expiry - env.clock.now() - 20 * 3600_000);
+    await env.until('the renewal due by then', async () => renewalPatches(env, subscriptionId) === 2);
     await env.settled();
     const after = await status(env, rec.recordId);
     assert.equal(after.State, 'active');
     assert.ok(Date.parse(after.LastRenewal) >= renewedAt + 11 * MINUTE, 'LastRenewal moved');
     const sub = env.emu.control.getSubscription(subscriptionId);
     assert.equal(Date.parse((await record(env, rec.recordId)).SubscriptionExpireDate), Date.parse(sub.expirationDateTime));
-
-    // And right after that PATCH, another reauthorizationRequired is again a no-op.
-    await lifecycle(env, subscriptionId, 'reauthorizationRequired');
-    await env.settled();
-    assert.equal(renewalPatches(env, subscriptionId), 2);
   });
 
   await t.test('missed → a sync round that reads what was missed', async () => {

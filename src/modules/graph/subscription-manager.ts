@@ -131,11 +131,12 @@ export class SubscriptionManager {
   }
 
   private async renewJob(job: Job): Promise<void> {
-    const { recordId, force } = job.payload as { recordId: number; force?: boolean };
+    const { recordId, force, reauthorizeOnly } = job.payload as { recordId: number; force?: boolean; reauthorizeOnly?: boolean };
     const loaded = await this.load(recordId);
     if (!loaded) return;
     const { conn, record } = loaded;
     if (!conn.client_state) return this.enqueue(GraphJobs.subscribe, recordId);
+    if (reauthorizeOnly) return this.reauthorize(recordId, conn.subscription_id ?? record.SubscriptionId, conn, job);
     const due = Date.parse(conn.next_renewal_at ?? '') || 0;
     if (!force && due > this.d.clock.now()) {
       // Scheduled too early (e.g. a renewal already happened): run again when it is really due.
@@ -171,6 +172,22 @@ export class SubscriptionManager {
       last_error: null,
     });
     await this.enqueue(GraphJobs.renew, recordId, this.nextRenewal(expiry));
+  }
+
+  /** POST /subscriptions/{id}/reauthorize (204): the subscription goes on with the connection's current token. */
+  private async reauthorize(recordId: number, subscriptionId: string, conn: GraphConnection, job: Job): Promise<void> {
+    try {
+      await this.d.graph.call(this.authFor(conn), 'POST', `/subscriptions/${encodeURIComponent(subscriptionId)}/reauthorize`);
+    } catch (err) {
+      if (err instanceof GraphNotFoundError) {
+        this.d.log.warn({ recordId }, 'subscription gone on reauthorization; re-creating');
+        await this.d.connections.update(recordId, { client_state: null, subscription_id: null, last_error: err.message });
+        await this.enqueue(GraphJobs.subscribe, recordId);
+        return;
+      }
+      throw await this.recordFailure(recordId, err, job);
+    }
+    await this.d.connections.update(recordId, { last_reauthorized_at: new Date(this.d.clock.now()).toISOString() });
   }
 
   private async unsubscribeJob(job: Job): Promise<void> {
@@ -222,9 +239,12 @@ export class SubscriptionManager {
     if (!conn) return;
     switch (event) {
       case 'reauthorizationRequired': {
-        const last = Date.parse(conn.last_renewed_at ?? '') || 0;
-        if (this.d.clock.now() - last < REAUTHORIZE_QUIET_MS) return; // a PATCH just reauthorized it
-        await this.enqueue(GraphJobs.renew, recordId, undefined, { force: true });
+        const last = Math.max(Date.parse(conn.last_renewed_at ?? '') || 0, Date.parse(conn.last_reauthorized_at ?? '') || 0);
+        if (this.d.clock.now() - last < REAUTHORIZE_QUIET_MS) return; // a PATCH or reauthorize just did it
+        // Graph also asks ahead of the bound access token's expiry (about hourly): when the renewal is not due, the
+        // lighter POST /reauthorize answers it; near the expiry a renewal (PATCH) does both.
+        const renewalDue = (Date.parse(conn.next_renewal_at ?? '') || 0) <= this.d.clock.now();
+        await this.enqueue(GraphJobs.renew, recordId, undefined, { force: true, ...(renewalDue ? {} : { reauthorizeOnly: true }) });
         return;
       }
       case 'subscriptionRemoved':
