@@ -7,18 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp, basic, type TestApp } from '../helpers/app.js';
 import { call, CAL, COWORKERS, RESOURCES } from '../helpers/api.js';
-import { createCalendar, createCoworker, createResource } from '../helpers/factories.js';
+import { twoMembers } from '../helpers/factories.js';
 
 const BOOKINGS = '/api/spaces/bookings';
 const PASSWORD = 'a member passphrase';
 
 async function world(t: TestApp) {
-  const room = await createResource(t.app, t.admin);
-  const desk = await createResource(t.app, t.admin);
-  const ada = await createCoworker(t.app, t.admin);
-  const bob = await createCoworker(t.app, t.admin);
-  const adaCal = await createCalendar(t.app, t.admin, room.Id, { CoworkerId: ada.Id });
-  const bobCal = await createCalendar(t.app, t.admin, room.Id, { CoworkerId: bob.Id });
+  const { room, desk, ada, bob, adaCal, bobCal } = await twoMembers(t.app, t.admin);
   const booking = (coworker: number, day: number) => call(t, 'POST', BOOKINGS, { ResourceId: desk.Id, CoworkerId: coworker, FromTime: `2030-02-0${day}T09:00:00Z`, ToTime: `2030-02-0${day}T10:00:00Z` });
   const adaBooking = (await booking(ada.Id, 1)).body.Value;
   const bobBooking = (await booking(bob.Id, 2)).body.Value;

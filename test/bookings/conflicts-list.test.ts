@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApp, type TestApp } from '../helpers/app.js';
-import { createCalendar, createCoworker, createResource } from '../helpers/factories.js';
+import { twoMembers } from '../helpers/factories.js';
 import { call, assertValidation } from '../helpers/api.js';
 import { CONFLICT_COLUMNS, CONFLICT_ORDER_FIELDS, conflictOrder } from '../../src/modules/bookings/conflict-list.js';
 
@@ -14,12 +14,7 @@ const FIELDS = Object.keys(CONFLICT_COLUMNS);
 
 /** Conflicts whose fields each order differently from their ids (and with ties and nulls). */
 async function conflicts(t: TestApp) {
-  const room = await createResource(t.app, t.admin);
-  const desk = await createResource(t.app, t.admin);
-  const ada = await createCoworker(t.app, t.admin);
-  const bob = await createCoworker(t.app, t.admin);
-  const adaCal = await createCalendar(t.app, t.admin, room.Id, { CoworkerId: ada.Id });
-  const bobCal = await createCalendar(t.app, t.admin, room.Id, { CoworkerId: bob.Id });
+  const { room, desk, ada, bob, adaCal, bobCal } = await twoMembers(t.app, t.admin);
   const blocker = async (resourceId: number, day: string) =>
     (await call(t, 'POST', '/api/spaces/bookings', { ResourceId: resourceId, FromTime: `${day}T09:00Z`, ToTime: `${day}T11:00Z` })).body.Value.Id as number;
   const b1 = await blocker(desk.Id, '2030-02-03');

@@ -35,3 +35,14 @@ export function calendarBody(resourceId: number, overrides: Record<string, unkno
 export function createCalendar(app: FastifyInstance, auth: string, resourceId: number, overrides: Record<string, unknown> = {}) {
   return post(app, auth, '/api/spaces/coworkermsofficecalendars', calendarBody(resourceId, overrides));
 }
+
+/** Two resources and two coworkers (Ada and Bob), each with a calendar record on the first resource. */
+export async function twoMembers(app: FastifyInstance, auth: string) {
+  const room = await createResource(app, auth);
+  const desk = await createResource(app, auth);
+  const ada = await createCoworker(app, auth);
+  const bob = await createCoworker(app, auth);
+  const adaCal = await createCalendar(app, auth, room.Id, { CoworkerId: ada.Id });
+  const bobCal = await createCalendar(app, auth, room.Id, { CoworkerId: bob.Id });
+  return { room, desk, ada, bob, adaCal, bobCal };
+}

@@ -155,13 +155,7 @@ export class SubscriptionManager {
         expirationDateTime: new Date(this.d.clock.now() + REQUESTED_LIFETIME_MS).toISOString(),
       });
     } catch (err) {
-      if (err instanceof GraphNotFoundError) {
-        // Graph dropped it (expired, removed): make a new one, and read the calendar again for what was missed.
-        this.d.log.warn({ recordId }, 'subscription gone on renewal; re-creating');
-        await this.d.connections.update(recordId, { client_state: null, subscription_id: null, last_error: err.message });
-        await this.enqueue(GraphJobs.subscribe, recordId);
-        return;
-      }
+      if (err instanceof GraphNotFoundError) return this.subscriptionGone(recordId, err, 'renewal');
       throw await this.recordFailure(recordId, err, job);
     }
     const expiry = Date.parse(renewed.expirationDateTime!);
@@ -179,15 +173,17 @@ export class SubscriptionManager {
     try {
       await this.d.graph.call(this.authFor(conn), 'POST', `/subscriptions/${encodeURIComponent(subscriptionId)}/reauthorize`);
     } catch (err) {
-      if (err instanceof GraphNotFoundError) {
-        this.d.log.warn({ recordId }, 'subscription gone on reauthorization; re-creating');
-        await this.d.connections.update(recordId, { client_state: null, subscription_id: null, last_error: err.message });
-        await this.enqueue(GraphJobs.subscribe, recordId);
-        return;
-      }
+      if (err instanceof GraphNotFoundError) return this.subscriptionGone(recordId, err, 'reauthorization');
       throw await this.recordFailure(recordId, err, job);
     }
     await this.d.connections.update(recordId, { last_reauthorized_at: new Date(this.d.clock.now()).toISOString() });
+  }
+
+  /** Graph dropped the subscription (expired, removed): make a new one, which reads the calendar again for what was missed. */
+  private async subscriptionGone(recordId: number, err: GraphNotFoundError, during: 'renewal' | 'reauthorization'): Promise<void> {
+    this.d.log.warn({ recordId }, `subscription gone on ${during}; re-creating`);
+    await this.d.connections.update(recordId, { client_state: null, subscription_id: null, last_error: err.message });
+    await this.enqueue(GraphJobs.subscribe, recordId);
   }
 
   private async unsubscribeJob(job: Job): Promise<void> {
