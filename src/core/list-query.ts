@@ -37,8 +37,6 @@ export interface ListSpec {
   maxPageSize?: number;
   /** The order without an orderBy (default Id). */
   defaultOrderBy?: string;
-  /** The fields orderBy may name (default: every field); another field of the entity is a 400 naming these. */
-  orderable?: readonly string[];
 }
 
 export type Condition =
@@ -133,8 +131,6 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
   const maxSize = spec.maxPageSize ?? MAX_PAGE_SIZE;
   const defaultOrderBy = spec.defaultOrderBy ?? 'Id';
   typeOf(defaultOrderBy);
-  const orderable = spec.orderable && new Set(spec.orderable);
-  for (const f of spec.orderable ?? []) typeOf(f);
 
   return {
     fieldTypes,
@@ -163,7 +159,6 @@ export function listQueryParser(spec: ListSpec): ListQueryParser {
           case 'orderby': {
             const field = fieldsByLower.get(raw.trim().toLowerCase());
             if (!field) errors.push(fieldError(param, raw, `is not a field of ${spec.entity}`));
-            else if (orderable && !orderable.has(field.name)) errors.push(fieldError(param, raw, `must be one of: ${spec.orderable!.join(', ')}`));
             else orderBy = field.name;
             break;
           }

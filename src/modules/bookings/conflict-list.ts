@@ -21,9 +21,6 @@ export const CONFLICT_COLUMNS: ColumnMap = {
   MarkedInOutlook: { column: 'marked', type: 'bool' },
 };
 
-/** The fields orderBy may name: every field of the record (BookingRepository.listConflicts orders by conflictOrder). */
-export const CONFLICT_ORDER_FIELDS: readonly string[] = Object.keys(CONFLICT_COLUMNS);
-
 export const conflictListSpec: ListSpec = {
   entity: 'BookingConflict',
   fields: Object.entries(CONFLICT_COLUMNS).map(([name, c]) => ({ name, type: c.type })),
@@ -34,7 +31,6 @@ export const conflictListSpec: ListSpec = {
   ],
   ranges: [],
   defaultOrderBy: 'FromTime',
-  orderable: CONFLICT_ORDER_FIELDS,
 };
 
 /**

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { listQueryParser } from '../../core/list-query.js';
 import { roleName } from '../../modules/users/roles.js';
 import { BookingConflictSchema } from '../../modules/bookings/schema.js';
-import { CONFLICT_ORDER_FIELDS, conflictListSpec } from '../../modules/bookings/conflict-list.js';
+import { CONFLICT_COLUMNS, conflictListSpec } from '../../modules/bookings/conflict-list.js';
 import type { BookingRepository } from '../../modules/bookings/repository.js';
 import { requireAccess, type AccessDeps } from './access.js';
 import { listEnvelope } from './envelope.js';
@@ -17,7 +17,7 @@ export function registerBookingConflictRoutes(app: FastifyInstance, access: Acce
     schema: {
       tags: ['Bookings'],
       summary: 'Open booking conflicts, ordered by start: filters BookingConflict_Resource, _Coworker, _CoworkerMsOfficeCalendar',
-      description: `orderBy: ${CONFLICT_ORDER_FIELDS.join(', ')} (default FromTime); dir as every list.`,
+      description: `orderBy: any field (${Object.keys(CONFLICT_COLUMNS).join(', ')}; default FromTime); dir as every list.`,
       querystring: ListQuerySchema,
       response: { 200: listEnvelopeSchema(BookingConflictSchema), ...errorResponses },
     },
