@@ -49,7 +49,7 @@ export class BookingSync implements EventSink {
       const ctx = { resourceId: record.ResourceId, dedicated: conn.dedicated === 1, resourcesByEmail: await this.d.resources.idsByCalendarEmail(trx) };
       const withEmail = new Set(ctx.resourcesByEmail.values());
       const round = new Round(this.d, trx, recordId, record.CoworkerId, this.nowIso(), window, withEmail);
-      await round.load(items);
+      await round.load(items, full);
       // Later items win: a round may carry an event twice (replays, pages).
       const latest = new Map<string, CalendarItem>();
       for (const item of items) if (item.id) latest.set(item.id, item);
@@ -153,10 +153,11 @@ class Round {
     return `${eventKey}\u0000${resourceId}`;
   }
 
-  async load(items: CalendarItem[]): Promise<void> {
+  async load(items: CalendarItem[], full: boolean): Promise<void> {
     const { bookings } = this.d;
     const ids = [...new Set(items.map((i) => i.id).filter((x): x is string => Boolean(x)))];
-    await bookings.adoptOrphans(this.connectionId, this.coworkerId, ids, this.trx);
+    // Orphans come from a disconnect; a connection's first round is full, so delta rounds need not look for them.
+    if (full) await bookings.adoptOrphans(this.connectionId, this.coworkerId, ids, this.trx);
     for (const b of await bookings.activeOfConnection(this.connectionId, this.trx)) if (b.event_key) this.own.set(this.key(b.event_key, b.resource_id), b);
     // An API booking is this calendar's echo only if calbridge wrote its event here, or (an event id the client gave)
     // it is this member's: event ids of other members' calendars cannot reach into them.
