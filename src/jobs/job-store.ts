@@ -208,10 +208,10 @@ export class JobStore {
    * The newest jobs with one of `keys` as dedupe key, or a key starting with one of `prefixes`: what the queue did
    * for one subject (kept until purged). Not indexed by key: an operator's page, not a hot path.
    */
-  async history(keys: string[], prefixes: string[], limit: number): Promise<Array<{ type: string; state: JobState; attempts: number; updated_at: number; last_error: string | null }>> {
+  async history(keys: string[], prefixes: string[], limit: number): Promise<Array<{ type: string; dedupe_key: string | null; state: JobState; attempts: number; updated_at: number; last_error: string | null }>> {
     // Prefixes are the queue's own keys (no % or _), so LIKE needs no escaping here.
     if (prefixes.some((p) => /[%_\\]/.test(p))) throw new Error(`a history prefix cannot hold LIKE wildcards: ${prefixes.join(', ')}`);
-    const rows = await this.db.selectFrom('jobs').select(['type', 'state', 'attempts', 'updated_at', 'last_error'])
+    const rows = await this.db.selectFrom('jobs').select(['type', 'dedupe_key', 'state', 'attempts', 'updated_at', 'last_error'])
       .where((eb) => eb.or([...(keys.length ? [eb('dedupe_key', 'in', keys)] : []), ...prefixes.map((p) => eb('dedupe_key', 'like', `${p}%`))]))
       .orderBy('id', 'desc').limit(limit).execute();
     return rows.map((r) => ({ ...r, updated_at: Number(r.updated_at) }));

@@ -68,6 +68,8 @@ test('lifecycle notifications', async (t) => {
     await lifecycle(env, subscriptionId, 'reauthorizationRequired');
     await env.settled();
     assert.equal(reauthorizations(), 1);
+    const work = await env.container.commandRunner.history(rec.recordId, 50);
+    assert.deepEqual(work.filter((w) => w.Kind === 'reauthorize').map((w) => w.State), ['done'], 'the sync history names the reauthorization');
 
     // Near the expiry, the scheduled renewal (a PATCH) reauthorizes it as it moves the expiry.
     const expiry = Date.parse((await record(env, rec.recordId)).SubscriptionExpireDate);
@@ -123,4 +125,24 @@ test('lifecycle notifications', async (t) => {
     await env.until('a notification on the new subscription', async () => (await env.connection(rec.recordId))!.last_notification_at !== seen);
     assert.equal(env.emu.control.listSubscriptions().length, 1);
   });
+});
+
+test('a reauthorizationRequired that arrives while the scheduled renewal is due: one PATCH, not two', async (t) => {
+  const env = await graphEnv(t);
+  const rec = await env.connectMailbox(ADELE);
+  await env.untilState(rec.recordId, 'active');
+  await env.settled();
+  const subscriptionId: string = (await record(env, rec.recordId)).SubscriptionId;
+  const nextRenewal = Date.parse((await status(env, rec.recordId)).NextRenewal);
+  // Hold the workers, so the scheduled renewal and the lifecycle job are both waiting when they start again and run
+  // side by side (as on PostgreSQL with several workers after a jump of the clock).
+  await env.queue.stop();
+  env.advance(nextRenewal - env.clock.now() + MINUTE);
+  await lifecycle(env, subscriptionId, 'reauthorizationRequired');
+  env.queue.start();
+  await env.until('the renewal', async () => renewalPatches(env, subscriptionId) >= 1);
+  await env.settled();
+  assert.equal(renewalPatches(env, subscriptionId), 1, 'the lifecycle event folds into the due renewal');
+  assert.equal(env.emu.control.requests({ path: `/subscriptions/${subscriptionId}/reauthorize` }).length, 0, 'no POST /reauthorize either: the PATCH does it');
+  assert.equal((await status(env, rec.recordId)).State, 'active');
 });

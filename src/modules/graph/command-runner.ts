@@ -38,9 +38,10 @@ export class QueueCommandRunner implements CalendarCommandRunner {
   }
 
   async history(recordId: number, limit: number): Promise<SyncHistoryEntry[]> {
-    const keys = [dedupeKey.subscribe(recordId), dedupeKey.renew(recordId), dedupeKey.renewNow(recordId), dedupeKey.sync(recordId), dedupeKey.reconcile(recordId)];
+    const keys = [dedupeKey.subscribe(recordId), dedupeKey.renew(recordId), dedupeKey.renewNow(recordId), dedupeKey.reauthorize(recordId), dedupeKey.sync(recordId), dedupeKey.reconcile(recordId)];
     const jobs = await this.jobs.history(keys, [dedupeKey.lifecycle(recordId, '')], limit);
-    return jobs.map((j) => ({ Kind: j.type.replace(/^graph\./, ''), State: j.state, Attempts: j.attempts, At: new Date(Number(j.updated_at)).toISOString(), Error: j.last_error }));
+    const kind = (j: { type: string; dedupe_key: string | null }) => (j.dedupe_key === dedupeKey.reauthorize(recordId) ? 'reauthorize' : j.type.replace(/^graph\./, ''));
+    return jobs.map((j) => ({ Kind: kind(j), State: j.state, Attempts: j.attempts, At: new Date(Number(j.updated_at)).toISOString(), Error: j.last_error }));
   }
 
   async status(recordId: number) {

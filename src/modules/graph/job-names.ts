@@ -21,6 +21,8 @@ export const dedupeKey = {
   renew: (recordId: number) => `graph.renew:${recordId}`,
   /** "Renew now" (command, reauthorizationRequired): its own key, or it would fold into next week's scheduled renewal. */
   renewNow: (recordId: number) => `graph.renew-now:${recordId}`,
+  /** POST /reauthorize alone: its own key, or a "renew now" queued meanwhile would fold into it and never PATCH. */
+  reauthorize: (recordId: number) => `graph.reauthorize:${recordId}`,
   sync: (recordId: number) => `graph.sync:${recordId}`,
   reconcile: (recordId: number) => `graph.reconcile:${recordId}`,
   lifecycle: (recordId: number, event: string) => `graph.lifecycle:${recordId}:${event}`,

@@ -80,7 +80,7 @@ export class SubscriptionManager {
 
   async enqueue(type: string, recordId: number, runAt?: number, extra: Record<string, unknown> = {}): Promise<void> {
     const key = type === GraphJobs.subscribe ? dedupeKey.subscribe(recordId)
-      : type === GraphJobs.renew ? (extra.force ? dedupeKey.renewNow(recordId) : dedupeKey.renew(recordId))
+      : type === GraphJobs.renew ? (extra.reauthorizeOnly ? dedupeKey.reauthorize(recordId) : extra.force ? dedupeKey.renewNow(recordId) : dedupeKey.renew(recordId))
       : type === GraphJobs.sync ? dedupeKey.sync(recordId)
       : type === GraphJobs.reconcile ? dedupeKey.reconcile(recordId) : undefined;
     await this.d.queue.enqueue({ type, payload: { recordId, ...extra }, dedupeKey: key, runAt });
@@ -238,9 +238,10 @@ export class SubscriptionManager {
         const last = Math.max(Date.parse(conn.last_renewed_at ?? '') || 0, Date.parse(conn.last_reauthorized_at ?? '') || 0);
         if (this.d.clock.now() - last < REAUTHORIZE_QUIET_MS) return; // a PATCH or reauthorize just did it
         // Graph also asks ahead of the bound access token's expiry (about hourly): when the renewal is not due, the
-        // lighter POST /reauthorize answers it; near the expiry a renewal (PATCH) does both.
+        // lighter POST /reauthorize answers it; near the expiry a renewal (PATCH) does both. That one is the scheduled
+        // renewal, not a forced one: its claim keeps it to one PATCH when the schedule or the sweep runs it too.
         const renewalDue = (Date.parse(conn.next_renewal_at ?? '') || 0) <= this.d.clock.now();
-        await this.enqueue(GraphJobs.renew, recordId, undefined, { force: true, ...(renewalDue ? {} : { reauthorizeOnly: true }) });
+        await this.enqueue(GraphJobs.renew, recordId, undefined, renewalDue ? {} : { force: true, reauthorizeOnly: true });
         return;
       }
       case 'subscriptionRemoved':
