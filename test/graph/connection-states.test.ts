@@ -95,4 +95,13 @@ test('the State filter\'s totals follow state changes at once (they are not reme
   await t.container.connections.transition(record.Id, 'failed', { last_error: 'x' });
   assert.deepEqual(await total('failed'), { total: 1, ids: [record.Id] });
   assert.deepEqual(await total('renewing'), { total: 0, ids: [] });
+  // A state that does not exist is a mistake to say, not an empty page.
+  for (const bad of ['bogus', 'reauth', 'active,failed']) {
+    const res = await t.app.inject({ method: 'GET', url: `/api/spaces/coworkermsofficecalendars?CoworkerMsOfficeCalendar_State=${bad}`, headers: { authorization: t.admin } });
+    assert.equal(res.statusCode, 400, res.body);
+    const body = res.json();
+    assert.equal(body.WasSuccessful, false);
+    assert.match(JSON.stringify(body.Errors), /CoworkerMsOfficeCalendar_State/);
+    assert.match(JSON.stringify(body.Errors), /reauth_required/, 'the message lists the states');
+  }
 });

@@ -5,6 +5,12 @@ import { NullableString } from '../records/schema-parts.js';
 
 export const ENTITY = 'CoworkerMsOfficeCalendar';
 
+/**
+ * The states of a record's Graph connection, as its State and /status show them. Declared here with the wire
+ * contract (the list filter accepts only these); modules/graph/connection-states.ts says how they follow each other.
+ */
+export const CONNECTION_STATES = ['active', 'renewing', 'reauth_required', 'credentials_missing', 'failed'] as const;
+
 export const calendarEntity = defineEntity({
   entity: ENTITY,
   table: 'coworker_ms_office_calendars',
@@ -18,8 +24,8 @@ export const calendarEntity = defineEntity({
     SubscriptionId: field.requiredText(500, 'Microsoft Graph change-notification subscription id.', { filter: { match: 'exact' } }),
     CalendarId: field.requiredText(500, 'Microsoft Graph calendar id.', { filter: { match: 'exact' } }),
     SubscriptionExpireDate: field.date('When the Graph subscription expires (ISO 8601; no zone means UTC).', { filter: { match: 'date' }, range: true }),
-    // The Graph connection's state (active, renewing, reauth_required, credentials_missing, failed); see /{id}/status.
-    State: field.listOnly('string', 'connection', 'g.state', { filter: { match: 'exact' } }),
+    // The Graph connection's state; see /{id}/status.
+    State: field.listOnly('string', 'connection', 'g.state', { filter: { match: 'exact', values: CONNECTION_STATES } }),
   },
   joins: {
     coworker: (qb) => qb.leftJoin('coworkers as w', 'w.id', 'c.coworker_id'),

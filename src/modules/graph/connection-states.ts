@@ -12,7 +12,9 @@
  * status's ActionBy): 'member' (sign in again), 'operator' (calbridge's app registration, secret, tenant or network),
  * or null (nothing to do: it works, or calbridge retries by itself).
  */
-export const CONNECTION_STATES = ['active', 'renewing', 'reauth_required', 'credentials_missing', 'failed'] as const;
+import { CONNECTION_STATES } from '../calendars/schema.js';
+
+export { CONNECTION_STATES };
 export type ConnectionState = (typeof CONNECTION_STATES)[number];
 export type ActionBy = 'operator' | 'member';
 

@@ -17,7 +17,7 @@ function can(who: Principal, role: string): boolean {
   return who.fullAdministrator || who.roles.has(role);
 }
 import { roleName } from '../../modules/users/roles.js';
-import type { CoworkerMsOfficeCalendar } from '../../modules/calendars/schema.js';
+import { CONNECTION_STATES as STATES, type CoworkerMsOfficeCalendar } from '../../modules/calendars/schema.js';
 import type { ConnectFlow, Member } from '../../modules/connect/connect-flow.js';
 import type { Authenticator } from '../../modules/users/authenticator.js';
 import type { TokenService } from '../../modules/users/token-service.js';
@@ -54,7 +54,6 @@ export interface PageDeps {
 }
 
 const CAL = 'CoworkerMsOfficeCalendar';
-const STATES = ['active', 'renewing', 'reauth_required', 'credentials_missing', 'failed'] as const;
 const STATE_TEXT: Record<string, string> = {
   active: 'Connected', renewing: 'Connecting…', reauth_required: 'Sign in again', credentials_missing: 'Not connected', failed: 'Failed',
 };
