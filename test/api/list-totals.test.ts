@@ -21,9 +21,16 @@ test('a cached total moves on with every write, including writes by another proc
   };
   assert.equal(await total(), 0);
   if (queriesDuring) {
-    // Reads change no snapshot (the version on PostgreSQL): the second total comes from the cache, with no count.
-    const texts = await queriesDuring(async () => assert.equal(await total(), 0, 'read twice'));
-    assert.deepEqual(texts.filter((q) => /count\(\*\)/.test(q)), [], texts.join('\n'));
+    // Reads change no snapshot (the version on PostgreSQL): a second total comes from the cache, with no count. The
+    // snapshot is the cluster's, and other test files write to other databases of this cluster meanwhile, which
+    // rightly moves it too: so some read of a few in a row must be served without a count, not necessarily the first.
+    const counted: string[][] = [];
+    for (let i = 0; i < 25; i++) {
+      const texts = await queriesDuring(async () => assert.equal(await total(), 0, 'read again'));
+      if (!texts.some((q) => /count\(\*\)/.test(q))) break;
+      counted.push(texts);
+    }
+    assert.ok(counted.length < 25, `every read counted again: ${counted[0]?.join('\n')}`);
   } else assert.equal(await total(), 0, 'read twice');
   const first = await createCalendar(other.app, other.admin, resource.Id, { Name: 'Ida Quistorp' });
   assert.equal(await total(), 1);
