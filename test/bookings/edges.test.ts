@@ -259,6 +259,39 @@ test("one meeting in two members' calendars books the room once, with no conflic
   });
 });
 
+test("two members' copies of one meeting both blocked by another booking: when it goes, one copy books the room and the other loses its mark", async (ctx) => {
+  const env = await graphEnv(ctx);
+  const rainier = await resource(env, 'Rainier', ROOM);
+  const adele = await member(env, ADELE);
+  const alex = await member(env, ALEX);
+  const from = slot(env, 2, 9);
+  const taken = await env.request('POST', '/api/spaces/bookings', { ResourceId: rainier, FromTime: iso(from), ToTime: iso(from + HOUR) });
+  assert.equal(taken.status, 200, taken.text);
+  await env.settled();
+  const meeting = { subject: 'Planning', start: at(from), end: at(from + HOUR), organizer: { emailAddress: { address: ADELE } },
+    attendees: [{ type: 'resource', emailAddress: { address: ROOM } }, { type: 'required', emailAddress: { address: ALEX } }] };
+  const organizers = env.emu.control.createEvent(adele.userId, meeting as never) as any;
+  const alexs = env.emu.control.createEvent(alex.userId, { ...meeting, iCalUId: organizers.iCalUId } as never) as any;
+  const copies = [[adele.userId, organizers.id], [alex.userId, alexs.id]] as const;
+  const marked = (userId: string, id: string) => ((env.emu.control.getEvent(userId, id) as any).categories ?? []).some((c: string) => c.startsWith('calbridge:'));
+  // Both copies collide with the API booking (a real collision, not the same meeting): both are marked.
+  await env.until('both copies marked', async () => copies.every(([u, id]) => marked(u, id)) || undefined);
+  await env.settled();
+  assert.equal((await env.request('GET', '/api/spaces/bookingconflicts')).body.Records.length, 2);
+
+  assert.equal((await env.request('DELETE', `/api/spaces/bookings/${taken.body.Value.Id}`)).status, 200);
+  await env.until('the meeting to book the room', async () => (await active(env)).length === 1 || undefined);
+  await env.settled();
+  const [held] = await active(env);
+  assert.equal(held.ResourceId, rainier);
+  assert.ok([adele.coworkerId, alex.coworkerId].includes(held.CoworkerId), 'one copy holds it');
+  assert.equal((await env.request('GET', '/api/spaces/bookingconflicts')).body.Records.length, 0, 'the other copy is no conflict');
+  for (const [userId, id] of copies) {
+    assert.equal(marked(userId, id), false, `no mark left on ${userId === adele.userId ? "Adele's" : "Alex's"} copy`);
+    assert.doesNotMatch(String((env.emu.control.getEvent(userId, id) as any).body?.content ?? ''), /calbridge/, 'nor its line in the body');
+  }
+});
+
 test('an Outlook booking can be moved through the API, not given another resource or member (that is a change of the meeting, in Outlook)', async (ctx) => {
   const env = await graphEnv(ctx);
   await resource(env, 'Rainier', ROOM);

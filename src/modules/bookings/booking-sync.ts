@@ -76,7 +76,9 @@ export class BookingSync implements EventSink {
         const other = await this.d.bookings.overlapping(resourceId, c.from_time, c.to_time, null, trx);
         if (other) {
           const sameMeeting = sameMeetingAs({ iCalUId: c.ical_uid, fromIso: c.from_time, toIso: c.to_time }, other) ? 1 : 0;
-          if (other.id !== c.blocking_booking_id || sameMeeting !== c.same_meeting) await this.d.bookings.saveConflict({ ...c, blocking_booking_id: other.id, same_meeting: sameMeeting }, trx);
+          if (other.id !== c.blocking_booking_id || sameMeeting !== c.same_meeting) {
+            await followMark(this.d, trx, await this.d.bookings.saveConflict({ ...c, blocking_booking_id: other.id, same_meeting: sameMeeting }, trx));
+          }
           continue;
         }
         await insertOutlookBooking(this.d.bookings, trx, c.coworker_ms_office_calendar_id, c.coworker_id, c.event_key, c, now);
@@ -118,6 +120,18 @@ async function insertOutlookBooking(bookings: BookingRepository, trx: Executor, 
     notes: w.subject, tentative: w.tentative ? 1 : 0, office365_event_id: eventKey, coworker_ms_office_calendar_id: connectionId,
     source: 'outlook', event_key: eventKey, cancelled_on: null, cancellation_reason: null, ical_uid: w.iCalUId ?? w.ical_uid ?? null,
   }, trx);
+}
+
+/**
+ * A saved conflict's mark in Outlook follows what it is now: a real collision is marked (once); a copy waiting behind
+ * its own meeting's booking is not, and loses a mark it got while it was a real collision.
+ */
+async function followMark(d: BookingSyncDeps, trx: Executor, c: ConflictRow): Promise<void> {
+  if (!c.same_meeting && !c.marked) await queue(d, trx, BookingJobs.mark, { conflictId: c.id }, bookingDedupe.mark(c.id));
+  if (c.same_meeting && c.marked) {
+    await d.bookings.setConflictMarked(c.id, false, trx);
+    await queue(d, trx, BookingJobs.unmark, { connectionId: c.coworker_ms_office_calendar_id, eventKey: c.event_key }, bookingDedupe.unmark(c.coworker_ms_office_calendar_id, c.event_key));
+  }
 }
 
 /** Whether a booking is another member's copy of the same meeting (one iCalUId, the same times). */
@@ -290,7 +304,7 @@ class Round {
     this.conflicts.set(this.key(eventKey, w.resourceId), saved);
     // The blocking booking may be going away in a transaction this one cannot see yet: the rebook job checks again.
     this.freed.add(w.resourceId);
-    if (!saved.marked && !sameMeeting) await queue(this.d, this.trx, BookingJobs.mark, { conflictId: saved.id }, bookingDedupe.mark(saved.id));
+    await followMark(this.d, this.trx, saved);
   }
 
   private async dropConflict(c: ConflictRow): Promise<void> {

@@ -180,7 +180,7 @@ export class OutlookWriter {
   private async mark(job: Job): Promise<void> {
     const { conflictId } = job.payload as { conflictId: number };
     const c = await this.d.bookings.conflictById(conflictId);
-    if (!c || c.marked) return;
+    if (!c || c.marked || c.same_meeting) return;
     const conn = await this.d.connections.get(c.coworker_ms_office_calendar_id);
     if (!canWrite(conn)) return;
     const auth = this.d.authFor(conn);
@@ -193,8 +193,10 @@ export class OutlookWriter {
     const categories = [...new Set([...(event.categories ?? []).filter((x) => !x.startsWith(MARK_PREFIX)), CONFLICT_CATEGORY])];
     await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, c.event_key), { categories, body: withMark(event.body, line) });
     await this.d.bookings.setConflictMarked(c.id, true);
-    // Booked (or dropped) while the mark was being written: the mark goes again.
-    if (!(await this.d.bookings.conflictById(c.id))) await this.unmarkEvent(conn, c.coworker_ms_office_calendar_id, c.event_key);
+    // Booked, dropped or found to be its meeting's copy while the mark was being written: the mark goes again.
+    const now = await this.d.bookings.conflictById(c.id);
+    if (now?.same_meeting) await this.d.bookings.setConflictMarked(c.id, false); // so a real collision later marks it again
+    if (!now || now.same_meeting) await this.unmarkEvent(conn, c.coworker_ms_office_calendar_id, c.event_key);
   }
 
   private async unmark(job: Job): Promise<void> {

@@ -185,9 +185,11 @@ export class BookingRepository extends RecordRepository<typeof bookingEntity, Bo
     const row = { ...given, ical_uid: given.ical_uid ?? null, same_meeting: given.same_meeting ?? 0 };
     const existing = await this.conflict(row.coworker_ms_office_calendar_id, row.event_key, row.resource_id, db);
     if (existing) {
-      await db.updateTable('booking_conflicts').set({ from_time: row.from_time, to_time: row.to_time, tentative: row.tentative, subject: row.subject, blocking_booking_id: row.blocking_booking_id, coworker_id: row.coworker_id, ical_uid: row.ical_uid, same_meeting: row.same_meeting })
-        .where('id', '=', existing.id).execute();
-      return { ...existing, ...row, id: existing.id, detected_on: existing.detected_on };
+      // `marked` as of the update: a mark job may have marked it since it was read (on PostgreSQL the update waits for
+      // that job's and sees it), and a conflict that just became its meeting's copy must then lose the mark.
+      const updated = await db.updateTable('booking_conflicts').set({ from_time: row.from_time, to_time: row.to_time, tentative: row.tentative, subject: row.subject, blocking_booking_id: row.blocking_booking_id, coworker_id: row.coworker_id, ical_uid: row.ical_uid, same_meeting: row.same_meeting })
+        .where('id', '=', existing.id).returning('marked').executeTakeFirst();
+      return { ...existing, ...row, id: existing.id, detected_on: existing.detected_on, marked: updated?.marked ?? existing.marked };
     }
     const inserted = await db.insertInto('booking_conflicts').values({ ...row, marked: 0 }).returning('id').executeTakeFirstOrThrow();
     return { ...row, id: Number(inserted.id), marked: 0 };
