@@ -1,6 +1,6 @@
 /**
  * Proof by simulation: random sequences of what members do in Outlook (single and recurring events created, moved,
- * edited, re-invited, cancelled; single occurrences moved or cancelled), API bookings mixed in, and what Graph does to
+ * edited, re-invited, cancelled, shared with another member; single occurrences moved or cancelled), API bookings mixed in, and what Graph does to
  * calbridge (notifications dropped, duplicated and delayed, subscriptions silently expired or removed, slow and failing
  * answers), played against the real app, queue and engine on the Graph emulator with one shared clock. After the
  * system settles and a reconciliation has run, an independent model computed from the emulator's final state
@@ -20,6 +20,9 @@
  *     conflict-times / self-blocked-conflict / older-conflict-beside-booking: a wanted (occurrence, resource) pair is exactly one of: an Outlook booking
  *     of that connection at the occurrence's times with its tentative flag, the API booking whose event it is, or an
  *     open conflict that collides with an active booking of the resource; notes: the booking's Notes is the subject;
+ *     One meeting in several members' calendars (the `share` action: a copy with the organiser's iCalUId): a pair held by
+ *     another member's copy of the same meeting at the same times is booked once, by that copy, and this copy is no
+ *     booking and no listed conflict (same-meeting-booked-twice); (d) then asks that it carries no mark;
  * (c) unwanted-booking / unwanted-conflict / api-unwanted: nothing is left for an occurrence that does not want it;
  * (d) unmarked-conflict / marked-but-booked / stale-mark / mark-body: an event carries "calbridge: not booked" (and
  *     the body line) exactly while it has an open conflict;
@@ -100,6 +103,8 @@ export type Action =
   | { t: 'edit'; target: Target; subject: boolean; showAs: ShowAs | null }
   | { t: 'invite'; target: Target; invite: Invite }
   | { t: 'cancel'; target: Target; how: 'delete' | 'isCancelled' }
+  /** Another member is invited too: Exchange puts their copy of the meeting (the same iCalUId) in their calendar. */
+  | { t: 'share'; target: Target; peer: number }
   /** coworker 0..2 are the members, 3 is a coworker without a calendar connection. */
   | { t: 'apiBook'; coworker: number; room: number; slot: Slot }
   | { t: 'apiMove'; source: 'api' | 'outlook'; pick: number; slot: Slot }
@@ -161,6 +166,7 @@ export const actionArb: fc.Arbitrary<Action> = weighted<Action>(
   [2, fc.record({ t: fc.constant('edit' as const), target: targetArb, subject: fc.boolean(), showAs: weighted<ShowAs | null>([1, fc.constant(null)], [2, showAsArb]) })],
   [2, fc.record({ t: fc.constant('invite' as const), target: targetArb, invite: inviteArb })],
   [2, fc.record({ t: fc.constant('cancel' as const), target: targetArb, how: weighted<'delete' | 'isCancelled'>([3, fc.constant('delete')], [1, fc.constant('isCancelled')]) })],
+  [2, fc.record({ t: fc.constant('share' as const), target: targetArb, peer: member })],
   [4, fc.record({ t: fc.constant('apiBook' as const), coworker: fc.integer({ min: 0, max: 3 }), room, slot: slotArb })],
   [1, fc.record({ t: fc.constant('apiMove' as const), source: weighted<'api' | 'outlook'>([2, fc.constant('api')], [1, fc.constant('outlook')]), pick: fc.nat({ max: 50 }), slot: slotArb })],
   [1, fc.record({ t: fc.constant('apiCancel' as const), source: weighted<'api' | 'outlook'>([2, fc.constant('api')], [1, fc.constant('outlook')]), pick: fc.nat({ max: 50 }) })],
@@ -298,6 +304,8 @@ export interface SimStats {
   cancelled: number;
   conflicts: number;
   wantedPairs: number;
+  /** Wanted pairs held by another member's copy of the same meeting. */
+  heldByCopies: number;
   marked: number;
   subscriptionsMade: number;
   rounds: number;
@@ -386,7 +394,7 @@ class Simulation {
   private seq = 0;
   reconciledAfter = 0;
   readonly stats: SimStats = {
-    steps: 0, actions: {}, noops: 0, apiRejected: 0, activeOutlook: 0, activeApi: 0, cancelled: 0, conflicts: 0, wantedPairs: 0, marked: 0,
+    steps: 0, actions: {}, noops: 0, apiRejected: 0, activeOutlook: 0, activeApi: 0, cancelled: 0, conflicts: 0, wantedPairs: 0, heldByCopies: 0, marked: 0,
     subscriptionsMade: 0, rounds: 0, fullRounds: 0, simulatedHours: 0, ms: 0,
   };
 
@@ -602,6 +610,28 @@ class Simulation {
         else c.updateEvent(upn, target.id, { isCancelled: true } as never);
         return target.label;
       }
+      case 'share': {
+        // The whole meeting (a series' master, not one occurrence), as the organiser's calendar has it now.
+        const target = await this.resolve({ ...a.target, occ: null });
+        if (!target || target.api || a.peer === a.target.member) {
+          this.stats.noops++;
+          return 'no-op (nothing to share)';
+        }
+        const original = c.getEvent(this.members[a.target.member]!.upn, target.id) as any;
+        // A mailbox holds one copy of a meeting: Exchange does not deliver another to someone who has it.
+        if ((c.listEvents(this.members[a.peer]!.upn) as any[]).some((e) => e.iCalUId === original.iCalUId)) {
+          this.stats.noops++;
+          return 'no-op (the peer has this meeting)';
+        }
+        const copy = c.createEvent(this.members[a.peer]!.upn, {
+          // The invitation's own body (the organiser's copy may carry calbridge's mark, which is not sent to attendees).
+          subject: original.subject, body: { contentType: 'text', content: 'Agenda' }, start: original.start, end: original.end, isAllDay: original.isAllDay, showAs: original.showAs,
+          attendees: original.attendees, location: original.location, iCalUId: original.iCalUId, ...(original.recurrence ? { recurrence: original.recurrence } : {}),
+        } as never) as any;
+        const label = `${target.label}~m${a.peer}`;
+        this.handles.push({ member: a.peer, id: copy.id, series: Boolean(original.recurrence), label });
+        return label;
+      }
       case 'apiBook': {
         const t = this.times(a.slot);
         const coworkerId = a.coworker < this.members.length ? this.members[a.coworker]!.coworkerId : this.guestCoworkerId;
@@ -803,10 +833,10 @@ interface Inst {
   categories: string[];
   body: { contentType?: string; content?: string };
   transactionId: string | null;
+  /** One meeting's copies in several members' calendars share it (each occurrence its own). */
+  iCalUId: string | null;
   rooms: Set<number>;
   inWindow: boolean;
-  /** Ended before the window's start: a booking made while it was inside stays (history), unasked. */
-  past: boolean;
   nearEdge: boolean;
 }
 
@@ -827,7 +857,7 @@ function hasMarkLine(body: Inst['body']): boolean {
  * asks that each wanted (occurrence, resource) pair is booked exactly as the occurrence says, or is an open conflict
  * that really collides with an active booking of that resource.
  */
-export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedPairs: number; marked: number } {
+export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedPairs: number; heldByCopies: number; marked: number } {
   const out: Discrepancy[] = [];
   const add = (kind: string, detail: string) => out.push({ kind, detail });
   const roomByEmail = new Map(o.rooms.map((r) => [r.upn.toLowerCase(), r.resourceId]));
@@ -855,9 +885,8 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
       }
       const i: Inst = {
         member: mi, id: e.id, start, end, subject: e.subject, showAs: e.showAs, isCancelled: Boolean(e.isCancelled), categories: e.categories ?? [],
-        body: e.body ?? {}, transactionId: e.transactionId ?? null, rooms,
+        body: e.body ?? {}, transactionId: e.transactionId ?? null, iCalUId: e.iCalUId ?? null, rooms,
         inWindow: start < we && end > ws,
-        past: end <= ws,
         nearEdge: Math.abs(start - we) < EDGE_MARGIN_MS || Math.abs(end - ws) < EDGE_MARGIN_MS || Number.isNaN(last),
       };
       insts.push(i);
@@ -877,6 +906,13 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
   const label = (i: Inst) => `${o.members[i.member]!.upn.split('@')[0]} "${i.subject}" ${span(i.start, i.end)} (${i.id.slice(-12)})`;
   const collides = (resourceId: number, from: number, to: number, except?: number) =>
     active.filter((b) => b.ResourceId === resourceId && b.Id !== except && ms(b.FromTime) < to && ms(b.ToTime) > from);
+  /** Another member's Outlook booking of the resource for a copy of the same meeting (one iCalUId, the same times). */
+  const heldByCopy = (i: Inst, resourceId: number) => outlook.filter((b) => {
+    const mi = byRecord.get(b.CoworkerMsOfficeCalendarId);
+    const j = mi === undefined || mi === i.member ? undefined : instById.get(`${mi}|${b.Office365EventId}`);
+    return b.ResourceId === resourceId && j !== undefined && i.iCalUId !== null && j.iCalUId === i.iCalUId && j.start === i.start && j.end === i.end
+      && ms(b.FromTime) === i.start && ms(b.ToTime) === i.end;
+  });
 
   // (a)+(f): no resource is double-booked, whatever the sources.
   const byResource = new Map<number, any[]>();
@@ -892,6 +928,7 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
 
   // (b): every wanted pair is booked exactly as the occurrence says, or is an open conflict that really collides.
   let wantedPairs = 0;
+  let heldByCopies = 0;
   const explained = new Set<any>();
   for (const i of insts) {
     if (i.nearEdge) continue;
@@ -905,6 +942,14 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
       for (const x of [...own, ...api, ...conflicts]) explained.add(x);
       const n = own.length + api.length + conflicts.length;
       const what = `${label(i)} wants ${rname(resourceId)}`;
+      // Another member's copy of this meeting holds the resource: booked once, so this copy is neither booked nor a
+      // listed conflict (it waits behind that booking, unmarked).
+      const held = heldByCopy(i, resourceId);
+      if (held.length) {
+        heldByCopies++;
+        if (n > 0) add('same-meeting-booked-twice', `${what}: booking ${held[0].Id} of another member's copy holds it, yet this copy has ${own.length} Outlook booking(s), ${api.length} API booking(s), ${conflicts.length} listed conflict(s)`);
+        continue;
+      }
       if (n === 0) {
         add('missing', `${what}: neither booked nor a conflict`);
         continue;
@@ -940,11 +985,11 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
     const mi = byRecord.get(b.CoworkerMsOfficeCalendarId);
     const i = mi === undefined ? undefined : instById.get(`${mi}|${b.Office365EventId}`);
     if (i?.nearEdge) continue;
-    // Booked while inside the horizon, now past it: kept as history (full rounds do not look there), as is one whose
-    // event went while it was past (no round reports that).
-    if (i?.past && wants(i, true).has(b.ResourceId) && ms(b.FromTime) === i.start && ms(b.ToTime) === i.end) continue;
+    // Outside the horizon and as its event says (booked while inside and now past it, kept as history; or moved there
+    // through the API, with its event): no round looks there.
+    if (i && !i.inWindow && wants(i, true).has(b.ResourceId) && ms(b.FromTime) === i.start && ms(b.ToTime) === i.end) continue;
     const windowStart = mi === undefined ? NaN : ms(o.members[mi]!.status.LastFullSync) - HORIZON_PAST_MS;
-    if (!i && ms(b.ToTime) <= windowStart) continue;
+    if (!i && ms(b.ToTime) <= windowStart) continue; // its event went while it was past: no round reports that
     add('unwanted-booking', `Outlook booking ${b.Id} of ${rname(b.ResourceId)} ${b.FromTime}..${b.ToTime} (record ${b.CoworkerMsOfficeCalendarId}, event …${String(b.Office365EventId).slice(-12)}): ${i ? `the event (${label(i)}) does not want it (inWindow ${i.inWindow}, showAs ${i.showAs}, cancelled ${i.isCancelled}, rooms ${[...i.rooms].map(rname).join('+') || 'none'})` : 'no such event in the horizon'}`);
   }
   for (const c of o.conflicts) {
@@ -1040,7 +1085,7 @@ export function checkModel(o: Observed): { discrepancies: Discrepancy[]; wantedP
     if (!m.status.LastFullSync || ms(m.status.LastFullSync) < o.reconciledAfter) add('no-reconciliation', `${m.upn}: last full round ${m.status.LastFullSync}`);
   }
   for (const d of o.deadJobs) add(d.type === 'bookings.push' && /all-day/.test(d.error ?? '') ? 'dead-job-all-day-move' : 'dead-job', `${d.type}: ${d.error}`);
-  return { discrepancies: out, wantedPairs, marked };
+  return { discrepancies: out, wantedPairs, heldByCopies, marked };
 }
 
 // ---- running --------------------------------------------------------------------------------------------------------
@@ -1063,7 +1108,7 @@ export async function runSimulation(actions: Array<Action | null>, opts: SimOpti
     Object.assign(stats, {
       activeOutlook: observed.bookings.filter((b) => b.Source === 'outlook').length,
       activeApi: observed.bookings.filter((b) => b.Source === 'api').length,
-      cancelled: observed.cancelled.length, conflicts: observed.conflicts.length, wantedPairs: model.wantedPairs, marked: model.marked,
+      cancelled: observed.cancelled.length, conflicts: observed.conflicts.length, wantedPairs: model.wantedPairs, heldByCopies: model.heldByCopies, marked: model.marked,
       ms: Date.now() - started,
     });
     return { discrepancies: all.filter((d) => !tolerated(d.kind)), tolerated: all.filter((d) => tolerated(d.kind)), stats, log: sim.log,
@@ -1076,7 +1121,7 @@ export async function runSimulation(actions: Array<Action | null>, opts: SimOpti
 export function formatStats(s: SimStats): string {
   return `${s.steps} steps (${s.noops} no-ops, ${s.apiRejected} API refusals), ${s.simulatedHours} h simulated, ${s.rounds} delta rounds (${s.fullRounds} full), `
     + `${s.subscriptionsMade} subscriptions made; end: ${s.activeOutlook} Outlook + ${s.activeApi} API bookings, ${s.cancelled} cancelled, `
-    + `${s.conflicts} conflicts (${s.marked} marked events), ${s.wantedPairs} wanted pairs; ${(s.ms / 1000).toFixed(1)} s`;
+    + `${s.conflicts} conflicts (${s.marked} marked events), ${s.wantedPairs} wanted pairs (${s.heldByCopies} held by a copy of the meeting); ${(s.ms / 1000).toFixed(1)} s`;
 }
 
 export function formatResult(r: SimResult, maxLines = 40): string {
