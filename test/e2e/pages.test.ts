@@ -165,7 +165,19 @@ test('an operator sees a failed connection at the top of the dashboard, renews i
   await page.goto(`${env.url}/admin?state=active`);
   assert.match(await page.textContent('tbody') ?? '', /active/);
   await shot(page, 'admin-healthy');
-  await page.goto(`${env.url}/admin/bookings?view=week`);
+  // The bookings view of a room booked from Outlook (Alex's meeting) and through the API (for another coworker).
+  const rainier = (await env.request('POST', '/api/spaces/resources', { Name: 'Rainier', CalendarEmail: ROOM })).body.Value.Id as number;
+  const day = Math.floor(env.clock.now() / 86_400_000) * 86_400_000 + 86_400_000;
+  const utc = (ms: number) => ({ dateTime: new Date(ms).toISOString().slice(0, 19), timeZone: 'UTC' });
+  const alexUser = env.seed.users.find((u) => u.userPrincipalName === ALEX)!;
+  env.emu.control.createEvent(alexUser.id, { subject: 'Design review', start: utc(day + 10 * 3600_000), end: utc(day + 11.5 * 3600_000), attendees: [{ type: 'resource', emailAddress: { address: ROOM } }] } as never);
+  const guest = (await env.request('POST', '/api/spaces/coworkers', { FullName: 'Grace Guest', Email: 'grace@guest.test' })).body.Value.Id as number;
+  assert.equal((await env.request('POST', '/api/spaces/bookings', { ResourceId: rainier, CoworkerId: guest, FromTime: new Date(day + 86_400_000 + 14 * 3600_000).toISOString(), ToTime: new Date(day + 86_400_000 + 16 * 3600_000).toISOString(), Notes: 'Workshop' })).status, 200);
+  await env.until('the Outlook booking', async () => (await env.request('GET', `/api/spaces/bookings?Booking_Resource=${rainier}`)).body.TotalItems === 2 || undefined);
+  await page.goto(`${env.url}/admin/bookings?view=week&resource=${rainier}`);
+  const week = await page.textContent('main') ?? '';
+  assert.match(week, /Design review/);
+  assert.match(week, /Grace Guest/);
   await shot(page, 'admin-bookings');
   await page.setViewportSize({ width: 375, height: 800 });
   for (const path of ['/admin', `/admin/connections/${alex.recordId}`, '/admin/bookings?view=week']) {

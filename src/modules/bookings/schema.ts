@@ -13,7 +13,7 @@ export const BOOKING_SOURCES = ['api', 'outlook'] as const;
 export type BookingSource = (typeof BOOKING_SOURCES)[number];
 
 /** Why a booking was cancelled: Nexudus' reasons (Integration: it came from the connected calendar). */
-export const CANCELLATION = { integration: 'Integration', api: 'Customer', conflict: 'Conflict', resourceGone: 'Resource' } as const;
+export const CANCELLATION = { integration: 'Integration', api: 'Customer', conflict: 'Conflict' } as const;
 
 const bookingFields = {
   ResourceId: field.integer('The booked resource (room or desk).', { filter: { match: 'exact', param: 'Resource' } }),
