@@ -1,6 +1,7 @@
 /**
  * Several identical processes against one PostgreSQL database behave as one service: unique ids, read-your-writes
- * across processes, atomic PUTs, tokens valid everywhere, single-use refresh tokens under concurrent refreshes.
+ * across processes, atomic PUTs, one winner among overlapping bookings, tokens valid everywhere, single-use refresh
+ * tokens under concurrent refreshes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,6 +85,20 @@ test('two processes on one PostgreSQL database act as one service', {
     assert.ok(writer, final.Name);
     assert.equal(final.SubscriptionId, `sub-of-${writer}`);
     assert.equal(final.CalendarId, `cal-of-${writer}`);
+
+    // 50 overlapping bookings of one room, created at once through both processes: exactly one wins, the others are
+    // the documented 400 naming the booking they collide with (never a 500), and the room holds one booking.
+    const room = (await call(a, 'POST', '/api/spaces/resources', { Name: 'Contended room' })).body.Value;
+    const bookings = await Promise.all(Array.from({ length: 50 }, (_, i) => call(i % 2 ? a : b, 'POST', '/api/spaces/bookings', {
+      ResourceId: room.Id, FromTime: new Date(Date.UTC(2031, 0, 6, 10, i)).toISOString(), ToTime: new Date(Date.UTC(2031, 0, 6, 11, i)).toISOString(),
+    })));
+    assert.deepEqual(bookings.map((r) => r.status).sort(), [200, ...Array(49).fill(400)], JSON.stringify(bookings.filter((r) => r.status !== 200 && r.status !== 400)));
+    const winner = bookings.find((r) => r.status === 200)!.body.Value.Id;
+    for (const lost of bookings.filter((r) => r.status === 400)) {
+      assert.match(JSON.stringify(lost.body.Errors), new RegExp(`The resource is already booked\\..*Booking ${winner}\\b`));
+    }
+    const held = (await call(b, 'GET', `/api/spaces/bookings?Booking_Resource=${room.Id}`)).body;
+    assert.deepEqual(held.Records.map((r: { Id: number }) => r.Id), [winner]);
 
     // One refresh token, refreshed concurrently through both processes: exactly one rotation succeeds.
     const refreshes = await Promise.all(Array.from({ length: 10 }, (_, i) => grant(i % 2 ? a : b, { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token })));
