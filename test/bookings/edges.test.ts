@@ -157,6 +157,27 @@ test("a dedicated booking calendar: calbridge's own events book nothing more, an
   assert.deepEqual((await active(env)).map((x) => x.ResourceId), [baker], 'not booked again');
 });
 
+test("an Outlook booking cancelled through the API after the member took the room off the meeting: the meeting stays", async (ctx) => {
+  const env = await graphEnv(ctx);
+  const rainier = await resource(env, 'Rainier', ROOM);
+  const adele = await member(env, ADELE);
+  const from = slot(env, 2, 9);
+  const meeting = env.emu.control.createEvent(adele.userId, { subject: 'Planning', start: at(from), end: at(from + HOUR),
+    attendees: [{ type: 'resource', emailAddress: { address: ROOM } }, { type: 'required', emailAddress: { address: ALEX } }] } as never) as any;
+  const b = await env.until('the booking', async () => (await active(env)).find((x) => x.ResourceId === rainier));
+  await env.settled();
+  // The member takes the room off in Outlook; calbridge has not heard yet when the booking is cancelled through the API.
+  const sub = env.emu.control.listSubscriptions().find((s) => s.userId === adele.userId)!;
+  env.emu.control.dropNotifications(1, { subscriptionId: sub.id });
+  env.emu.control.updateEvent(adele.userId, meeting.id, { attendees: [{ type: 'required', emailAddress: { address: ALEX } }] } as never);
+  await env.settled();
+  assert.equal((await env.request('DELETE', `/api/spaces/bookings/${b.Id}`)).status, 200);
+  await env.settled();
+  const still = events(env, adele.userId).find((e) => e.id === meeting.id);
+  assert.ok(still, "the member's meeting is not deleted");
+  assert.deepEqual(still.attendees.map((a: any) => a.emailAddress.address), [ALEX]);
+});
+
 test('a calendar disconnected and connected again: its Outlook bookings stay, and are its own again (no false conflict)', async (ctx) => {
   const env = await graphEnv(ctx);
   await resource(env, 'Rainier', ROOM);

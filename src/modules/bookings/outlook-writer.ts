@@ -79,14 +79,15 @@ export class OutlookWriter {
         return this.d.bookings.markCancelWritten(b.id, this.nowIso());
       }
       // The member's own meeting stays: only the resource leaves it. In a dedicated booking calendar the event invites
-      // no resource (every busy event books the calendar's one): there the event is the booking, and it goes.
+      // no resource (every busy event books the calendar's one): there the event is the booking, and it goes. An
+      // ordinary meeting that no longer invites the resource (the member took it off meanwhile) is left alone.
       const event = await this.getEvent(auth, conn, b.office365_event_id);
       if (event) {
         const email = resource?.CalendarEmail?.toLowerCase();
         const isRoom = (address?: string | null) => Boolean(email) && address?.toLowerCase() === email;
         const invites = (event.attendees ?? []).some((a) => isRoom(a.emailAddress?.address)) || isRoom(event.location?.locationEmailAddress);
-        if (!invites) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, b.office365_event_id)));
-        else {
+        if (!invites && conn.dedicated === 1) await this.ignoreGone(this.d.graph.call(auth, 'DELETE', this.eventPath(conn, b.office365_event_id)));
+        else if (invites) {
           await this.d.graph.call(auth, 'PATCH', this.eventPath(conn, b.office365_event_id), {
             attendees: (event.attendees ?? []).filter((a) => !isRoom(a.emailAddress?.address)),
             // A location that is the room would book it again.

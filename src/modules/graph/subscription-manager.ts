@@ -241,7 +241,7 @@ export class SubscriptionManager {
         // lighter POST /reauthorize answers it; near the expiry a renewal (PATCH) does both. That one is the scheduled
         // renewal, not a forced one: its claim keeps it to one PATCH when the schedule or the sweep runs it too.
         const renewalDue = (Date.parse(conn.next_renewal_at ?? '') || 0) <= this.d.clock.now();
-        await this.enqueue(GraphJobs.renew, recordId, undefined, renewalDue ? {} : { force: true, reauthorizeOnly: true });
+        await this.enqueue(GraphJobs.renew, recordId, undefined, renewalDue ? {} : { reauthorizeOnly: true });
         return;
       }
       case 'subscriptionRemoved':
