@@ -175,7 +175,7 @@ describe('change and lifecycle notifications', () => {
 
   it('by default sends reauthorizationRequired 15 minutes before the bound token or the subscription expires, once per authorization', async () => {
     assert.equal(DEFAULT_SETTINGS.autoReauthorizationMinutes, 15, 'on by default, as Graph does');
-    env.emu.control.updateSettings({ autoReauthorizationMinutes: 15 });
+    // No setting here: the emulator as started.
     try {
       const s = await subscribe({ expirationDateTime: inMinutes(env.emu, 600) });
       env.emu.control.advanceClock({ minutes: 40 });
@@ -192,7 +192,6 @@ describe('change and lifecycle notifications', () => {
       await env.emu.control.waitForIdle();
       assert.equal(hook.items(s.lifecyclePath).length, 2, 're-armed by reauthorize');
     } finally {
-      env.emu.control.updateSettings({ autoReauthorizationMinutes: DEFAULT_SETTINGS.autoReauthorizationMinutes });
       env.appToken = env.emu.control.issueAppToken(env.seed.app.clientId);
     }
   });
